@@ -1,0 +1,120 @@
+"""The ``siyu`` command line.
+
+    siyu run CONFIG [--out DIR] [--seed S] [--users N] [--days D] [--overwrite] [--quiet]
+    siyu validate CONFIG
+    siyu strategies list
+    siyu strategies show NAME
+
+Errors in the user's input (config, flags, destination) print one clear message and exit with
+status 2; nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.table import Table
+
+from sim.config import ConfigError, load_config
+from sim.run import build_strategies, console, default_out_dir, run_to_folder
+from sim.runfolder import RunFolderError
+from sim.summary import print_summary
+from strategies.registry import available, get_strategy_class
+
+EXIT_USER_ERROR = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="siyu", description="Private-domain operations simulator")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run an experiment config and write a run folder")
+    run.add_argument("config", type=Path)
+    run.add_argument("--out", type=Path, help="run folder (default runs/<name>-<hash>)")
+    run.add_argument("--seed", type=int, help="override the config's seed")
+    run.add_argument("--users", type=int, help="override population.initial_users")
+    run.add_argument("--days", type=int, help="override the horizon in days")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    val = sub.add_parser("validate", help="check a config without running it")
+    val.add_argument("config", type=Path)
+    val.add_argument("--seed", type=int)
+    val.add_argument("--users", type=int)
+    val.add_argument("--days", type=int)
+
+    strat = sub.add_parser("strategies", help="list or describe the available strategies")
+    strat_sub = strat.add_subparsers(dest="action", required=True)
+    strat_sub.add_parser("list", help="list strategy names")
+    show = strat_sub.add_parser("show", help="parameters and cost model of one strategy")
+    show.add_argument("name")
+    return p
+
+
+def _load(args: argparse.Namespace):
+    config = load_config(args.config, seed=args.seed, users=args.users, days=args.days)
+    build_strategies(config, str(args.config))
+    return config
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = _load(args)
+    out = args.out or default_out_dir(config)
+    out_con = console()
+    path, result, manifest = run_to_folder(
+        config, out, source=str(args.config), overwrite=args.overwrite,
+        show_progress=not args.quiet,
+    )  # fmt: skip
+    print_summary(result.tables, manifest, console=out_con)
+    out_con.print(f"run folder: [bold]{path}[/bold]")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    config = _load(args)
+    names = ", ".join(s.name for s in config.strategies) or "none"
+    console().print(
+        f"{args.config}: OK — {config.population.initial_users:,} initial users, "
+        f"{config.days} days, seed {config.seed}, strategies: {names}"
+    )
+    return 0
+
+
+def cmd_strategies(args: argparse.Namespace) -> int:
+    out = console()
+    if args.action == "list":
+        table = Table("name", "summary", "source")
+        for name, cls in sorted(available().items()):
+            table.add_row(name, cls.summary, cls.source)
+        out.print(table)
+        return 0
+    cls = get_strategy_class(args.name)
+    out.print(f"[bold]{cls.name}[/bold] — {cls.summary}")
+    out.print(f"source: {cls.source}\ncost model: {cls.cost_model}")
+    table = Table("parameter", "default")
+    instance = cls()
+    for k, v in instance.get_params().items():
+        table.add_row(k, repr(v))
+    out.print(table)
+    if cls.__doc__:
+        out.print(cls.__doc__.strip())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"run": cmd_run, "validate": cmd_validate, "strategies": cmd_strategies}
+    try:
+        return handlers[args.command](args)
+    except (ConfigError, RunFolderError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Experiment configs: the YAML schema, loading, command-line overrides and readable errors.
+
+A config is validated strictly by pydantic: unknown keys and out-of-range values are errors. Every
+error is reported as ``FILE: key.path: what was expected (got ...)`` so a user can find it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError
+
+from sim.params import Strict, WorldParams
+from sim.population_spec import PopulationSpec
+
+
+class StrategySpec(Strict):
+    name: str = Field(description="a registered strategy name (`siyu strategies list`)")
+    params: dict[str, Any] = Field({}, description="keyword parameters of the strategy")
+
+
+class OutputSpec(Strict):
+    purchases: bool = Field(True, description="write purchases.parquet (one row per purchase)")
+    groups: bool = Field(True, description="write groups.parquet (one row per group per day)")
+    plots: bool = Field(True, description="draw the PNG plots")
+
+
+class ExperimentConfig(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="run name")
+    description: str = ""
+    seed: int = Field(0, ge=0, lt=2**63, description="the root of every random draw")
+    days: int = Field(180, ge=1, le=3650, description="simulated horizon in days")
+    population: PopulationSpec = PopulationSpec()
+    world: WorldParams = WorldParams()
+    strategies: tuple[StrategySpec, ...] = Field(
+        (), description="operating strategies active in this run; empty = no operations"
+    )
+    output: OutputSpec = OutputSpec()
+
+
+class ConfigError(ValueError):
+    """A config could not be read or validated; the message names the file and the key."""
+
+
+def format_validation_error(source: str, err: ValidationError) -> str:
+    """One line per problem: ``source: key.path: message (got value)``."""
+    lines = [f"{source}: {err.error_count()} problem(s) in the config"]
+    for e in err.errors():
+        path = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; `siyu validate` lists allowed keys in docs)"
+        got = e.get("input")
+        shown = "" if e["type"] in ("missing", "extra_forbidden") else f" (got {got!r})"
+        if len(shown) > 80:
+            shown = shown[:77] + "...)"
+        lines.append(f"  {path}: {msg}{shown}")
+    return "\n".join(lines)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Parse a YAML mapping, turning syntax errors into a ConfigError with line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config ({exc.strerror})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level, got {data!r}")
+    return data
+
+
+def apply_overrides(data: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """Apply command-line overrides (seed, users, days) to raw config data."""
+    data = dict(data)
+    if overrides.get("seed") is not None:
+        data["seed"] = overrides["seed"]
+    if overrides.get("days") is not None:
+        data["days"] = overrides["days"]
+    if overrides.get("users") is not None:
+        population = dict(data.get("population") or {})
+        population["initial_users"] = overrides["users"]
+        data["population"] = population
+    return data
+
+
+def parse_config(data: dict[str, Any], source: str = "<config>") -> ExperimentConfig:
+    """Validate raw config data, with errors naming ``source``."""
+    try:
+        return ExperimentConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(source, err)) from None
+
+
+def load_config(path: str | Path, **overrides: Any) -> ExperimentConfig:
+    """Read, override and validate an experiment config file."""
+    path = Path(path)
+    return parse_config(apply_overrides(read_yaml(path), **overrides), str(path))

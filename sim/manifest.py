@@ -1,0 +1,56 @@
+"""What a run folder's manifest records beyond the tables: config, seed, versions, revision."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from sim.config import ExperimentConfig
+
+PACKAGES = ("siyu", "numpy", "numba", "pandas", "pyarrow", "simpy", "pydantic", "lifelines")
+
+
+def package_versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def code_revision() -> dict[str, Any]:
+    """The git commit of the code that ran, and whether the work tree had changes."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root, capture_output=True, text=True, timeout=5,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": "unknown", "dirty": None}
+    if rev.returncode != 0:
+        return {"commit": "unknown", "dirty": None}
+    return {"commit": rev.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+
+
+def build_manifest(
+    config: ExperimentConfig, source: str | None, timings: dict[str, float]
+) -> dict[str, Any]:
+    return {
+        "name": config.name,
+        "seed": config.seed,
+        "days": config.days,
+        "config_source": source,
+        "config": config.model_dump(mode="json"),
+        "versions": package_versions(),
+        "code": code_revision(),
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }

@@ -1,0 +1,182 @@
+"""Turning a finished simulation into the result tables (pandas, written as Parquet).
+
+* ``daily`` — one row per day: stage counts, activity, money, actions, group health;
+* ``users`` — one row per user ever registered: attributes, final stage and segments,
+  purchases, revenue, costs, join/churn days and the survival duration;
+* ``transitions`` — every stage change: user, day, from, to;
+* ``purchases`` — every purchase: user, day, product, price paid, discount;
+* ``groups`` — one row per living group per day;
+* ``costs`` — every action booked: day, strategy, action, users, units, money, operator hours.
+
+Categorical columns use fixed category lists, so the same run gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim import lifecycle as lc
+from sim.actions import Ledger
+from sim.params import PREFERENCES
+from sim.population_spec import CHANNELS, OCCUPATIONS
+
+if TYPE_CHECKING:
+    from sim.engine import Simulation
+
+
+def _cat(codes: np.ndarray, categories: tuple[str, ...] | list[str]) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes.astype(np.int64), categories=list(categories))
+
+
+def _int_day(values: np.ndarray) -> np.ndarray:
+    """Day columns with 'never' as -1; days before 0 are history, not reported."""
+    return np.where(values == lc.NO_DAY, -1, values).astype(np.int32)
+
+
+def users_table(sim: Simulation) -> pd.DataFrame:
+    pop, days, p = sim.pop, sim.config.days, sim.world.lifecycle
+    col = pop.col
+    last_day = days - 1
+    last_active = col("last_active").astype(np.int64)
+    silence = np.where(col("last_active") == lc.NO_DAY, 10_000, last_day - last_active)
+    churn_day = col("churn_day")
+    churned = churn_day >= 0
+    start = np.maximum(col("join_day"), 0)
+    duration = np.where(churned, churn_day - start, days - start).astype(np.int32)
+    first_purchase = col("first_purchase")
+    last_purchase = col("last_purchase")
+    value_to_date = col("revenue") + col("prior_revenue")
+    products = [prod.name for prod in sim.world.products]
+    return pd.DataFrame(
+        {
+            "user_id": col("uid").astype(np.int64),
+            "join_day": col("join_day"),
+            "channel": _cat(col("channel"), CHANNELS),
+            "referrer_id": col("referrer"),
+            "age": col("age"),
+            "occupation": _cat(col("occupation"), OCCUPATIONS),
+            "city_tier": col("city_tier"),
+            "income": col("income"),
+            "price_sensitivity": col("price_sensitivity"),
+            "preference": _cat(col("preference"), PREFERENCES),
+            "engagement": col("engagement"),
+            "initial_stage": _cat(col("initial_stage"), lc.STAGES),
+            "final_stage": _cat(col("stage"), lc.STAGES),
+            "quadrant": _cat(lc.quadrant(value_to_date, col("active_bits"), p), lc.QUADRANTS),
+            "group_activity": _cat(
+                lc.group_activity(col("group"), col("speak_bits"), col("last_claim"), last_day, p),
+                lc.GROUP_ACTIVITY,
+            ),
+            "churn_depth": _cat(lc.churn_depth(silence, p), lc.CHURN_DEPTHS),
+            "purchases": (col("purchases") - col("prior_purchases")).astype(np.int32),
+            "prior_purchases": col("prior_purchases"),
+            "ladder_level": col("ladder"),
+            "highest_product": pd.Categorical.from_codes(
+                col("ladder").astype(np.int64) - 1, categories=products
+            ),
+            "revenue": col("revenue"),
+            "discount": col("discount"),
+            "cost_money": col("cost"),
+            "operator_hours": col("operator_hours").astype(np.float64),
+            "net_value": col("revenue") - col("cost"),
+            "first_purchase_day": _int_day(
+                np.where(first_purchase >= 0, first_purchase, lc.NO_DAY)
+            ),
+            "last_purchase_day": _int_day(np.where(last_purchase >= 0, last_purchase, lc.NO_DAY)),
+            "churn_day": churn_day,
+            "churned": churned,
+            "duration": duration,
+            "group_id": col("group"),
+            "muted": col("muted"),
+            "trust": col("trust"),
+            "fatigue": col("fatigue"),
+            "completed_courses": col("completed"),
+            "points": col("points"),
+            "referrals_made": col("referrals"),
+        }
+    )
+
+
+def _concat(chunks: list, build) -> pd.DataFrame:
+    return build(chunks)
+
+
+def transitions_table(chunks: list) -> pd.DataFrame:
+    if chunks:
+        day = np.concatenate([np.full(len(c[1]), c[0], np.int32) for c in chunks])
+        user = np.concatenate([c[1] for c in chunks]).astype(np.int64)
+        src = np.concatenate([c[2] for c in chunks])
+        dst = np.concatenate([c[3] for c in chunks])
+    else:
+        day, user = np.zeros(0, np.int32), np.zeros(0, np.int64)
+        src = dst = np.zeros(0, np.int8)
+    return pd.DataFrame(
+        {"user_id": user, "day": day, "from_stage": _cat(src, lc.STAGES),
+         "to_stage": _cat(dst, lc.STAGES)}
+    )  # fmt: skip
+
+
+def purchases_table(chunks: list, products: list[str]) -> pd.DataFrame:
+    if chunks:
+        day = np.concatenate([np.full(len(c[1]), c[0], np.int32) for c in chunks])
+        user = np.concatenate([c[1] for c in chunks]).astype(np.int64)
+        step = np.concatenate([c[2] for c in chunks])
+        paid = np.concatenate([c[3] for c in chunks])
+        disc = np.concatenate([c[4] for c in chunks])
+    else:
+        day, user, step = np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int8)
+        paid = disc = np.zeros(0, np.float64)
+    return pd.DataFrame(
+        {"user_id": user, "day": day, "product": _cat(step, products), "price_paid": paid,
+         "discount": disc}
+    )  # fmt: skip
+
+
+def groups_table(chunks: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    if not chunks:
+        return pd.DataFrame(
+            {k: pd.Series(dtype=t) for k, t in (
+                ("day", np.int32), ("group_id", np.int32), ("size", np.int32),
+                ("speakers", np.int32), ("speaking_rate", np.float32), ("pushed", np.int32),
+                ("opened", np.int32), ("open_rate", np.float32), ("joins", np.int32),
+                ("leaves", np.int32), ("alive", np.bool_))}
+        )  # fmt: skip
+    return pd.DataFrame({k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]})
+
+
+def costs_table(ledger: Ledger) -> pd.DataFrame:
+    df = pd.DataFrame(ledger.rows, columns=list(Ledger.COLUMNS))
+    return df.astype(
+        {"day": np.int32, "strategy": "string", "action": "string", "users": np.int64,
+         "units": np.int64, "cost_money": np.float64, "operator_hours": np.float64}
+    )  # fmt: skip
+
+
+def daily_table(rows: list[dict[str, float]]) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    counts = [c for c in df.columns if c.startswith("stage_")] + [
+        "users_registered", "arrivals", "arrivals_referred", "active", "opened", "spoke",
+        "shared", "purchases", "mutes", "churned_today", "completions", "referrals",
+    ]  # fmt: skip
+    df[counts] = df[counts].astype(np.int64)
+    df["day"] = df["day"].astype(np.int32)
+    return df
+
+
+def build_tables(sim: Simulation) -> dict[str, pd.DataFrame]:
+    rec = sim._records
+    products = [p.name for p in sim.world.products]
+    tables = {
+        "daily": daily_table(rec["daily"]),
+        "users": users_table(sim),
+        "transitions": transitions_table(rec["transitions"]),
+        "costs": costs_table(sim.ledger),
+    }
+    if sim.config.output.purchases:
+        tables["purchases"] = purchases_table(rec["purchases"], products)
+    if sim.config.output.groups:
+        tables["groups"] = groups_table(rec["groups"])
+    return tables
