@@ -52,8 +52,9 @@ class StepParams(NamedTuple):
     active_engagement: float
     active_trust: float
     active_group_vitality: float
-    active_opened_content: float
+    active_opened_promo: float
     active_contact: float
+    active_muted: float
     habit_decay_per_day: float
     habit_decay_cap_days: int
     forget_after_days: int
@@ -65,6 +66,7 @@ class StepParams(NamedTuple):
     promo_relevance: float
     fatigue_keep: float
     comfort_messages_per_day: float
+    comfort_softness: float
     relevant_fatigue_shield: float
     mute_per_excess: float
     group_leave_per_excess: float
@@ -81,6 +83,9 @@ class StepParams(NamedTuple):
     study_engagement: float
     speak_intercept: float
     speak_engagement: float
+    speak_group_novelty: float
+    group_novelty_days: float
+    speak_fatigue: float
     speak_contagion: float
     share_intercept: float
     share_trust: float
@@ -188,6 +193,15 @@ def _sigmoid(x):
 
 
 @njit(inline="always", cache=True)
+def _softplus(x, s):
+    """A smooth hinge: ~0 well below 0, ~x well above, s*log(2) at 0."""
+    z = x / s
+    if z > 30.0:
+        return x
+    return s * math.log1p(math.exp(z))
+
+
+@njit(inline="always", cache=True)
 def _any_of(p, n):
     """Chance of opening at least one of n messages (at most 3 count), each with chance p."""
     q = 1.0 - p
@@ -225,7 +239,7 @@ def _classify(purchases, silence, churned, core_min, dormant_after):
 
 
 @njit(cache=True)
-def step_users(day, n, keys, P, L, U, g_vitality, g_size, g_speakers, g_pushed, g_opened,
+def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed, g_opened,
                g_leaves, B):  # fmt: skip
     """Advance users [0, n) by one day. See the module docstring for the order of events."""
     k_open, k_active, k_study, k_speak, k_share, k_buy, k_churn = (
@@ -255,7 +269,9 @@ def step_users(day, n, keys, P, L, U, g_vitality, g_size, g_speakers, g_pushed, 
         # 1. fatigue: exponentially weighted messages per day actually seen
         load = 0.0 if muted else n_promo + n_content * (1.0 - P.relevant_fatigue_shield * relevance)
         fatigue = P.fatigue_keep * U.fatigue[i] + (1.0 - P.fatigue_keep) * load
-        excess = max(0.0, fatigue - P.comfort_messages_per_day)
+        excess = _softplus(fatigue - P.comfort_messages_per_day, P.comfort_softness) - _softplus(
+            -P.comfort_messages_per_day, P.comfort_softness
+        )
 
         # 2. opening what was pushed today
         opened_content = False
@@ -300,14 +316,16 @@ def step_users(day, n, keys, P, L, U, g_vitality, g_size, g_speakers, g_pushed, 
         )
         if g >= 0:
             logit += P.active_group_vitality * g_vitality[g]
-        if opened_content:
-            logit += P.active_opened_content
+        if opened_promo:
+            logit += P.active_opened_promo
         if contact:
             logit += P.active_contact
+        if muted:
+            logit += P.active_muted
         last_touch = U.last_touch[i]
         if last_touch == NO_DAY or day - last_touch > P.forget_after_days:
             logit -= P.forget_penalty
-        active = opened or _u1(k_active, uid) < _sigmoid(logit)
+        active = opened_content or _u1(k_active, uid) < _sigmoid(logit)
 
         U.active_bits[i] = U.active_bits[i] << np.uint32(1)
         U.speak_bits[i] = U.speak_bits[i] << np.uint32(1)
@@ -333,6 +351,8 @@ def step_users(day, n, keys, P, L, U, g_vitality, g_size, g_speakers, g_pushed, 
                     P.speak_intercept
                     + P.speak_engagement * U.engagement_logit[i]
                     + P.speak_contagion * g_vitality[g]
+                    - P.speak_fatigue * excess
+                    + P.speak_group_novelty * math.exp(-(day - g_born[g]) / P.group_novelty_days)
                 )
                 if _u1(k_speak, uid) < p_speak:
                     U.speak_bits[i] |= np.uint32(1)

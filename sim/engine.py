@@ -27,7 +27,7 @@ from sim.behaviour import (
 )
 from sim.calendar import Calendar
 from sim.config import ExperimentConfig
-from sim.groups import Groups
+from sim.groups import STEP_GROUP_COLUMNS, Groups
 from sim.population import Population
 from sim.population_spec import CHANNELS
 from sim.rng import Purpose, uniforms
@@ -131,8 +131,7 @@ class Simulation:
         buf.counters[:] = 0.0
         step_users(
             day, pop.n, day_keys(self.seed, day), self._params, self._ladder, pop.arrays(),
-            groups.buffer("vitality"), groups.buffer("size"), groups.buffer("speakers"),
-            groups.buffer("pushed"), groups.buffer("opened"), groups.buffer("leaves"), buf,
+            *(groups.buffer(k) for k in STEP_GROUP_COLUMNS), buf,
         )  # fmt: skip
         n_trans, n_buy, n_ref = (int(x) for x in buf.sizes)
         uid = pop.col("uid")

@@ -3,9 +3,9 @@
 A group has a capacity (default 200). New members fill the newest open group; a full or dead
 group is never refilled. A group's *vitality* is the share of its members who spoke yesterday; it
 feeds back into each member's chance to be active and to speak (contagion — and, when it falls,
-a silence spiral). A group where nobody speaks for ``death_silent_days`` days, or that shrinks
-below ``death_min_members`` once it is that old, dies: its members stay in the private domain
-but lose the group.
+a silence spiral). A group whose speaking rate stays below ``death_speaking_rate`` for
+``death_silent_days`` days in a row, or that shrinks below ``death_min_members`` once it is that
+old, dies: its members stay in the private domain but lose the group.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ GROUP_COLUMNS: dict[str, type] = {
     "leaves": np.int32,
 }
 DAILY_COUNTERS = ("speakers", "pushed", "opened", "joins", "leaves")
+# the group columns the behaviour step reads/writes, in its argument order
+STEP_GROUP_COLUMNS = ("born", "vitality", "size", "speakers", "pushed", "opened", "leaves")
 
 
 class Groups:
@@ -97,7 +99,8 @@ class Groups:
         size = c["size"]
         rate = np.divide(c["speakers"], size, out=np.zeros(self.n), where=size > 0)
         c["vitality"][:] = np.where(alive, rate, 0.0)
-        c["silent_days"][:] = np.where(c["speakers"] > 0, 0, c["silent_days"] + 1)
+        quiet = rate < p.death_speaking_rate
+        c["silent_days"][:] = np.where(quiet, c["silent_days"] + 1, 0)
         old_enough = (day - c["born"]) >= p.death_silent_days
         dying = alive & (
             (c["silent_days"] >= p.death_silent_days) | (old_enough & (size < p.death_min_members))

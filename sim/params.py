@@ -141,8 +141,15 @@ class BehaviourParams(Strict):
     active_group_vitality: float = Field(
         3.0, description="assumed: weight of the group's speaking rate yesterday (contagion) [003]"
     )
-    active_opened_content: float = Field(1.0, description="assumed: opened a push today")
+    active_opened_promo: float = Field(
+        0.5,
+        description="assumed: logit added by opening a promotional message (reading an ad "
+        "is not by itself activity)",
+    )
     active_contact: float = Field(1.5, description="assumed: a 1v1 contact today")
+    active_muted: float = Field(
+        -0.5, le=0, description="assumed: a user who muted the account is disengaging"
+    )
     habit_decay_per_day: float = Field(
         0.05, ge=0, description="assumed: logit lost per day of the user's own silence"
     )
@@ -169,12 +176,18 @@ class BehaviourParams(Strict):
     comfort_messages_per_day: float = Field(
         1.5, ge=0, description="[001] about one message a day on a weekly cadence is tolerated"
     )
+    comfort_softness: float = Field(
+        0.5,
+        gt=0,
+        description="assumed: excess = h(fatigue - comfort) - h(-comfort) with the "
+        "smooth hinge h(x) = s*log(1+exp(x/s)): zero without messages, ~load-comfort above it",
+    )
     relevant_fatigue_shield: float = Field(
         0.8, ge=0, le=1, description="assumed: share of a relevant push's load that is not felt"
     )
     mute_per_excess: float = Field(0.004, ge=0, description="assumed: daily mute hazard per excess")
     group_leave_per_excess: float = Field(
-        0.0028,
+        0.0060,
         ge=0,
         description="calibrated: 8 promos/day -> ~42% leave the group in a month [003]",
     )
@@ -186,7 +199,7 @@ class BehaviourParams(Strict):
     # trust
     trust_gain_relevant: float = Field(0.03, ge=0, description="assumed: per relevant push opened")
     trust_loss_irrelevant: float = Field(
-        0.006, ge=0, description="assumed: per irrelevant message received [001]"
+        0.001, ge=0, description="assumed: per irrelevant message received [001]"
     )
     trust_gain_contact: float = Field(0.08, ge=0, description="assumed: per 1v1 contact [000]")
     trust_gain_completion: float = Field(0.10, ge=0, description="assumed: per finished course")
@@ -209,6 +222,18 @@ class BehaviourParams(Strict):
     # speaking and sharing
     speak_intercept: float = Field(-2.0, description="calibrated: logit of speaking, active member")
     speak_engagement: float = Field(1.0, description="assumed: weight of logit(engagement)")
+    speak_group_novelty: float = Field(
+        2.0, ge=0, description="assumed: extra speaking logit in a brand-new group, fading"
+    )
+    group_novelty_days: float = Field(
+        21.0, gt=0, description="assumed: e-folding time (days) of a group's novelty"
+    )
+    speak_fatigue: float = Field(
+        0.5,
+        ge=0,
+        description="assumed: speaking logit lost per excess message/day — a group "
+        "used as an ad dump goes quiet [003]",
+    )
     speak_contagion: float = Field(
         8.0, ge=0, description="assumed: weight of the group's speaking rate yesterday [003]"
     )
@@ -219,7 +244,7 @@ class BehaviourParams(Strict):
     )
     # leaving
     churn_base_hazard: float = Field(
-        0.0015, ge=0, le=1, description="assumed: daily hazard of leaving for an active user"
+        0.0006, ge=0, le=1, description="assumed: daily hazard of leaving for an active user"
     )
     churn_silence_ratio: float = Field(
         5.0, ge=1, description="[003] users silent 2 weeks churn at 5x the rate of active users"
@@ -236,8 +261,11 @@ class GroupParams(Strict):
     join_probability: float = Field(
         0.6, ge=0, le=1, description="assumed: share of new users who join a chat group"
     )
+    death_speaking_rate: float = Field(
+        0.01, ge=0, le=1, description="calibrated: a group speaking below this share of members..."
+    )
     death_silent_days: int = Field(
-        10, ge=1, description="calibrated: a group with no speaker for this many days dies [003]"
+        7, ge=1, description="calibrated: ...for this many days in a row dies (68% < 90 days [003])"
     )
     death_min_members: int = Field(3, ge=0, description="assumed: a group this small dies")
 

@@ -106,7 +106,7 @@ class PopulationSpec(Strict):
         (0.3, 3.0), description="assumed: clip range of price sensitivity"
     )
     initial_silence_scale_days: float = Field(
-        4.0, gt=0, description="assumed: base users' days since last active ~ Exp(scale/engagement)"
+        8.0, gt=0, description="assumed: base users' days since last active ~ Exp(scale/engagement)"
     )
     initial_purchases_per_year: float = Field(
         2.0, ge=0, description="assumed: purchases per year of tenure at engagement 1 (base users)"
