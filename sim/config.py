@@ -6,11 +6,12 @@ error is reported as ``FILE: key.path: what was expected (got ...)`` so a user c
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from sim.params import Strict, WorldParams
 from sim.population_spec import PopulationSpec
@@ -51,13 +52,43 @@ def format_validation_error(source: str, err: ValidationError) -> str:
         path = ".".join(str(p) for p in e["loc"]) or "(top level)"
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; `siyu validate` lists allowed keys in docs)"
+            msg = _unknown_key_message(e["loc"])
         got = e.get("input")
         shown = "" if e["type"] in ("missing", "extra_forbidden") else f" (got {got!r})"
         if len(shown) > 80:
             shown = shown[:77] + "...)"
         lines.append(f"  {path}: {msg}{shown}")
     return "\n".join(lines)
+
+
+def _unknown_key_message(loc: tuple) -> str:
+    """'unknown key', with the keys allowed at that place and the closest match."""
+    model: Any = ExperimentConfig
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+        if field is None:
+            model = None
+            break
+        model = _model_of(field.annotation)
+    if model is None or not hasattr(model, "model_fields"):
+        return "unknown key"
+    allowed = sorted(model.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key{hint}; expected one of: {', '.join(allowed)}"
+
+
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model inside an annotation such as ``Model`` or ``tuple[Model, ...]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

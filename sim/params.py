@@ -280,7 +280,9 @@ class CostParams(Strict):
 
 class WorldParams(Strict):
     lifecycle: LifecycleParams = LifecycleParams()
-    products: tuple[Product, ...] = Field(DEFAULT_LADDER, min_length=1)
+    products: tuple[Product, ...] = Field(
+        DEFAULT_LADDER, description="the product ladder, cheapest first [000][001]"
+    )
     behaviour: BehaviourParams = BehaviourParams()
     groups: GroupParams = GroupParams()
     costs: CostParams = CostParams()
@@ -288,6 +290,8 @@ class WorldParams(Strict):
     @field_validator("products")
     @classmethod
     def _unique_names(cls, v: tuple[Product, ...]) -> tuple[Product, ...]:
+        if not v:
+            raise ValueError("expected at least one product")
         names = [p.name for p in v]
         if len(set(names)) != len(names):
             raise ValueError(f"product names must be unique, got {names}")
