@@ -245,18 +245,20 @@ def mean_cumulative_revenue(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean cumulative revenue per user k days after joining, right-censoring handled.
 
-    ``last_k`` is, per user, the last day-since-joining that is observed (horizon-1-join_day);
-    each purchase contributes to k in [purchase_k, its user's last_k], and the mean at k is over
-    the users observed at k. Returns (k, mean) up to where fewer than ``MIN_OBSERVED_SHARE`` of
-    the cohort remain observed.
+    ``last_k`` is, per user, the last day-since-joining that is observed (horizon-1-join_day).
+    The estimate is the running sum over j <= k of the mean revenue on day-since-joining j among
+    the users observed at j (the mean-cumulative-function estimator), so it never decreases and
+    cohorts of different lengths do not pull it down. Returns (k, mean) up to where fewer than
+    ``MIN_OBSERVED_SHARE`` of the cohort remain observed.
     """
+    del purchase_last_k  # each purchase counts on its own day; observation is in ``observed``
     if len(last_k) == 0 or last_k.max() < 0:
         return np.empty(0, np.int64), np.empty(0)
     k_max = int(last_k.max())
     observed = np.cumsum(np.bincount(last_k[last_k >= 0], minlength=k_max + 1)[::-1])[::-1]
-    delta = np.bincount(purchase_k, weights=price, minlength=k_max + 2)[: k_max + 2]
-    delta -= np.bincount(purchase_last_k + 1, weights=price, minlength=k_max + 2)[: k_max + 2]
-    mean = _ratio(np.cumsum(delta)[: k_max + 1], observed)
+    inside = purchase_k <= k_max
+    daily = np.bincount(purchase_k[inside], weights=price[inside], minlength=k_max + 1)
+    mean = np.cumsum(_ratio(daily[: k_max + 1], observed))
     keep = observed >= max(1.0, MIN_OBSERVED_SHARE * len(last_k))
     k = np.arange(k_max + 1)
     return k[keep], mean[keep]

@@ -363,10 +363,14 @@ def test_mean_cumulative_revenue_matches_brute_force():
     p_k = (rng.random(200) * (last_k[buyer] + 1)).astype(np.int64)
     price = rng.choice([10.0, 100.0], 200)
     k, mean = mean_cumulative_revenue(last_k, p_k, last_k[buyer], price)
-    for kk in k:
+    expected = 0.0
+    for kk in range(k.max() + 1):
         observed = last_k >= kk
-        total = sum(p for b, t, p in zip(buyer, p_k, price, strict=True) if observed[b] and t <= kk)
-        assert mean[kk] == pytest.approx(total / observed.sum())
+        spent = sum(p for b, t, p in zip(buyer, p_k, price, strict=True) if t == kk)
+        expected += spent / observed.sum()  # mean revenue on day kk among users observed then
+        if kk in k:
+            assert mean[kk] == pytest.approx(expected)
+    assert np.all(np.diff(mean) >= 0)  # a cumulative mean never decreases
     assert (np.bincount(last_k)[::-1].cumsum()[::-1][k] >= 5).all()  # 10% of 50 users observed
 
 
