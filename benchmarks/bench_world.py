@@ -87,7 +87,9 @@ def main() -> int:
         )
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}\n")  # fmt: skip
-    print("| users | days | users at end | wall (s) | user-days/s | live user-days/s | peak RSS (MB) |")
+    header = ("users", "days", "users at end", "wall (s)", "user-days/s", "live user-days/s",
+              "peak RSS (MB)")  # fmt: skip
+    print("| " + " | ".join(header) + " |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(

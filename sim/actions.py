@@ -13,9 +13,9 @@ push_content           +1 content message today, with the     ``costs.message`` 
 send_promo             +1 promotional message today (low      ``costs.message`` ¥ per message
                        relevance; an opened promo lifts the
                        purchase odds by exp(w × trust))
-give_coupon            discount on the next purchase until    ``costs.coupon_issue`` ¥ per coupon;
-                       ``day + valid_days`` (replaces an      the discount itself is revenue
-                       older coupon)                          forgone, recorded as ``discount``
+give_coupon            discount on the next purchase for     ``costs.coupon_issue`` ¥ per coupon;
+                       ``valid_days`` days, today included    the discount itself is revenue
+                       (replaces an older coupon)             forgone, recorded as ``discount``
 contact_1v1            1v1 contact today: trust and activity  ``costs.contact_minutes`` operator
                        boost                                  minutes × ``costs.operator_hourly``
 invite_to_group        joins an open group (if not in one)    none
@@ -25,6 +25,10 @@ reward                 points and/or a gift: trust boost;     gift value + point
 =====================  =====================================  =====================================
 
 Churned users are unreachable: actions silently skip them (and cost nothing).
+
+Contact pressure (:mod:`sim.pressure`) applies to every strategy together: users over a per-user
+cap are dropped from a batch, and 1v1 contacts beyond the operators' capacity are postponed to
+the next day (``contact_1v1`` returns only the users reached today).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.lifecycle import CHURNED, CORE, DORMANT, NEW, POTENTIAL
-from sim.params import CONTENT_TIERS, PREFERENCES
+from sim.params import CONTENT_TIERS, PREFERENCES, WorldParams
 
 if TYPE_CHECKING:
     from sim.engine import Simulation
@@ -65,13 +69,19 @@ _STAGE_TIER_CODE = np.array([CONTENT_TIERS.index(STAGE_TIER[s]) for s in range(5
 
 
 class Ledger:
-    """Money and operator time spent, by day, strategy and action."""
+    """Money and operator time spent, by day, strategy and action.
+
+    With ``keep_users=True`` (tests, audits) it also keeps ``user_rows``: (day, strategy, action,
+    user slots, units per user) for every booking.
+    """
 
     COLUMNS = ("day", "strategy", "action", "users", "units", "cost_money", "operator_hours")
 
-    def __init__(self) -> None:
+    def __init__(self, keep_users: bool = False) -> None:
         self.rows: list[tuple[int, str, str, int, int, float, float]] = []
         self.today: dict[str, float] = defaultdict(float)
+        self.keep_users = keep_users
+        self.user_rows: list[tuple[int, str, str, np.ndarray, int]] = []
 
     def book(
         self, day: int, strategy: str, action: str, users: int, units: int, money: float,
@@ -93,12 +103,20 @@ class Operations:
     """The public face of the engine for one strategy: a read-only view and the actions.
 
     ``ops.day`` is today; ``ops.field(name)`` is a read-only array over all user slots
-    (churned users included; use ``ops.reachable()`` to exclude them).
+    (churned users included; use ``ops.reachable()`` to exclude them). ``ops.last_users`` holds
+    the slots the last action reached. ``ops.labelled(name)`` books under another strategy name
+    (e.g. one label per rule).
     """
 
     def __init__(self, sim: Simulation, strategy: str) -> None:
         self._sim = sim
         self.strategy = strategy
+        self.last_users: np.ndarray = np.zeros(0, np.int64)
+        self.postponed: np.ndarray = np.zeros(0, np.int64)
+
+    def labelled(self, strategy: str) -> Operations:
+        """The same operations, booked (costs, pressure counts) under ``strategy``."""
+        return Operations(self._sim, strategy)
 
     # -- reading -----------------------------------------------------------------------------
     @property
@@ -109,10 +127,19 @@ class Operations:
     def n_users(self) -> int:
         return self._sim.pop.n
 
+    @property
+    def seed(self) -> int:
+        """The run's seed (for keyed draws such as hold-outs)."""
+        return self._sim.seed
+
+    @property
+    def world(self) -> WorldParams:
+        """The world parameters (immutable): costs, lifecycle thresholds, ..."""
+        return self._sim.world
+
     def field(self, name: str) -> np.ndarray:
-        arr = self._sim.pop.col(name).view()
-        arr.flags.writeable = False
-        return arr
+        # as_strided(writeable=False): a view whose write flag cannot be switched back on
+        return np.lib.stride_tricks.as_strided(self._sim.pop.col(name), writeable=False)
 
     def reachable(self) -> np.ndarray:
         """Slots of users who can still be reached (not churned)."""
@@ -130,6 +157,10 @@ class Operations:
         users = _sorted_unique(users)
         return users[self._sim.pop.col("churn_day")[users] < 0]
 
+    def _admit(self, action: str, users: np.ndarray, units: int = 1) -> np.ndarray:
+        """Reachable users minus those over their contact-pressure cap."""
+        return self._sim.pressure.admit(action, self._targets(users), units, self.strategy)
+
     def _book(
         self, action: str, users: np.ndarray, money_each: float, hours_each: float = 0.0,
         units_each: int = 1,
@@ -140,9 +171,14 @@ class Operations:
         if hours_each:
             pop.col("operator_hours")[users] += hours_each
         n = int(users.shape[0])
-        self._sim.ledger.book(
+        ledger = self._sim.ledger
+        ledger.book(
             self.day, self.strategy, action, n, n * units_each, n * money_each, n * hours_each
         )
+        if ledger.keep_users:
+            ledger.user_rows.append((self.day, self.strategy, action, users.copy(), units_each))
+        self._sim.pressure.record(action, users, units_each)
+        self.last_users = users
 
     def push_content(self, users: np.ndarray, tier: str, category: str | None = None) -> int:
         """Push one piece of content of ``tier``; ``category=None`` personalises it to each
@@ -151,7 +187,7 @@ class Operations:
             raise ValueError(f"unknown content tier {tier!r}; expected one of {CONTENT_TIERS}")
         if category is not None and category not in PREFERENCES:
             raise ValueError(f"unknown category {category!r}; expected one of {PREFERENCES}")
-        users = self._targets(users)
+        users = self._admit("push_content", users)
         pop, params = self._sim.pop, self._sim.world.behaviour
         stage_match = _STAGE_TIER_CODE[pop.col("stage")[users]] == CONTENT_TIERS.index(tier)
         if category is None:
@@ -169,7 +205,7 @@ class Operations:
         """Send ``count`` promotional messages for each user's next product."""
         if count < 1:
             raise ValueError("count must be >= 1")
-        users = self._targets(users)
+        users = self._admit("send_promo", users, count)
         _saturating_add(self._sim.pop.col("inbox_promo"), users, count)
         self._book("send_promo", users, count * self._sim.world.costs.message, units_each=count)
         return int(users.shape[0])
@@ -180,7 +216,7 @@ class Operations:
             raise ValueError(f"discount must be in (0, 1), got {discount}")
         if valid_days < 1:
             raise ValueError(f"valid_days must be >= 1, got {valid_days}")
-        users = self._targets(users)
+        users = self._admit("give_coupon", users)
         pop = self._sim.pop
         pop.col("coupon_discount")[users] = discount
         pop.col("coupon_expiry")[users] = self.day + valid_days - 1
@@ -188,15 +224,25 @@ class Operations:
         return int(users.shape[0])
 
     def contact_1v1(self, users: np.ndarray, minutes: float | None = None) -> int:
-        """A human 1v1 conversation today (costs operator time)."""
+        """A human 1v1 conversation today (costs operator time).
+
+        Contacts beyond today's operator capacity are queued for the next days; ``self.postponed``
+        holds the slots queued by this call. Returns how many users were reached today."""
+        if (minutes if minutes is not None else 1.0) <= 0:
+            raise ValueError("minutes must be > 0")
+        waiting = self._contact_now(users, minutes)
+        self.postponed = waiting
+        self._sim.pressure.postpone(lambda u: self._contact_now(u, minutes), self.strategy, waiting)
+        return int(self.last_users.shape[0])
+
+    def _contact_now(self, users: np.ndarray, minutes: float | None) -> np.ndarray:
+        """Contact whom today's capacity allows; return the (ordered) rest."""
         costs = self._sim.world.costs
         hours = (costs.contact_minutes if minutes is None else minutes) / 60.0
-        if hours <= 0:
-            raise ValueError("minutes must be > 0")
-        users = self._targets(users)
-        self._sim.pop.col("inbox_contact")[users] = 1
-        self._book("contact_1v1", users, hours * costs.operator_hourly, hours)
-        return int(users.shape[0])
+        served, waiting = self._sim.pressure.take_capacity(self._admit("contact_1v1", users))
+        self._sim.pop.col("inbox_contact")[served] = 1
+        self._book("contact_1v1", served, hours * costs.operator_hourly, hours)
+        return waiting
 
     def invite_to_group(self, users: np.ndarray) -> int:
         """Invite users who are in no group into an open group."""

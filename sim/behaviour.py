@@ -312,7 +312,7 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
             P.active_intercept
             + P.active_engagement * U.engagement_logit[i]
             + P.active_trust * (trust - 0.5)
-            - P.habit_decay_per_day * min(silence - 1, P.habit_decay_cap_days)
+            - P.habit_decay_per_day * min(max(silence - 1, 0), P.habit_decay_cap_days)
         )
         if g >= 0:
             logit += P.active_group_vitality * g_vitality[g]

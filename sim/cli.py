@@ -4,9 +4,11 @@
     siyu validate CONFIG
     siyu strategies list
     siyu strategies show NAME
+    siyu rules check CONFIG [--seed S] [--users N] [--days D]
 
 Errors in the user's input (config, flags, destination) print one clear message and exit with
-status 2; nothing is written.
+status 2; nothing is written. ``rules check`` exits 0 when every rule is clean, 1 when there are
+warnings (never fires, overlaps, unaffordable budget, never scheduled) and 2 on errors.
 """
 
 from __future__ import annotations
@@ -50,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
     strat_sub.add_parser("list", help="list strategy names")
     show = strat_sub.add_parser("show", help="parameters and cost model of one strategy")
     show.add_argument("name")
+
+    rules = sub.add_parser("rules", help="lint and dry-run the rules of a config")
+    rules_sub = rules.add_subparsers(dest="action", required=True)
+    check = rules_sub.add_parser("check", help="lint rules and count whom they select on day 0")
+    check.add_argument("config", type=Path)
+    check.add_argument("--seed", type=int)
+    check.add_argument("--users", type=int)
+    check.add_argument("--days", type=int)
     return p
 
 
@@ -103,9 +113,30 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    from sim.rules.lint import check_rules  # local: builds a population, heavier imports
+
+    config = load_config(args.config, seed=args.seed, users=args.users, days=args.days)
+    out = console()
+    if not config.rules:
+        out.print(f"{args.config}: no rules")
+        return 0
+    reports = check_rules(config, str(args.config))
+    table = Table("rule", "schedule", "users selected", "share", "warnings",
+                  title=f"rules of {args.config} on the initial population (day 0)")  # fmt: skip
+    for r in reports:
+        table.add_row(r.name, r.schedule, f"{r.selected:,}", f"{r.share:.1%}",
+                      "\n".join(r.warnings) or "-")  # fmt: skip
+    out.print(table)
+    warnings = sum(len(r.warnings) for r in reports)
+    out.print(f"{len(reports)} rule(s), {warnings} warning(s)")
+    return 1 if warnings else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"run": cmd_run, "validate": cmd_validate, "strategies": cmd_strategies}
+    handlers = {"run": cmd_run, "validate": cmd_validate, "strategies": cmd_strategies,
+                "rules": cmd_rules}  # fmt: skip
     try:
         return handlers[args.command](args)
     except (ConfigError, RunFolderError) as exc:

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any, get_args
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from sim.params import Strict, WorldParams
 from sim.population_spec import PopulationSpec
+from sim.pressure import PressureSpec
+from sim.rules.schema import Rule, compile_rules
 
 
 class StrategySpec(Strict):
@@ -39,6 +41,21 @@ class ExperimentConfig(Strict):
         (), description="operating strategies active in this run; empty = no operations"
     )
     output: OutputSpec = OutputSpec()
+    rules: tuple[Rule, ...] = Field(
+        (), description="operating rules as data (docs/RULES_LANGUAGE.md); run by strategy 'rules'"
+    )
+    pressure: PressureSpec = Field(
+        PressureSpec(), description="contact pressure: per-user caps, operator capacity"
+    )
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_rule_names(cls, v: tuple[Rule, ...]) -> tuple[Rule, ...]:
+        names = [r.name for r in v]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"rule names must be unique; repeated: {', '.join(dup)}")
+        return v
 
 
 class ConfigError(ValueError):
@@ -126,9 +143,12 @@ def apply_overrides(data: dict[str, Any], **overrides: Any) -> dict[str, Any]:
 def parse_config(data: dict[str, Any], source: str = "<config>") -> ExperimentConfig:
     """Validate raw config data, with errors naming ``source``."""
     try:
-        return ExperimentConfig.model_validate(data)
+        config = ExperimentConfig.model_validate(data)
     except ValidationError as err:
         raise ConfigError(format_validation_error(source, err)) from None
+    if config.rules:
+        compile_rules(config.rules, source)
+    return config
 
 
 def load_config(path: str | Path, **overrides: Any) -> ExperimentConfig:

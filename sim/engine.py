@@ -30,6 +30,7 @@ from sim.config import ExperimentConfig
 from sim.groups import STEP_GROUP_COLUMNS, Groups
 from sim.population import Population
 from sim.population_spec import CHANNELS
+from sim.pressure import Pressure
 from sim.rng import Purpose, uniforms
 from strategies.base import Strategy
 
@@ -51,6 +52,7 @@ class Simulation:
         config: ExperimentConfig,
         strategies: Sequence[Strategy] = (),
         on_day_done: Callable[[int], None] | None = None,
+        keep_user_actions: bool = False,
     ) -> None:
         self.config = config
         self.world = config.world
@@ -59,7 +61,8 @@ class Simulation:
         self.on_day_done = on_day_done
         self.day = 0
         self.calendar = Calendar()
-        self.ledger = Ledger()
+        self.ledger = Ledger(keep_users=keep_user_actions)
+        self.pressure = Pressure(config.pressure)
         self.groups = Groups(self.world.groups)
         expected = config.population.initial_users + int(
             1.3 * config.days * sum(config.population.arrivals_per_day.values())
@@ -81,7 +84,7 @@ class Simulation:
             self._buffers = new_buffers(self.pop.capacity)
         joins = uniforms(self.seed, Purpose.GROUP_JOIN, 0, cols["uid"])
         joining = slots[joins < self.world.groups.join_probability]
-        if "join_day" in cols:
+        if "join_day" in cols and joining.size:
             joining = joining[np.argsort(cols["join_day"][joining - slots[0]], kind="stable")]
         self.groups.assign(self.pop.col("group"), joining, day)
         return slots
@@ -123,6 +126,8 @@ class Simulation:
     def _operations(self, day: int) -> None:
         self.day = day
         self._arrive(day)
+        self.pressure.start_day(day)
+        self.pressure.run_queue()
         for strategy, ops in self._ops:
             strategy.on_day(ops)
 
@@ -156,6 +161,7 @@ class Simulation:
         c = dict(zip(COUNTERS, self._buffers.counters.tolist(), strict=True))
         reachable = max(c.pop("reachable"), 1.0)
         spent = self.ledger.close_day()
+        pressure = self.pressure.close_day()
         alive = g["alive"]
         members = int(g["size"][alive].sum())
         pushed = int(g["pushed"].sum())
@@ -184,6 +190,7 @@ class Simulation:
             "cost_money": spent.get("cost_money", 0.0),
             "operator_hours": spent.get("operator_hours", 0.0),
             **{col: int(spent.get(col, 0)) for col in ACTION_COLUMNS.values()},
+            **pressure,
             "group_joins": int(g["joins"].sum()),
             "group_leaves": int(g["leaves"].sum()),
             "groups_alive": int(alive.sum()),
@@ -196,10 +203,22 @@ class Simulation:
         return row
 
     # -- running -----------------------------------------------------------------------------
+    def initial_view(self, strategy: str = "inspect") -> Operations:
+        """Build the initial population (day 0, before arrivals) without running any day.
+
+        Returns an :class:`Operations` to read it (e.g. to dry-run rule conditions). Use a fresh
+        Simulation for :meth:`run` afterwards.
+        """
+        if self.pop.n == 0:
+            self._initial_population()
+        return Operations(self, strategy)
+
     def run(self) -> RunResult:
         from sim.tables import build_tables  # local: tables imports engine types
 
         t0 = time.perf_counter()
+        if self.pop.n:
+            raise RuntimeError("this Simulation was already set up; run a fresh one")
         self._initial_population()
         self._ops = [(s, Operations(self, s.name)) for s in self.strategies]
         for strategy, ops in self._ops:

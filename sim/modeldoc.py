@@ -138,11 +138,11 @@ def format_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, tuple | list):
         if value and isinstance(value[0], BaseModel):
-            return f"{len(value)} items (table below)"
+            return f"{len(value)} items (own table)"
         return "[" + ", ".join(format_value(v) for v in value) + "]"
     if isinstance(value, dict):
         if value and isinstance(next(iter(value.values())), BaseModel):
-            return f"{len(value)} entries (table below)"
+            return f"{len(value)} entries (own table)"
         return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items()) + "}"
     return str(value)
 

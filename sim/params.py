@@ -67,21 +67,32 @@ class LifecycleParams(Strict):
 
 
 class Product(Strict):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    price: float = Field(gt=0, description="list price in ¥")
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*$", description="[000][001] a step of the product ladder"
+    )
+    price: float = Field(
+        gt=0, description="[000][001] list price in ¥ (camp ¥9.9; course within ¥2,000-5,000)"
+    )
     reference_price: float = Field(
-        gt=0, description="price at which base_daily_conversion was set; cheaper converts better"
+        gt=0,
+        description="assumed: price at which base_daily_conversion was set; cheaper converts "
+        "better through each user's price sensitivity",
     )
     base_daily_conversion: float = Field(
-        gt=0, lt=1, description="daily purchase probability of an active, neutral user"
+        gt=0, lt=1, description="assumed: daily purchase probability of an active, neutral user"
     )
     min_gap_days: int = Field(
-        0, ge=0, description="days after the previous purchase before this one"
+        0, ge=0, description="assumed: days after the previous purchase before this one"
     )
     study_per_active_day: float = Field(
-        gt=0, le=1, description="course progress per active day for a median-engagement user"
+        gt=0,
+        le=1,
+        description="assumed: course progress on a study day, times (0.5 + engagement); a user "
+        "studies on an active day with probability 0.5 + 0.5 x engagement",
     )
-    content_tier: str = Field(description="the content tier this product belongs to")
+    content_tier: str = Field(
+        description="[000][003] the content tier this product belongs to (relevance matching)"
+    )
 
     @field_validator("content_tier")
     @classmethod

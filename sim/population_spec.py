@@ -15,10 +15,12 @@ OCCUPATIONS = ("student", "early_career", "mid_career", "manager", "parent")
 
 
 class OccupationSpec(Strict):
-    share: float = Field(ge=0, description="share of users with this occupation")
-    age_min: int = Field(ge=14, le=90)
-    age_max: int = Field(ge=14, le=90)
-    income_median: float = Field(gt=0, description="monthly income in ¥ (tier-2 city)")
+    share: float = Field(ge=0, description="assumed: share of users with this occupation")
+    age_min: int = Field(ge=14, le=90, description="assumed: youngest age in this occupation")
+    age_max: int = Field(ge=14, le=90, description="assumed: oldest age in this occupation")
+    income_median: float = Field(
+        gt=0, description="assumed: median monthly income in ¥ (tier-2 city)"
+    )
 
     @model_validator(mode="after")
     def _ages(self) -> OccupationSpec:
@@ -60,7 +62,12 @@ def _check_shares(v: dict[str, float], allowed: tuple[str, ...]) -> dict[str, fl
 
 
 class PopulationSpec(Strict):
-    initial_users: int = Field(50_000, ge=0, le=50_000_000, description="size of the base at day 0")
+    initial_users: int = Field(
+        50_000,
+        ge=0,
+        le=50_000_000,
+        description="[000] the existing private-domain base at day 0 (case: 500k+)",
+    )
     initial_tenure_days: int = Field(
         365, ge=0, description="assumed: the base joined uniformly over this many days before day 0"
     )

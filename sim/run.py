@@ -12,17 +12,26 @@ from sim.config import ExperimentConfig
 from sim.engine import RunResult, Simulation
 from sim.manifest import build_manifest
 from sim.plots import plot_run
+from sim.rules.schema import compile_rules
 from sim.runfolder import check_writable, write_run
 from strategies.base import Strategy
 from strategies.registry import make_strategy
 
 
 def build_strategies(config: ExperimentConfig, source: str = "<config>") -> list[Strategy]:
-    """Instantiate (and validate) the strategies a config names."""
-    return [
+    """Instantiate (and validate) the strategies a config names, plus ``rules`` if it has any."""
+    strategies = [
         make_strategy(spec.name, spec.params, where=f"{source}: strategies.{i}")
         for i, spec in enumerate(config.strategies)
     ]
+    if config.rules:
+        from strategies.rules import RuleSet  # local: the rules strategy pulls in sim.rules
+
+        compile_rules(config.rules, source)
+        strategies.append(
+            RuleSet(rules=tuple(r.model_dump() for r in config.rules), config_source=source)
+        )
+    return strategies
 
 
 def simulate(

@@ -6,7 +6,11 @@
 * ``transitions`` — every stage change: user, day, from, to;
 * ``purchases`` — every purchase: user, day, product, price paid, discount;
 * ``groups`` — one row per living group per day;
-* ``costs`` — every action booked: day, strategy, action, users, units, money, operator hours.
+* ``costs`` — every action booked: day, strategy, action, users, units, money, operator hours;
+* ``pressure`` — (when a ``pressure:`` limit is set) per day and strategy: messages dropped by
+  caps, 1v1 contacts postponed and dropped;
+* extra tables a strategy returns from ``result_tables()``, e.g. ``rules`` (per rule and day:
+  selected, suppressed, held out, over budget, capped, acted, postponed).
 
 Categorical columns use fixed category lists, so the same run gives the same bytes.
 """
@@ -22,6 +26,7 @@ from sim import lifecycle as lc
 from sim.actions import Ledger
 from sim.params import PREFERENCES
 from sim.population_spec import CHANNELS, OCCUPATIONS
+from sim.pressure import PRESSURE_COLUMNS
 
 if TYPE_CHECKING:
     from sim.engine import Simulation
@@ -179,4 +184,17 @@ def build_tables(sim: Simulation) -> dict[str, pd.DataFrame]:
         tables["purchases"] = purchases_table(rec["purchases"], products)
     if sim.config.output.groups:
         tables["groups"] = groups_table(rec["groups"])
+    if sim.pressure.active:
+        tables["pressure"] = pressure_table(sim.pressure.rows)
+    for strategy in sim.strategies:
+        extra = getattr(strategy, "result_tables", None)
+        if extra is not None:
+            tables.update(extra())
     return tables
+
+
+def pressure_table(rows: list[tuple]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=["day", "strategy", *PRESSURE_COLUMNS])
+    return df.astype(
+        {"day": np.int32, "strategy": "string", **dict.fromkeys(PRESSURE_COLUMNS, np.int64)}
+    )

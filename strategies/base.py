@@ -9,7 +9,12 @@ Extension points (override what you need):
 
 * :meth:`start` — called once before day 0 with the strategy's :class:`~sim.actions.Operations`;
   schedule recurring or delayed work here (``ops.after``);
-* :meth:`on_day` — called every day, after the day's arrivals and before behaviour.
+* :meth:`on_day` — called every day, after the day's arrivals and before behaviour;
+* :meth:`validate_params` — raise ``ValueError`` for parameter values out of range
+  (:func:`strategies.registry.make_strategy` calls it, so a bad config value is an error that
+  names the key before anything runs).
+
+Every strategy can be run through :func:`strategies.check.check_strategy`.
 
 A strategy reads the population only through ``ops.field``/``ops.reachable`` and changes it only
 through the actions of ``ops`` — never by writing arrays.
@@ -42,6 +47,9 @@ class Strategy:
     def clone(self) -> Strategy:
         """A fresh, unstarted copy with the same parameters."""
         return type(self)(**self.get_params())
+
+    def validate_params(self) -> None:  # noqa: B027 - optional hook
+        """Raise ``ValueError`` naming the parameter if a value is out of range."""
 
     def start(self, ops: Operations) -> None:  # noqa: B027 - optional hook
         """Called once before day 0."""

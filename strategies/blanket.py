@@ -41,6 +41,9 @@ class Blanket(Strategy):
         self.content_category = content_category
 
     def start(self, ops: Operations) -> None:
+        self.validate_params()
+
+    def validate_params(self) -> None:
         if not 0 <= self.promos_per_day <= 50 or not 0 <= self.content_per_day <= 50:
             raise ValueError("promos_per_day and content_per_day must be in [0, 50]")
         if self.content_tier not in CONTENT_TIERS:

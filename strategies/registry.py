@@ -17,10 +17,29 @@ from pydantic import ConfigDict, ValidationError, create_model
 from sim.config import ConfigError
 from strategies.base import Strategy
 from strategies.blanket import Blanket
+from strategies.churn_warning import ChurnWarning
+from strategies.content_calendar import ContentCalendar
+from strategies.gamification import Gamification
+from strategies.group_pruning import GroupPruning
+from strategies.koc_programme import KocProgramme
+from strategies.new_user_followup import NewUserFollowup
 from strategies.none import NoOperations
+from strategies.progress_nudge import ProgressNudge
+from strategies.recall_coupon import RecallCoupon
+from strategies.referral_rewards import ReferralRewards
+from strategies.tiered_content import TieredContent
+from strategies.value_paving import ValuePaving
+from strategies.vip_club import VipClub
 
 ENTRY_POINT_GROUP = "siyu.strategies"
-BUILTIN: dict[str, type[Strategy]] = {cls.name: cls for cls in (NoOperations, Blanket)}
+BUILTIN: dict[str, type[Strategy]] = {
+    cls.name: cls
+    for cls in (
+        NoOperations, Blanket, TieredContent, RecallCoupon, GroupPruning, NewUserFollowup,
+        ProgressNudge, VipClub, KocProgramme, ReferralRewards, Gamification, ContentCalendar,
+        ValuePaving, ChurnWarning,
+    )
+}  # fmt: skip
 
 
 def available() -> dict[str, type[Strategy]]:
@@ -77,4 +96,9 @@ def make_strategy(name: str, params: dict[str, Any], where: str = "strategies") 
                 f"{where}.params.{key}: {msg}; parameters of {name!r}: {cls.param_names()}"
             )
         raise ConfigError("\n".join(problems)) from None
-    return cls(**checked.model_dump())
+    strategy = cls(**checked.model_dump())
+    try:
+        strategy.validate_params()
+    except ValueError as exc:
+        raise ConfigError(f"{where}.params: {exc}") from None
+    return strategy

@@ -1,0 +1,79 @@
+"""``gamification``: points for active days, a perk for a 7-day streak, member levels.
+
+Mechanism: every day, users who were active yesterday earn ``points_per_active_day`` points; a
+user active on each of the last ``streak_days`` days gets a ``streak_gift`` perk (at most once per
+streak window); when a user's points first pass a level threshold (``levels``: silver, gold,
+diamond) they get the level's badge gift ``level_gift`` × level number. Every reward raises
+trust a little (the engine's ``trust_gain_reward``).
+
+Parameters: ``points_per_active_day`` (10), ``streak_days`` (7, [003]), ``streak_gift`` (3 ¥),
+``levels`` ((300, 1000, 3000) points), ``level_gift`` (5 ¥). Cost: points ×
+``costs.point_value`` and gifts. Source: DOMAIN.md §5 "Gamification" [003][004].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.actions import Operations
+from sim.lifecycle import bit_window
+from strategies.base import Strategy
+from strategies.common import NEVER, check_range, grown
+
+
+class Gamification(Strategy):
+    """Daily points for activity, streak perks and level-up badges."""
+
+    name = "gamification"
+    summary = "points for active days, 7-day check-in streak perk, silver/gold/diamond levels"
+    source = "[003][004] gamification: points, check-in streaks (7 days -> perk), levels"
+    cost_model = "points × costs.point_value + streak and level gifts ¥"
+
+    def __init__(
+        self,
+        points_per_active_day: float = 10.0,
+        streak_days: int = 7,
+        streak_gift: float = 3.0,
+        levels: tuple[float, ...] = (300.0, 1000.0, 3000.0),
+        level_gift: float = 5.0,
+    ) -> None:
+        self.points_per_active_day = points_per_active_day
+        self.streak_days = streak_days
+        self.streak_gift = streak_gift
+        self.levels = levels
+        self.level_gift = level_gift
+
+    def validate_params(self) -> None:
+        check_range("points_per_active_day", self.points_per_active_day, 0.01, 1e5)
+        check_range("streak_days", self.streak_days, 2, 32)
+        check_range("streak_gift", self.streak_gift, 0.0, 10_000)
+        check_range("level_gift", self.level_gift, 0.0, 10_000)
+        if list(self.levels) != sorted(self.levels) or any(v <= 0 for v in self.levels):
+            raise ValueError(f"levels must be positive and increasing, got {self.levels!r}")
+
+    def start(self, ops: Operations) -> None:
+        self.level_ = np.zeros(ops.n_users, np.int8)
+        self.streak_paid_ = np.full(ops.n_users, NEVER, np.int64)
+
+    def on_day(self, ops: Operations) -> None:
+        self.level_ = grown(self.level_, ops.n_users, 0)
+        self.streak_paid_ = grown(self.streak_paid_, ops.n_users, NEVER)
+        users = ops.reachable()
+        active = users[ops.field("last_active")[users] == ops.day - 1]
+        if not active.size:
+            return
+        ops.reward(active, points=self.points_per_active_day)
+        if self.streak_gift > 0:
+            streak = bit_window(ops.field("active_bits")[active], self.streak_days)
+            fresh = ops.day - self.streak_paid_[active] >= self.streak_days
+            perk = active[(streak >= self.streak_days) & fresh]
+            if perk.size:
+                ops.reward(perk, gift=self.streak_gift)
+                self.streak_paid_[perk] = ops.day
+        level = np.searchsorted(np.asarray(self.levels), ops.field("points")[active], "right")
+        up = level > self.level_[active]
+        for new_level in np.unique(level[up]):
+            who = active[up & (level == new_level)]
+            if self.level_gift > 0:
+                ops.reward(who, gift=self.level_gift * int(new_level))
+        self.level_[active[up]] = level[up]

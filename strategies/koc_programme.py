@@ -1,0 +1,67 @@
+"""``koc_programme``: grow high-engagement, low-value users into KOCs with small rewards.
+
+Mechanism: every ``every_days`` days, reachable users in the [002] low-value/high-engagement
+quadrant — active on at least ``min_active_days_30`` of the last 30 days, with revenue to date
+(history included) below ``max_value`` — get ``points`` and a small ``gift`` (the reviewer /
+ambassador perk) and, if they are in no chat group, an invitation to one (to lead discussion).
+The engine's sharing chance rises with trust, so the programme acts on fission through trust.
+
+Parameters: ``min_active_days_30`` (8) and ``max_value`` (500 ¥) — the defaults of the world's
+quadrant thresholds; ``points`` (100), ``gift`` (2 ¥), ``every_days`` (7), ``invite`` (True).
+Cost: gift + points × ``costs.point_value`` per reward. Source: DOMAIN.md §4 quadrants [002],
+§5 "KOC programme" [002][003].
+"""
+
+from __future__ import annotations
+
+from sim.actions import Operations
+from sim.lifecycle import bit_window
+from strategies.base import Strategy
+from strategies.common import check_range, is_due
+
+
+class KocProgramme(Strategy):
+    """Small weekly rewards (and a group seat) for low-value, high-engagement users."""
+
+    name = "koc_programme"
+    summary = "high-engagement low-value users get small rewards and points (KOC)"
+    source = "[002] low-value/high-engagement quadrant -> KOC; [003] ambassadors"
+    cost_model = "gift ¥ + points × costs.point_value per reward"
+
+    def __init__(
+        self,
+        min_active_days_30: int = 8,
+        max_value: float = 500.0,
+        points: float = 100.0,
+        gift: float = 2.0,
+        every_days: int = 7,
+        invite: bool = True,
+    ) -> None:
+        self.min_active_days_30 = min_active_days_30
+        self.max_value = max_value
+        self.points = points
+        self.gift = gift
+        self.every_days = every_days
+        self.invite = invite
+
+    def validate_params(self) -> None:
+        check_range("min_active_days_30", self.min_active_days_30, 1, 30)
+        check_range("max_value", self.max_value, 0.0, 1e9)
+        check_range("points", self.points, 0.0, 1e6)
+        check_range("gift", self.gift, 0.0, 10_000)
+        if self.points + self.gift <= 0:
+            raise ValueError("points or gift must be positive")
+        check_range("every_days", self.every_days, 1, 365)
+
+    def on_day(self, ops: Operations) -> None:
+        if not is_due(ops.day, self.every_days):
+            return
+        users = ops.reachable()
+        engaged = bit_window(ops.field("active_bits")[users], 30) >= self.min_active_days_30
+        value = ops.field("revenue")[users] + ops.field("prior_revenue")[users]
+        kocs = users[engaged & (value < self.max_value)]
+        if not kocs.size:
+            return
+        ops.reward(kocs, points=self.points, gift=self.gift)
+        if self.invite:
+            ops.invite_to_group(kocs[ops.field("group")[kocs] < 0])

@@ -1,0 +1,68 @@
+"""``progress_nudge``: a completion gift at X% course progress and a weekly study report.
+
+Mechanism: a user whose progress in their current product reaches ``threshold`` during the run
+gets, once per product, a reward (``gift`` ¥ and ``points``) — "80% done, claim your completion
+gift". Every
+``report_every_days`` days each learner (bought something, course not finished) gets one
+personalised piece of the content tier that fits their stage (the weekly study report). Rewards
+raise trust, and trust raises activity, which is what moves progress.
+
+Parameters: ``threshold`` (0.8, [000]), ``gift`` (5.0 ¥), ``points`` (50), ``report_every_days``
+(7). Cost: gift + points × ``costs.point_value`` per reward; ``costs.message`` per report.
+Source: DOMAIN.md §5 "Progress nudges" [000].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.actions import Operations
+from strategies.base import Strategy
+from strategies.common import check_range, grown, is_due, stage_tiers
+
+
+class ProgressNudge(Strategy):
+    """Reward at ``threshold`` progress (once per product); weekly study report content."""
+
+    name = "progress_nudge"
+    summary = "reward on reaching X% course progress; weekly study report content"
+    source = "[000] progress nudges: '80% done - claim your gift'; weekly study report"
+    cost_model = "gift ¥ + points × costs.point_value per reward; costs.message per report"
+
+    def __init__(
+        self, threshold: float = 0.8, gift: float = 5.0, points: float = 50.0,
+        report_every_days: int = 7,
+    ) -> None:  # fmt: skip
+        self.threshold = threshold
+        self.gift = gift
+        self.points = points
+        self.report_every_days = report_every_days
+
+    def validate_params(self) -> None:
+        check_range("threshold", self.threshold, 0.01, 1.0)
+        check_range("gift", self.gift, 0.0, 10_000)
+        check_range("points", self.points, 0.0, 1e6)
+        if self.gift + self.points <= 0:
+            raise ValueError("gift or points must be positive")
+        check_range("report_every_days", self.report_every_days, 1, 365)
+
+    def start(self, ops: Operations) -> None:
+        # progress already past the threshold before the run is history, not a nudge
+        past = ops.field("progress") >= self.threshold
+        self.rewarded_level_ = np.where(past, ops.field("ladder"), 0).astype(np.int16)
+
+    def on_day(self, ops: Operations) -> None:
+        self.rewarded_level_ = grown(self.rewarded_level_, ops.n_users, 0)
+        users = ops.reachable()
+        ladder = ops.field("ladder")[users].astype(np.int16)
+        progress = ops.field("progress")[users]
+        reached = (ladder > 0) & (progress >= self.threshold)
+        due = users[reached & (self.rewarded_level_[users] < ladder)]
+        if due.size:
+            ops.reward(due, points=self.points, gift=self.gift)
+            self.rewarded_level_[due] = ops.field("ladder")[due]
+        if is_due(ops.day, self.report_every_days):
+            learners = users[(ladder > 0) & (progress < 1.0)]
+            for tier, group in stage_tiers(ops, learners).items():
+                if group.size:
+                    ops.push_content(group, tier)

@@ -1,0 +1,170 @@
+"""The ``siyu`` command line: validate, run, strategies. Bad input of every kind gives one message
+naming the file and the key path, exit status 2, and writes nothing (an earlier run at ``--out``
+stays byte-identical). Most tests call :func:`sim.cli.main` in-process; one runs the installed
+console script.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.runfolder import is_complete_run, load_run
+from strategies.registry import available
+
+ROOT = Path(__file__).resolve().parent.parent
+QUICKSTART = ROOT / "experiments" / "quickstart.yaml"
+TINY = ["--users", "2000", "--days", "20", "--quiet"]
+TABLES = {"daily", "users", "transitions", "purchases", "groups", "costs"}
+PNG = b"\x89PNG\r\n\x1a\n"
+
+GOOD = "name: ok\nseed: 3\ndays: 5\npopulation:\n  initial_users: 300\n"
+STRATEGY = GOOD + "strategies:\n  - name: {name}\n    params: {params}\n"
+
+# (label, YAML text, words the message must contain besides the file name)
+BAD_CONFIGS = [
+    ("unknown top-level key", GOOD + "seeed: 4\n", ["seeed", "unknown key"]),
+    ("unknown nested key", GOOD + "  initial_userz: 5\n", ["population.initial_userz"]),
+    ("days out of range", GOOD.replace("days: 5", "days: 0"), ["days", "greater than"]),
+    ("capacity out of range", GOOD + "world:\n  groups: {capacity: 1}\n",
+     ["world.groups.capacity"]),
+    ("wrong type", GOOD.replace("days: 5", "days: many"), ["days", "integer"]),
+    ("wrong nested type", GOOD + "world:\n  behaviour: {open_fatigue: high}\n",
+     ["world.behaviour.open_fatigue", "number"]),
+    ("malformed YAML", "name: broken\ndays: 5\npopulation:\n  initial_users: 100\n bad: 3\n",
+     ["invalid YAML", "line 5, column 2"]),
+    ("not a mapping", "- just\n- a list\n", ["mapping"]),
+    ("unknown strategy", STRATEGY.format(name="blanketz", params="{}"),
+     ["strategies.0.name", "blanketz"]),
+    ("unknown strategy parameter", STRATEGY.format(name="blanket", params="{promos_per_dai: 1}"),
+     ["strategies.0.params.promos_per_dai", "unknown parameter"]),
+    ("bad strategy parameter type", STRATEGY.format(name="blanket", params="{promos_per_day: x}"),
+     ["strategies.0.params.promos_per_day"]),
+    ("bad strategy parameter value",
+     STRATEGY.format(name="blanket", params="{promos_per_day: 500}"),
+     ["strategies.0.params", "promos_per_day"]),
+]  # fmt: skip
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    """A complete run folder written by ``siyu run`` on the quickstart config, scaled down."""
+    out = tmp_path_factory.mktemp("cli") / "tiny"
+    assert main(["run", str(QUICKSTART), "--out", str(out), *TINY]) == 0
+    return out
+
+
+@pytest.fixture
+def earlier_run(tiny_run, tmp_path) -> Path:
+    """A private copy of the tiny run, to be protected from failing commands."""
+    return Path(shutil.copytree(tiny_run, tmp_path / "earlier"))
+
+
+def test_validate_quickstart(capsys):
+    assert main(["validate", str(QUICKSTART)]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_run_writes_a_complete_folder(tiny_run):
+    assert is_complete_run(tiny_run)
+    run = load_run(tiny_run)
+    assert set(run.table_names) >= TABLES
+    assert run.verify() == []
+    pngs = sorted((tiny_run / "plots").glob("*.png"))
+    assert len(pngs) == 5
+    assert all(p.read_bytes().startswith(PNG) for p in pngs)
+    assert run.manifest["days"] == 20
+    assert run.manifest["config"]["population"]["initial_users"] == 2000
+    assert run.table("daily")["day"].max() == 19
+    assert (run.table("users")["join_day"] < 0).sum() == 2000
+
+
+@pytest.mark.parametrize("label, text, words", BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS])
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_bad_config_is_a_clear_error(tmp_path, capsys, command, label, text, words):
+    config = tmp_path / "bad.yaml"
+    config.write_text(text)
+    out = tmp_path / "out"
+    extra = ["--out", str(out), "--quiet"] if command == "run" else []
+    assert main([command, str(config), *extra]) == 2
+    captured = capsys.readouterr()
+    assert str(config) in captured.err
+    for word in words:
+        assert word in captured.err, (label, captured.err)
+    assert "Traceback" not in captured.err
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.yaml"]  # no temporary leftovers
+
+
+@pytest.mark.parametrize("label, text, words", BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS])
+def test_bad_config_leaves_earlier_run_untouched(earlier_run, tmp_path, capsys, label, text, words):
+    config = tmp_path / "bad.yaml"
+    config.write_text(text)
+    before = snapshot(earlier_run)
+    assert main(["run", str(config), "--out", str(earlier_run), "--overwrite", "--quiet"]) == 2
+    assert snapshot(earlier_run) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "earlier"]
+
+
+def test_missing_config_file(earlier_run, tmp_path, capsys):
+    missing = tmp_path / "nope.yaml"
+    before = snapshot(earlier_run)
+    for out in (tmp_path / "out", earlier_run):
+        assert main(["run", str(missing), "--out", str(out), "--overwrite", "--quiet"]) == 2
+        assert str(missing) in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    assert snapshot(earlier_run) == before
+
+
+def test_run_refuses_to_overwrite_without_flag(earlier_run, capsys):
+    before = snapshot(earlier_run)
+    assert main(["run", str(QUICKSTART), "--out", str(earlier_run), *TINY, "--seed", "9"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert snapshot(earlier_run) == before
+
+
+def test_run_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("do not delete")
+    args = ["run", str(QUICKSTART), "--out", str(precious), *TINY, "--overwrite"]
+    assert main(args) == 2
+    assert "not a siyu run" in capsys.readouterr().err
+    assert snapshot(precious) == {"thesis.txt": b"do not delete"}
+
+
+def test_overwrite_replaces_the_run(earlier_run, capsys):
+    args = ["run", str(QUICKSTART), "--out", str(earlier_run), *TINY, "--seed", "9", "--overwrite"]
+    assert main(args) == 0
+    assert is_complete_run(earlier_run)
+    assert load_run(earlier_run).manifest["seed"] == 9
+
+
+def test_strategies_list_and_show(capsys):
+    assert main(["strategies", "list"]) == 0
+    listed = capsys.readouterr().out
+    for name in available():
+        assert name in listed
+    assert main(["strategies", "show", "blanket"]) == 0
+    shown = capsys.readouterr().out
+    assert "promos_per_day" in shown and "cost model" in shown
+    assert main(["strategies", "show", "no_such_strategy"]) == 2
+    assert "no_such_strategy" in capsys.readouterr().err
+
+
+def test_console_script_entry_point():
+    script = Path(sys.executable).with_name("siyu")
+    done = subprocess.run([str(script), "validate", str(QUICKSTART)],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "OK" in done.stdout
