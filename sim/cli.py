@@ -14,6 +14,7 @@ warnings (never fires, overlaps, unaffordable budget, never scheduled) and 2 on 
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 from pathlib import Path
 
@@ -103,13 +104,17 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     cls = get_strategy_class(args.name)
     out.print(f"[bold]{cls.name}[/bold] — {cls.summary}")
     out.print(f"source: {cls.source}\ncost model: {cls.cost_model}")
-    table = Table("parameter", "default")
-    instance = cls()
-    for k, v in instance.get_params().items():
-        table.add_row(k, repr(v))
+    table = Table("parameter", "type", "default")
+    for p in inspect.signature(cls.__init__).parameters.values():
+        if p.name == "self":
+            continue
+        kind = "" if p.annotation is inspect.Parameter.empty else str(p.annotation)
+        default = "(required)" if p.default is inspect.Parameter.empty else repr(p.default)
+        table.add_row(p.name, kind, default)
     out.print(table)
-    if cls.__doc__:
-        out.print(cls.__doc__.strip())
+    module_doc = sys.modules[cls.__module__].__doc__
+    if module_doc:
+        out.print(module_doc.strip(), markup=False)
     return 0
 
 
