@@ -263,7 +263,8 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
         relevance = float(U.inbox_relevance[i]) / n_content if n_content > 0 else 0.0
         contact = U.inbox_contact[i] > 0
         n_reward = float(U.inbox_reward[i])
-        if n_promo + n_content > 0 or contact or n_reward > 0:
+        seen_messages = not muted and n_promo + n_content > 0
+        if seen_messages or contact or n_reward > 0:  # a muted user does not see messages
             U.last_touch[i] = day
 
         # 1. fatigue: exponentially weighted messages per day actually seen
