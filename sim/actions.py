@@ -82,6 +82,21 @@ class Ledger:
         self.today: dict[str, float] = defaultdict(float)
         self.keep_users = keep_users
         self.user_rows: list[tuple[int, str, str, np.ndarray, int]] = []
+        # per strategy label: (money, operator hours) per user slot, for net value by strategy
+        self.per_user: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def charge_users(
+        self, strategy: str, users: np.ndarray, money_each: float, hours_each: float, n_slots: int
+    ) -> None:
+        """Add what one booking cost to each user's account with ``strategy``."""
+        money, hours = self.per_user.get(strategy, (np.zeros(0), np.zeros(0)))
+        if money.shape[0] < n_slots:
+            grow = max(n_slots, 2 * money.shape[0])
+            money = np.concatenate([money, np.zeros(grow - money.shape[0])])
+            hours = np.concatenate([hours, np.zeros(grow - hours.shape[0])])
+            self.per_user[strategy] = (money, hours)
+        money[users] += money_each
+        hours[users] += hours_each
 
     def book(
         self, day: int, strategy: str, action: str, users: int, units: int, money: float,
@@ -172,6 +187,8 @@ class Operations:
             pop.col("operator_hours")[users] += hours_each
         n = int(users.shape[0])
         ledger = self._sim.ledger
+        if money_each or hours_each:
+            ledger.charge_users(self.strategy, users, money_each, hours_each, pop.n)
         ledger.book(
             self.day, self.strategy, action, n, n * units_each, n * money_each, n * hours_each
         )

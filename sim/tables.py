@@ -160,6 +160,32 @@ def costs_table(ledger: Ledger) -> pd.DataFrame:
     )  # fmt: skip
 
 
+def user_costs_table(ledger: Ledger, uids: np.ndarray) -> pd.DataFrame:
+    """What each strategy spent on each user (only users it spent on), for net value by
+    strategy: user_id, strategy, cost_money, operator_hours."""
+    parts = []
+    for strategy in sorted(ledger.per_user):
+        money, hours = ledger.per_user[strategy]
+        money, hours = money[: uids.shape[0]], hours[: uids.shape[0]]
+        spent = np.flatnonzero((money > 0) | (hours > 0))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "user_id": uids[spent].astype(np.int64),
+                    "strategy": strategy,
+                    "cost_money": money[spent],
+                    "operator_hours": hours[spent],
+                }
+            )  # fmt: skip
+        )
+    if not parts:
+        empty = {"user_id": np.zeros(0, np.int64), "strategy": [], "cost_money": np.zeros(0),
+                 "operator_hours": np.zeros(0)}  # fmt: skip
+        parts.append(pd.DataFrame(empty))
+    df = pd.concat(parts, ignore_index=True)
+    return df.astype({"strategy": "string"})
+
+
 def daily_table(rows: list[dict[str, float]]) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     counts = [c for c in df.columns if c.startswith("stage_")] + [
@@ -179,6 +205,7 @@ def build_tables(sim: Simulation) -> dict[str, pd.DataFrame]:
         "users": users_table(sim),
         "transitions": transitions_table(rec["transitions"]),
         "costs": costs_table(sim.ledger),
+        "user_costs": user_costs_table(sim.ledger, sim.pop.col("uid")),
     }
     if sim.config.output.purchases:
         tables["purchases"] = purchases_table(rec["purchases"], products)

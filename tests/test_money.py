@@ -5,6 +5,7 @@ costs tables, every price paid is the list price less the coupon, and doing noth
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim.actions import ACTION_COLUMNS
@@ -107,3 +108,17 @@ def test_no_operations_cost_nothing(runs):
     assert (users["cost_money"] == 0).all()
     assert (users["operator_hours"] == 0).all()
     assert (users["discount"] == 0).all()
+
+
+def test_cost_per_user_and_strategy_adds_up(any_run):
+    """user_costs splits every yuan and operator hour by user and by strategy."""
+    _, t = any_run
+    user_costs, costs, users = t["user_costs"], t["costs"], t["users"]
+    per_strategy = user_costs.groupby("strategy")[["cost_money", "operator_hours"]].sum()
+    booked = costs.groupby("strategy")[["cost_money", "operator_hours"]].sum()
+    booked = booked[(booked["cost_money"] > 0) | (booked["operator_hours"] > 0)]
+    pd.testing.assert_frame_equal(per_strategy.sort_index(), booked.sort_index(), rtol=1e-9)
+    per_user = user_costs.groupby("user_id")["cost_money"].sum()
+    spent = users.set_index("user_id")["cost_money"]
+    np.testing.assert_allclose(per_user.to_numpy(), spent.loc[per_user.index].to_numpy())
+    assert spent.drop(per_user.index).eq(0).all()
