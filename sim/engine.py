@@ -29,7 +29,6 @@ from sim.calendar import Calendar
 from sim.config import ExperimentConfig
 from sim.groups import STEP_GROUP_COLUMNS, Groups
 from sim.population import Population
-from sim.population_spec import CHANNELS
 from sim.pressure import Pressure
 from sim.rng import Purpose, uniforms
 from strategies.base import Strategy
@@ -231,6 +230,3 @@ class Simulation:
         t3 = time.perf_counter()
         timings = {"setup_s": t1 - t0, "simulate_s": t2 - t1, "tables_s": t3 - t2}
         return RunResult(self.config, tables, timings)
-
-
-__all__ = ["Simulation", "RunResult", "CHANNELS"]

@@ -105,10 +105,6 @@ def users_table(sim: Simulation) -> pd.DataFrame:
     )
 
 
-def _concat(chunks: list, build) -> pd.DataFrame:
-    return build(chunks)
-
-
 def transitions_table(chunks: list) -> pd.DataFrame:
     if chunks:
         day = np.concatenate([np.full(len(c[1]), c[0], np.int32) for c in chunks])
