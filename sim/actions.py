@@ -41,6 +41,7 @@ import numpy as np
 
 from sim.lifecycle import CHURNED, CORE, DORMANT, NEW, POTENTIAL
 from sim.params import CONTENT_TIERS, PREFERENCES, WorldParams
+from sim.population import grow_array
 
 if TYPE_CHECKING:
     from sim.engine import Simulation
@@ -90,11 +91,8 @@ class Ledger:
     ) -> None:
         """Add what one booking cost to each user's account with ``strategy``."""
         money, hours = self.per_user.get(strategy, (np.zeros(0), np.zeros(0)))
-        if money.shape[0] < n_slots:
-            grow = max(n_slots, 2 * money.shape[0])
-            money = np.concatenate([money, np.zeros(grow - money.shape[0])])
-            hours = np.concatenate([hours, np.zeros(grow - hours.shape[0])])
-            self.per_user[strategy] = (money, hours)
+        money, hours = grow_array(money, n_slots), grow_array(hours, n_slots)
+        self.per_user[strategy] = (money, hours)
         money[users] += money_each
         hours[users] += hours_each
 

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from sim.lifecycle import CHURNED, CORE, DORMANT, NEW, NO_DAY, POTENTIAL
+from sim.lifecycle import CHURNED, CORE, DORMANT, NEVER_DAYS, NEW, NO_DAY, POTENTIAL
 from sim.params import WorldParams
 from sim.rng import Purpose, draw_key, mix64
 
@@ -308,7 +308,7 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
             U.last_claim[i] = day
 
         # 4. activity
-        silence = day - U.last_active[i] if U.last_active[i] != NO_DAY else 10_000
+        silence = day - U.last_active[i] if U.last_active[i] != NO_DAY else NEVER_DAYS
         logit = (
             P.active_intercept
             + P.active_engagement * U.engagement_logit[i]
@@ -479,7 +479,7 @@ def classify_all(n, U, core_min, dormant_after, day):
     """Set every user's stage from its state (used once for the initial base)."""
     for i in range(n):
         last = U.last_active[i]
-        silence = day - last if last != NO_DAY else 10_000
+        silence = day - last if last != NO_DAY else NEVER_DAYS
         U.stage[i] = _classify(U.purchases[i], silence, U.churn_day[i] >= 0, core_min,
                                dormant_after)  # fmt: skip
         U.initial_stage[i] = U.stage[i]

@@ -176,8 +176,7 @@ def silent_active_churn_ratio(
     if int(tables["daily"]["day"].max()) < d + window_days:
         raise ValueError(f"the run must cover days up to {d + window_days}")
     s = snapshot.users[snapshot.users["reachable"]].merge(users, on="user_id", how="left")
-    never = s["last_active"] == lc.NO_DAY
-    silence = np.where(never, 10_000, d - s["last_active"])
+    silence = lc.days_since(s["last_active"].to_numpy(), d)
     churned = (s["churn_day"] > d) & (s["churn_day"] <= d + window_days)
     silent = silence >= silent_min_days
     active = silence <= active_max_silence

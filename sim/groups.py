@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 
 from sim.params import GroupParams
+from sim.population import grow_array
 
 GROUP_COLUMNS: dict[str, type] = {
     "size": np.int32,
@@ -50,11 +51,8 @@ class Groups:
         return self._cols[name]
 
     def _new_group(self, day: int) -> int:
-        if self.n == self._cols["size"].shape[0]:
-            for k, arr in self._cols.items():
-                grown = np.zeros(2 * arr.shape[0], dtype=arr.dtype)
-                grown[: self.n] = arr[: self.n]
-                self._cols[k] = grown
+        for k, arr in self._cols.items():
+            self._cols[k] = grow_array(arr, self.n + 1)
         g = self.n
         self.n += 1
         self._cols["born"][g] = day

@@ -31,6 +31,13 @@ GROUP_ACTIVITY = ("none", "active", "lurker", "freeloader")
 CHURN_DEPTHS = ("none", "shallow", "lapsing", "deep")
 
 NO_DAY = np.int32(-(2**31) + 1)  # "never happened" for day columns
+NEVER_DAYS = 100_000  # "days since" something that never happened: beyond every threshold
+
+
+def days_since(last: np.ndarray, day: int) -> np.ndarray:
+    """Whole days from each ``last`` day column entry to ``day`` (NEVER_DAYS if never)."""
+    last = np.asarray(last).astype(np.int64)
+    return np.where(last == NO_DAY, NEVER_DAYS, day - last)
 
 
 def bit_window(bits: np.ndarray, days: int) -> np.ndarray:

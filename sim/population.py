@@ -70,6 +70,19 @@ USER_COLUMNS: dict[str, tuple[type, float]] = {
     "inbox_reward": (np.uint8, 0),
 }
 
+
+def grow_array(arr: np.ndarray, n: int, fill: float = 0) -> np.ndarray:
+    """``arr`` with room for at least ``n`` slots (doubling), new slots set to ``fill``.
+
+    Returns ``arr`` itself when it is already big enough, else a copy.
+    """
+    if arr.shape[0] >= n:
+        return arr
+    out = np.full(max(n, 2 * arr.shape[0]), fill, dtype=arr.dtype)
+    out[: arr.shape[0]] = arr
+    return out
+
+
 UserArrays = NamedTuple(  # noqa: UP014 - built from the column table so the two cannot drift
     "UserArrays", [(name, np.ndarray) for name in USER_COLUMNS]
 )
@@ -105,11 +118,8 @@ class Population:
         need = self.n + extra
         if need <= self.capacity:
             return
-        new_cap = max(need, 2 * self.capacity)
-        for name, (dtype, fill) in USER_COLUMNS.items():
-            grown = np.full(new_cap, fill, dtype=dtype)
-            grown[: self.n] = self._cols[name][: self.n]
-            self._cols[name] = grown
+        for name, (_, fill) in USER_COLUMNS.items():
+            self._cols[name] = grow_array(self._cols[name], need, fill)
 
     def append(self, columns: dict[str, np.ndarray]) -> np.ndarray:
         """Append users given as columns (missing columns keep their fill value).

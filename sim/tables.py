@@ -45,8 +45,7 @@ def users_table(sim: Simulation) -> pd.DataFrame:
     pop, days, p = sim.pop, sim.config.days, sim.world.lifecycle
     col = pop.col
     last_day = days - 1
-    last_active = col("last_active").astype(np.int64)
-    silence = np.where(col("last_active") == lc.NO_DAY, 10_000, last_day - last_active)
+    silence = lc.days_since(col("last_active"), last_day)
     churn_day = col("churn_day")
     churned = churn_day >= 0
     start = np.maximum(col("join_day"), 0)

@@ -21,8 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 from sim.actions import Operations
+from sim.population import grow_array
 from strategies.base import Strategy
-from strategies.common import NEVER, check_range, grown, silence
+from strategies.common import NEVER, check_range, silence
 
 
 class ChurnWarning(Strategy):
@@ -69,7 +70,7 @@ class ChurnWarning(Strategy):
         return users[trigger & cooled]
 
     def on_day(self, ops: Operations) -> None:
-        self.warned_day_ = grown(self.warned_day_, ops.n_users, NEVER)
+        self.warned_day_ = grow_array(self.warned_day_, ops.n_users, NEVER)
         due = self.warned(ops)
         if due.size:
             ops.contact_1v1(due, self.minutes)

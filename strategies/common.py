@@ -1,7 +1,7 @@
-"""Small helpers the built-in strategies share: reading silence, cadences, per-user memory.
+"""Small helpers the built-in strategies share: reading silence, cadences, stage tiers, ranges.
 
-Nothing here acts on users; helpers only read ``ops`` views or keep a strategy's own learned
-state (arrays ending in ``_`` that grow with the population).
+Nothing here acts on users; helpers only read ``ops`` views. A strategy's own per-user memory
+(arrays ending in ``_``) grows with the population through :func:`sim.population.grow_array`.
 """
 
 from __future__ import annotations
@@ -9,15 +9,14 @@ from __future__ import annotations
 import numpy as np
 
 from sim.actions import STAGE_TIER, Operations
-from sim.lifecycle import NO_DAY
+from sim.lifecycle import NO_DAY, days_since
 
 NEVER = int(NO_DAY)
 
 
 def silence(ops: Operations, users: np.ndarray) -> np.ndarray:
     """Whole days since each user was last active (a very large number if never)."""
-    last = ops.field("last_active")[users].astype(np.int64)
-    return np.where(last == NEVER, 1_000_000, ops.day - last)
+    return days_since(ops.field("last_active")[users], ops.day)
 
 
 def is_due(day: int, every_days: int, offset: int = 0) -> bool:
@@ -37,15 +36,6 @@ def stage_tiers(ops: Operations, users: np.ndarray) -> dict[str, np.ndarray]:
     for code, tier in STAGE_TIER.items():
         out.setdefault(tier, []).append(users[stage == code])
     return {tier: np.concatenate(parts) for tier, parts in out.items()}
-
-
-def grown(arr: np.ndarray, n: int, fill: float) -> np.ndarray:
-    """``arr`` extended to at least ``n`` slots with ``fill`` (a strategy's per-user memory)."""
-    if arr.shape[0] >= n:
-        return arr
-    out = np.full(max(n, 2 * arr.shape[0]), fill, dtype=arr.dtype)
-    out[: arr.shape[0]] = arr
-    return out
 
 
 def check_range(name: str, value: float, low: float, high: float) -> None:

@@ -17,8 +17,9 @@ import numpy as np
 
 from sim.actions import Operations
 from sim.lifecycle import bit_window
+from sim.population import grow_array
 from strategies.base import Strategy
-from strategies.common import NEVER, check_range, grown
+from strategies.common import NEVER, check_range
 
 
 class Gamification(Strategy):
@@ -56,8 +57,8 @@ class Gamification(Strategy):
         self.streak_paid_ = np.full(ops.n_users, NEVER, np.int64)
 
     def on_day(self, ops: Operations) -> None:
-        self.level_ = grown(self.level_, ops.n_users, 0)
-        self.streak_paid_ = grown(self.streak_paid_, ops.n_users, NEVER)
+        self.level_ = grow_array(self.level_, ops.n_users, 0)
+        self.streak_paid_ = grow_array(self.streak_paid_, ops.n_users, NEVER)
         users = ops.reachable()
         active = users[ops.field("last_active")[users] == ops.day - 1]
         if not active.size:

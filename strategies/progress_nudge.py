@@ -17,8 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from sim.actions import Operations
+from sim.population import grow_array
 from strategies.base import Strategy
-from strategies.common import check_range, grown, is_due, stage_tiers
+from strategies.common import check_range, is_due, stage_tiers
 
 
 class ProgressNudge(Strategy):
@@ -52,7 +53,7 @@ class ProgressNudge(Strategy):
         self.rewarded_level_ = np.where(past, ops.field("ladder"), 0).astype(np.int16)
 
     def on_day(self, ops: Operations) -> None:
-        self.rewarded_level_ = grown(self.rewarded_level_, ops.n_users, 0)
+        self.rewarded_level_ = grow_array(self.rewarded_level_, ops.n_users, 0)
         users = ops.reachable()
         ladder = ops.field("ladder")[users].astype(np.int16)
         progress = ops.field("progress")[users]

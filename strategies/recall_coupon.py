@@ -21,8 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 from sim.actions import Operations
+from sim.population import grow_array
 from strategies.base import Strategy
-from strategies.common import NEVER, check_range, grown, silence
+from strategies.common import NEVER, check_range, silence
 
 
 class RecallCoupon(Strategy):
@@ -65,7 +66,7 @@ class RecallCoupon(Strategy):
         self.recalled_day_ = np.full(ops.n_users, NEVER, np.int64)
 
     def on_day(self, ops: Operations) -> None:
-        self.recalled_day_ = grown(self.recalled_day_, ops.n_users, NEVER)
+        self.recalled_day_ = grow_array(self.recalled_day_, ops.n_users, NEVER)
         users = ops.reachable()
         quiet = silence(ops, users)
         cooled = ops.day - self.recalled_day_[users] >= self.cooldown_days

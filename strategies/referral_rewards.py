@@ -20,8 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from sim.actions import Operations
+from sim.population import grow_array
 from strategies.base import Strategy
-from strategies.common import check_range, grown
+from strategies.common import check_range
 
 
 class ReferralRewards(Strategy):
@@ -50,7 +51,7 @@ class ReferralRewards(Strategy):
         self.level_ = np.zeros(ops.n_users, np.int8)
 
     def on_day(self, ops: Operations) -> None:
-        self.level_ = grown(self.level_, ops.n_users, 0)
+        self.level_ = grow_array(self.level_, ops.n_users, 0)
         users = ops.reachable()
         referrals = ops.field("referrals")[users]
         level = self.level_[users]

@@ -20,7 +20,8 @@ from sim.params import PREFERENCES
 from sim.population_spec import CHANNELS, OCCUPATIONS
 from sim.rules.evaluate import FieldSpec
 
-NEVER_DAYS = 100_000  # ``days_since_*`` value for "never happened"
+NEVER_DAYS = lc.NEVER_DAYS  # ``days_since_*`` value for "never happened"
+
 
 _SPECS = (
     FieldSpec("stage", "category", lc.STAGES, "lifecycle stage"),
@@ -89,8 +90,7 @@ _SINCE = {
 
 
 def _since(ops: Operations, column: str) -> np.ndarray:
-    last = ops.field(column).astype(np.int64)
-    return np.where(last == lc.NO_DAY, NEVER_DAYS, ops.day - last)
+    return lc.days_since(ops.field(column), ops.day)
 
 
 def _derived(ops: Operations) -> dict[str, Callable[[], np.ndarray]]:
