@@ -65,13 +65,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace):
-    config = load_config(args.config, seed=args.seed, users=args.users, days=args.days)
-    build_strategies(config, str(args.config))
-    return config
+    return load_config(args.config, seed=args.seed, users=args.users, days=args.days)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = _load(args)
+    config = _load(args)  # run_to_folder builds (and so validates) the strategies first
     out = args.out or default_out_dir(config)
     out_con = console()
     path, result, manifest = run_to_folder(
@@ -85,6 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     config = _load(args)
+    build_strategies(config, str(args.config))
     names = ", ".join(s.name for s in config.strategies) or "none"
     console().print(
         f"{args.config}: OK — {config.population.initial_users:,} initial users, "
