@@ -119,17 +119,22 @@ class Operations:
     (churned users included; use ``ops.reachable()`` to exclude them). ``ops.last_users`` holds
     the slots the last action reached. ``ops.labelled(name)`` books under another strategy name
     (e.g. one label per rule).
+
+    ``audience`` restricts a strategy to one side of an experiment's split: ``True`` = only
+    users assigned to the treatment, ``False`` = only the others, ``None`` = everyone. Users
+    outside the audience are invisible to ``reachable()`` and skipped by every action.
     """
 
-    def __init__(self, sim: Simulation, strategy: str) -> None:
+    def __init__(self, sim: Simulation, strategy: str, audience: bool | None = None) -> None:
         self._sim = sim
         self.strategy = strategy
+        self.audience = audience
         self.last_users: np.ndarray = np.zeros(0, np.int64)
         self.postponed: np.ndarray = np.zeros(0, np.int64)
 
     def labelled(self, strategy: str) -> Operations:
         """The same operations, booked (costs, pressure counts) under ``strategy``."""
-        return Operations(self._sim, strategy)
+        return Operations(self._sim, strategy, self.audience)
 
     # -- reading -----------------------------------------------------------------------------
     @property
@@ -155,8 +160,12 @@ class Operations:
         return np.lib.stride_tricks.as_strided(self._sim.pop.col(name), writeable=False)
 
     def reachable(self) -> np.ndarray:
-        """Slots of users who can still be reached (not churned)."""
-        return np.flatnonzero(self._sim.pop.col("churn_day") < 0)
+        """Slots of users who can still be reached (not churned, in this strategy's audience)."""
+        pop = self._sim.pop
+        ok = pop.col("churn_day") < 0
+        if self.audience is not None:
+            ok &= pop.col("assigned") == self.audience
+        return np.flatnonzero(ok)
 
     def after(self, days: int, callback: Callable[[Operations], None]) -> None:
         """Run ``callback(ops)`` ``days`` days from today, before that day's behaviour."""
@@ -168,7 +177,11 @@ class Operations:
         if users.size and (users.min() < 0 or users.max() >= self._sim.pop.n):
             raise IndexError(f"strategy '{self.strategy}' addressed a user slot out of range")
         users = _sorted_unique(users)
-        return users[self._sim.pop.col("churn_day")[users] < 0]
+        pop = self._sim.pop
+        ok = pop.col("churn_day")[users] < 0
+        if self.audience is not None:
+            ok &= pop.col("assigned")[users] == self.audience
+        return users[ok]
 
     def _admit(self, action: str, users: np.ndarray, units: int = 1) -> np.ndarray:
         """Reachable users minus those over their contact-pressure cap."""

@@ -266,6 +266,8 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
         seen_messages = not muted and n_promo + n_content > 0
         if seen_messages or contact or n_reward > 0:  # a muted user does not see messages
             U.last_touch[i] = day
+        if n_promo + n_content > 0 or contact or n_reward > 0:
+            U.reached_days[i] += 1
 
         # 1. fatigue: exponentially weighted messages per day actually seen
         load = 0.0 if muted else n_promo + n_content * (1.0 - P.relevant_fatigue_shield * relevance)
@@ -293,7 +295,10 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
         opened = opened_content or opened_promo
         if opened:
             U.last_open[i] = day
+            U.open_days[i] += 1
             cnt[1] += 1.0
+        if opened_promo:
+            U.offer_open_days[i] += 1
 
         # 3. trust
         if not muted:
@@ -385,6 +390,7 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                     L.base_logit[step]
                     + P.purchase_trust * (trust - 0.5)
                     - U.price_sensitivity[i] * log_price_ratio
+                    + U.buy_logit_offset[i]
                 )
                 if opened_promo:
                     logit += P.promo_lift_per_trust * trust
@@ -414,6 +420,7 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
         ramp = min(silence, P.churn_silence_ramp_days) / P.churn_silence_ramp_days
         h_churn = (
             P.churn_base_hazard
+            * U.churn_multiplier[i]
             * P.churn_silence_ratio**ramp
             * math.exp(-P.churn_trust * (trust - 0.5))
             + P.block_per_excess * excess

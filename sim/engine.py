@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 
 from sim import arrivals
+from sim import lifecycle as lc
 from sim.actions import ACTION_COLUMNS, Ledger, Operations
+from sim.assignment import Assignment
 from sim.behaviour import (
     COUNTERS,
     classify_all,
@@ -44,7 +46,14 @@ class RunResult:
 
 
 class Simulation:
-    """One run of one policy (a list of strategies) on one world."""
+    """One run of one policy (a list of strategies) on one world.
+
+    With ``treatment`` strategies (an experiment arm) the population is split by ``assignment``:
+    users whose randomisation unit drew the treatment (``assigned``) receive ``treatment``, the
+    others receive ``strategies`` (the control policy). Without ``treatment``, ``strategies`` act
+    on everyone and ``assignment`` only labels who would have been treated (the control world of
+    an experiment).
+    """
 
     def __init__(
         self,
@@ -52,11 +61,17 @@ class Simulation:
         strategies: Sequence[Strategy] = (),
         on_day_done: Callable[[int], None] | None = None,
         keep_user_actions: bool = False,
+        treatment: Sequence[Strategy] = (),
+        assignment: Assignment | None = None,
     ) -> None:
+        if treatment and assignment is None:
+            raise ValueError("treatment strategies need an assignment (who is treated)")
         self.config = config
         self.world = config.world
         self.seed = config.seed
+        self.assignment = assignment
         self.strategies = [s.clone() for s in strategies]
+        self.treatment = [s.clone() for s in treatment]
         self.on_day_done = on_day_done
         self.day = 0
         self.calendar = Calendar()
@@ -86,6 +101,15 @@ class Simulation:
         if "join_day" in cols and joining.size:
             joining = joining[np.argsort(cols["join_day"][joining - slots[0]], kind="stable")]
         self.groups.assign(self.pop.col("group"), joining, day)
+        pop = self.pop
+        pop.col("arrival_group")[slots] = pop.col("group")[slots]
+        pop.col("initial_quadrant")[slots] = lc.quadrant(
+            pop.col("prior_revenue")[slots], pop.col("active_bits")[slots], self.world.lifecycle
+        )
+        if self.assignment is not None:
+            pop.col("assigned")[slots] = self.assignment.draw(
+                self.seed, pop.col("uid")[slots], pop.col("group")[slots]
+            )
         return slots
 
     def _initial_population(self) -> None:
@@ -212,6 +236,16 @@ class Simulation:
             self._initial_population()
         return Operations(self, strategy)
 
+    def _operations_for_policies(self) -> list[tuple[Strategy, Operations]]:
+        """Each strategy with the operations it may use: everyone, or one side of the split."""
+        if not self.treatment:
+            return [(s, Operations(self, s.name)) for s in self.strategies]
+        control = [(s, Operations(self, s.name, audience=False)) for s in self.strategies]
+        treated = [
+            (s, Operations(self, f"treatment/{s.name}", audience=True)) for s in self.treatment
+        ]
+        return control + treated
+
     def run(self) -> RunResult:
         from sim.tables import build_tables  # local: tables imports engine types
 
@@ -219,7 +253,7 @@ class Simulation:
         if self.pop.n:
             raise RuntimeError("this Simulation was already set up; run a fresh one")
         self._initial_population()
-        self._ops = [(s, Operations(self, s.name)) for s in self.strategies]
+        self._ops = self._operations_for_policies()
         for strategy, ops in self._ops:
             strategy.start(ops)
         t1 = time.perf_counter()

@@ -26,12 +26,21 @@ USER_COLUMNS: dict[str, tuple[type, float]] = {
     "city_tier": (np.int8, 0),
     "income": (np.float32, 0),
     "price_sensitivity": (np.float32, 1),
+    # individual propensities beyond the observed attributes (0 and 1 = the population's own;
+    # a calibrated twin sets them from each real user's history)
+    "buy_logit_offset": (np.float32, 0),
+    "churn_multiplier": (np.float32, 1),
     "preference": (np.int8, 0),
     "engagement": (np.float32, 0),
     "engagement_logit": (np.float32, 0),
+    # experiment arm: True when the user's randomisation unit drew the treatment (fixed at
+    # arrival: intention to treat)
+    "assigned": (np.bool_, False),
+    "arrival_group": (np.int32, -1),
     # lifecycle state
     "stage": (np.int8, POTENTIAL),
     "initial_stage": (np.int8, POTENTIAL),
+    "initial_quadrant": (np.int8, 0),
     "last_active": (np.int32, NO_DAY),
     "last_touch": (np.int32, NO_DAY),
     "last_open": (np.int32, NO_DAY),
@@ -59,6 +68,11 @@ USER_COLUMNS: dict[str, tuple[type, float]] = {
     "group": (np.int32, -1),
     "points": (np.float32, 0),
     "referrals": (np.int32, 0),
+    # exposure funnel: days reached by any action, days something was opened, days an offer
+    # (promotion) was opened
+    "reached_days": (np.int32, 0),
+    "open_days": (np.int32, 0),
+    "offer_open_days": (np.int32, 0),
     # what operations cost on this user
     "cost": (np.float64, 0),
     "operator_hours": (np.float32, 0),

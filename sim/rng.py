@@ -53,6 +53,11 @@ class Purpose(IntEnum):
     CHURN = 27
     FATIGUE_EXIT = 28
     HOLDOUT = 40
+    ASSIGNMENT = 41
+    SWEEP = 42
+    REPLICATION = 43
+    MODEL = 44
+    TWIN = 45
 
 
 @njit(inline="always", cache=True)

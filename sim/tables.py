@@ -67,7 +67,10 @@ def users_table(sim: Simulation) -> pd.DataFrame:
             "price_sensitivity": col("price_sensitivity"),
             "preference": _cat(col("preference"), PREFERENCES),
             "engagement": col("engagement"),
+            "assigned": col("assigned"),
+            "arrival_group": col("arrival_group"),
             "initial_stage": _cat(col("initial_stage"), lc.STAGES),
+            "initial_quadrant": _cat(col("initial_quadrant"), lc.QUADRANTS),
             "final_stage": _cat(col("stage"), lc.STAGES),
             "quadrant": _cat(lc.quadrant(value_to_date, col("active_bits"), p), lc.QUADRANTS),
             "group_activity": _cat(
@@ -100,6 +103,9 @@ def users_table(sim: Simulation) -> pd.DataFrame:
             "completed_courses": col("completed"),
             "points": col("points"),
             "referrals_made": col("referrals"),
+            "reached_days": col("reached_days"),
+            "open_days": col("open_days"),
+            "offer_open_days": col("offer_open_days"),
         }
     )
 
@@ -212,6 +218,10 @@ def build_tables(sim: Simulation) -> dict[str, pd.DataFrame]:
         extra = getattr(strategy, "result_tables", None)
         if extra is not None:
             tables.update(extra())
+    for strategy in sim.treatment:
+        extra = getattr(strategy, "result_tables", None)
+        if extra is not None:
+            tables.update({f"treatment_{name}": t for name, t in extra().items()})
     return tables
 
 
