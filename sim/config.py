@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -62,14 +62,17 @@ class ConfigError(ValueError):
     """A config could not be read or validated; the message names the file and the key."""
 
 
-def format_validation_error(source: str, err: ValidationError) -> str:
-    """One line per problem: ``source: key.path: message (got value)``."""
+def format_validation_error(
+    source: str, err: ValidationError, root: type[BaseModel] | None = None
+) -> str:
+    """One line per problem: ``source: key.path: message (got value)``. ``root`` is the model
+    that was validated (default :class:`ExperimentConfig`), for the 'did you mean' hints."""
     lines = [f"{source}: {err.error_count()} problem(s) in the config"]
     for e in err.errors():
         path = ".".join(str(p) for p in e["loc"]) or "(top level)"
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
-            msg = _unknown_key_message(e["loc"])
+            msg = _unknown_key_message(e["loc"], root or ExperimentConfig)
         got = e.get("input")
         shown = "" if e["type"] in ("missing", "extra_forbidden") else f" (got {got!r})"
         if len(shown) > 80:
@@ -78,16 +81,21 @@ def format_validation_error(source: str, err: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def _unknown_key_message(loc: tuple) -> str:
+def _unknown_key_message(loc: tuple, root: type[BaseModel]) -> str:
     """'unknown key', with the keys allowed at that place and the closest match."""
-    model: Any = ExperimentConfig
+    model: Any = root
+    skip_key = False  # the next part is a key of a dict of models (e.g. an arm's name)
     for part in loc[:-1]:
         if isinstance(part, int) or model is None:
+            continue
+        if skip_key:
+            skip_key = False
             continue
         field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
         if field is None:
             model = None
             break
+        skip_key = get_origin(field.annotation) is dict
         model = _model_of(field.annotation)
     if model is None or not hasattr(model, "model_fields"):
         return "unknown key"

@@ -1,0 +1,1 @@
+"""Experiments: arms, replications and sweeps planned, executed and analysed as one unit."""

@@ -1,0 +1,350 @@
+"""Executing an experiment's runs: in this process, in local worker processes, or on Dask.
+
+Every backend calls the same :func:`sim.experiment.worker.execute_task`, and every random draw is
+keyed by the run's seed, so the tables are identical whichever backend ran them. Results stream to
+disk run by run; the index is rewritten after each one. ``resume`` skips the runs whose folders
+are complete; a failed run is recorded in the index with its error and the others go on.
+
+Progress: one bar for the whole experiment and one per run in flight (days simulated), fed by a
+queue that worker processes or Dask workers write to.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from sim.config import ConfigError
+from sim.experiment.index import (
+    config_hash,
+    experiment_manifest,
+    index_frame,
+    read_index,
+    read_manifest,
+    write_index,
+    write_manifest,
+)
+from sim.experiment.plan import Cell, RunTask, plan_runs
+from sim.experiment.spec import ExperimentSpec
+from sim.experiment.worker import execute_task
+from sim.run import build_strategies
+from sim.runfolder import NotARunFolder, RunFolderExists, is_complete_run, write_run
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Where and how to run: ``workers`` local processes (1 = in this process) or a Dask
+    ``scheduler`` address; ``resume`` an interrupted experiment; ``overwrite`` a finished one."""
+
+    workers: int | None = None
+    scheduler: str | None = None
+    resume: bool = False
+    overwrite: bool = False
+    progress: bool = True
+
+
+@dataclass
+class ExperimentOutcome:
+    folder: Path
+    index: pd.DataFrame
+    ran: int
+    skipped: int
+    failed: int
+    elapsed_s: float
+
+
+# --------------------------------------------------------------------------- validation
+def validate_policies(cells: list[Cell], source: str) -> None:
+    """Build every arm's strategies once, so bad parameters fail before any simulation."""
+    for cell in cells:
+        for arm in cell.spec.arm_names:
+            where = f"{source}" + (f" (sweep cell {cell.cell_id})" if cell.values else "")
+            build_strategies(cell.spec.treatment_config(arm, 0), f"{where}: {arm}")
+
+
+# --------------------------------------------------------------------------- the folder
+def _prepare_folder(spec: ExperimentSpec, out_dir: Path, execution: Execution) -> Path:
+    """The folder runs are written to: ``out_dir`` itself, or a staging folder when an
+    existing experiment is overwritten (published only when the new one has finished)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotARunFolder(f"{out_dir} exists and is not a folder; choose a different --out")
+    existing = read_manifest(out_dir) if out_dir.exists() else None
+    if out_dir.exists() and any(out_dir.iterdir()) and existing is None:
+        raise NotARunFolder(
+            f"{out_dir} exists and is not a siyu experiment (no valid experiment.json); "
+            "refusing to write into it. Choose a different --out."
+        )
+    if existing is None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return out_dir
+    same = existing.get("config_hash") == config_hash(spec)
+    if execution.resume and same:
+        return out_dir
+    if execution.resume and not same and not execution.overwrite:
+        raise RunFolderExists(
+            f"{out_dir} holds the experiment {existing.get('name')!r} run with a different "
+            "config; --resume only continues the same config. Use --overwrite or another --out."
+        )
+    if not execution.overwrite:
+        state = existing.get("status", "unknown")
+        raise RunFolderExists(
+            f"{out_dir} already holds an experiment ({state}); use --resume to continue it, "
+            "--overwrite to replace it, or a different --out."
+        )
+    staging = out_dir.parent / f".{out_dir.name}.staging"
+    shutil.rmtree(staging, ignore_errors=True)  # a stale staging from an interrupted overwrite
+    staging.mkdir(parents=True)
+    return staging
+
+
+def _publish(staging: Path, out_dir: Path) -> None:
+    trash = out_dir.parent / f".{out_dir.name}.trash-{uuid.uuid4().hex[:8]}"
+    os.rename(out_dir, trash)
+    try:
+        os.rename(staging, out_dir)
+    except BaseException:
+        os.rename(trash, out_dir)
+        raise
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _previous_outcomes(folder: Path, tasks: list[RunTask]) -> dict[str, dict]:
+    """Runs already complete on disk (kept on resume), with their recorded times."""
+    elapsed: dict[str, float] = {}
+    try:
+        old = read_index(folder)
+        elapsed = dict(zip(old["run_id"], old["elapsed_s"], strict=True))
+    except (OSError, ValueError, KeyError):
+        pass
+    return {
+        t.run_id: {"status": "done", "elapsed_s": elapsed.get(t.run_id, float("nan"))}
+        for t in tasks
+        if is_complete_run(folder / t.relpath)
+    }
+
+
+# --------------------------------------------------------------------------- progress
+class _Bars:
+    """Rich progress bars: the whole experiment and each run in flight."""
+
+    def __init__(self, total: int, days: int, title: str, enabled: bool) -> None:
+        self.days = days
+        self.enabled = enabled
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TimeRemainingColumn(), disable=not enabled,
+        )  # fmt: skip
+        self.overall = self.progress.add_task(title, total=total)
+        self.runs: dict[str, Any] = {}
+        self.lock = threading.Lock()
+
+    def day(self, run_id: str, days_done: int) -> None:
+        with self.lock:
+            if run_id not in self.runs:
+                self.runs[run_id] = self.progress.add_task(f"  {run_id}", total=self.days)
+            self.progress.update(self.runs[run_id], completed=days_done)
+
+    def finished(self, run_id: str) -> None:
+        with self.lock:
+            bar = self.runs.pop(run_id, None)
+            if bar is not None:
+                self.progress.remove_task(bar)
+            self.progress.advance(self.overall)
+
+
+def _drain(get: Callable[[], tuple[str, int]], bars: _Bars, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            run_id, days = get()
+        except (queue.Empty, TimeoutError, EOFError, OSError):
+            continue
+        except Exception:  # the queue went away with its backend: stop quietly
+            return
+        bars.day(run_id, days)
+
+
+@contextmanager
+def _listening(get: Callable[[], tuple[str, int]], bars: _Bars) -> Iterator[None]:
+    stop = threading.Event()
+    thread = threading.Thread(target=_drain, args=(get, bars, stop), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+
+
+class _QueueProgress:
+    """Picklable progress callback writing (run id, days) to a multiprocessing queue."""
+
+    def __init__(self, q: Any) -> None:
+        self.q = q
+
+    def __call__(self, run_id: str, days: int) -> None:
+        self.q.put((run_id, days))
+
+
+class _DaskProgress:
+    """Picklable progress callback writing to a named distributed Queue."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, run_id: str, days: int) -> None:
+        from distributed import Queue
+
+        Queue(self.name).put((run_id, days))
+
+
+# --------------------------------------------------------------------------- backends
+Record = Callable[[dict[str, Any]], None]
+
+
+def _crashed(task: RunTask, error: str) -> dict[str, Any]:
+    """The outcome of a run whose worker died before it could report."""
+    return {"run_id": task.run_id, "status": "failed", "elapsed_s": float("nan"),
+            "error": error, "traceback": ""}  # fmt: skip
+
+
+def _run_here(specs, tasks, source, folder, bars: _Bars, record: Record) -> None:
+    for task in tasks:
+        record(execute_task(specs[task.cell_id], task, source, str(folder), bars.day))
+
+
+def _run_processes(specs, tasks, source, folder, workers, bars: _Bars, record: Record) -> None:
+    ctx = get_context("spawn")  # safe with the progress thread; numba's cache makes it cheap
+    with ctx.Manager() as manager:
+        q = manager.Queue()
+        progress = _QueueProgress(q) if bars.enabled else None
+        with (
+            _listening(lambda: q.get(timeout=0.2), bars),
+            ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool,
+        ):
+            futures = {
+                pool.submit(execute_task, specs[t.cell_id], t, source, str(folder), progress): t
+                for t in tasks
+            }
+            for future in as_completed(futures):
+                task = futures[future]
+                try:
+                    record(future.result())
+                except Exception as exc:  # the worker process itself died
+                    record(_crashed(task, f"worker process failed: {exc!r}"))
+
+
+def _run_dask(specs, tasks, source, folder, address, bars: _Bars, record: Record) -> None:
+    try:
+        from distributed import Client, Queue
+        from distributed import as_completed as dask_completed
+    except ImportError as exc:
+        raise ConfigError("--scheduler needs dask.distributed: pip install -e '.[dask]'") from exc
+    try:
+        client = Client(address, timeout="20s")
+    except OSError as exc:
+        raise ConfigError(f"--scheduler {address}: cannot connect ({exc})") from exc
+    with client:
+        name = f"siyu-progress-{uuid.uuid4().hex[:8]}"
+        q = Queue(name, client=client)
+        progress = _DaskProgress(name) if bars.enabled else None
+        futures = {
+            client.submit(execute_task, specs[t.cell_id], t, source, None, progress, pure=False,
+                          key=f"siyu-{t.run_id.replace('/', '-')}-{uuid.uuid4().hex[:6]}"): t
+            for t in tasks
+        }  # fmt: skip
+        with _listening(lambda: q.get(timeout=0.2), bars):
+            for future in dask_completed(futures):
+                task = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:
+                    result = _crashed(task, f"dask task failed: {exc!r}")
+                if result.get("status") == "done" and "tables" in result:
+                    target = folder / task.relpath
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    write_run(target, result.pop("tables"), result.pop("manifest"),
+                              overwrite=True)  # fmt: skip
+                record(result)
+                future.release()
+
+
+# --------------------------------------------------------------------------- the whole run
+def execute_experiment(
+    spec: ExperimentSpec,
+    cells: list[Cell],
+    source: str,
+    out_dir: Path,
+    execution: Execution = Execution(),
+) -> ExperimentOutcome:
+    """Run every planned run not yet done and keep the folder's index current."""
+    t0 = time.time()
+    validate_policies(cells, source)
+    tasks = plan_runs(cells, spec.replications, spec.seed)
+    folder = _prepare_folder(spec, out_dir, execution)
+    outcomes = _previous_outcomes(folder, tasks) if folder == out_dir else {}
+    pending = [t for t in tasks if t.run_id not in outcomes]
+    labels = {arm: spec.label(arm) for arm in spec.arm_names}
+    write_manifest(folder, experiment_manifest(spec, cells, source, "running", t0))
+    write_index(folder, index_frame(tasks, outcomes, labels))
+
+    failed = 0
+    lock = threading.Lock()
+    errors_dir = folder / "errors"
+
+    def record(result: dict[str, Any]) -> None:
+        nonlocal failed
+        with lock:
+            detail = result.pop("traceback", "")
+            outcomes[result["run_id"]] = result
+            if result["status"] == "failed":
+                failed += 1
+                errors_dir.mkdir(exist_ok=True)
+                name = result["run_id"].replace("/", "_") + ".txt"
+                (errors_dir / name).write_text(f"{result['error']}\n\n{detail}", encoding="utf-8")
+            write_index(folder, index_frame(tasks, outcomes, labels))
+            bars.finished(result["run_id"])
+
+    specs = {cell.cell_id: cell.spec.model_dump(mode="json") for cell in cells}
+    bars = _Bars(len(pending), spec.days, f"{spec.name}: runs", execution.progress)
+    workers = execution.workers or os.cpu_count() or 1
+    with bars.progress:
+        if not pending:
+            pass
+        elif execution.scheduler:
+            _run_dask(specs, pending, source, folder, execution.scheduler, bars, record)
+        elif workers <= 1 or len(pending) == 1:
+            _run_here(specs, pending, source, folder, bars, record)
+        else:
+            _run_processes(specs, pending, source, folder, min(workers, len(pending)),
+                           bars, record)  # fmt: skip
+
+    status = "complete" if failed == 0 else "complete-with-failures"
+    write_manifest(folder, experiment_manifest(spec, cells, source, status, t0))
+    if folder != out_dir:
+        _publish(folder, out_dir)
+    index = read_index(out_dir)
+    return ExperimentOutcome(
+        out_dir, index, ran=len(pending), skipped=len(tasks) - len(pending), failed=failed,
+        elapsed_s=time.time() - t0,
+    )  # fmt: skip
