@@ -1,6 +1,9 @@
 """The ``siyu`` command line.
 
     siyu run CONFIG [--out DIR] [--seed S] [--users N] [--days D] [--overwrite] [--quiet]
+             [--workers N | --scheduler ADDRESS] [--resume] [--replications R]   (experiments)
+    siyu analyse EXPERIMENT_DIR | compare EXPERIMENT_DIR | report EXPERIMENT_DIR
+    siyu aa CONFIG [--repetitions N]
     siyu validate CONFIG
     siyu strategies list
     siyu strategies show NAME
@@ -20,13 +23,17 @@ from pathlib import Path
 
 from rich.table import Table
 
-from sim.config import ConfigError, load_config
+from sim import churn_cli
+from sim.config import ConfigError, load_config, read_yaml
+from sim.experiment import cli as experiment_cli
+from sim.experiment.spec import is_experiment
 from sim.run import build_strategies, console, default_out_dir, run_to_folder
 from sim.runfolder import RunFolderError
 from sim.summary import print_summary
 from strategies.registry import available, get_strategy_class
 
 EXIT_USER_ERROR = 2
+_PLUGIN_COMMANDS = (churn_cli,)  # modules with register(subparsers); dispatch via args.handler
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--days", type=int, help="override the horizon in days")
     run.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    experiment_cli.add_execution_flags(run)
 
     val = sub.add_parser("validate", help="check a config without running it")
     val.add_argument("config", type=Path)
@@ -61,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--seed", type=int)
     check.add_argument("--users", type=int)
     check.add_argument("--days", type=int)
+    experiment_cli.register(sub)
+    for module in _PLUGIN_COMMANDS:
+        module.register(sub)
     return p
 
 
@@ -69,6 +80,8 @@ def _load(args: argparse.Namespace):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if is_experiment(read_yaml(args.config)):
+        return experiment_cli.cmd_run_experiment(args)
     config = _load(args)  # run_to_folder builds (and so validates) the strategies first
     out = args.out or default_out_dir(config)
     out_con = console()
@@ -140,9 +153,10 @@ def cmd_rules(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {"run": cmd_run, "validate": cmd_validate, "strategies": cmd_strategies,
-                "rules": cmd_rules}  # fmt: skip
+                "rules": cmd_rules, **experiment_cli.HANDLERS}  # fmt: skip
     try:
-        return handlers[args.command](args)
+        handler = handlers.get(args.command) or args.handler
+        return handler(args)
     except (ConfigError, RunFolderError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
