@@ -49,7 +49,8 @@ def comparison_rich(
         for name in ("arm", "metric", "control", "arm", "difference [95% CI]", "p adj.", "MDE"):
             t.add_column(name, justify="left" if name == "metric" else "right")
         for _, r in part.sort_values(["arm", "order"], kind="stable").iterrows():
-            ci = f"{_pp(r.metric, r.difference)} [{_pp(r.metric, r.ci_low)}, {_pp(r.metric, r.ci_high)}]"
+            low, high = _pp(r.metric, r.ci_low), _pp(r.metric, r.ci_high)
+            ci = f"{_pp(r.metric, r.difference)} [{low}, {high}]"
             p = "–" if math.isnan(r.p_adjusted) else f"{r.p_adjusted:.3g}"
             style = "bold green" if r.significant and r.difference > 0 else (
                 "bold red" if r.significant else "")  # fmt: skip
