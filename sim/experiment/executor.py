@@ -129,8 +129,17 @@ def _publish(staging: Path, out_dir: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
+def _remove_partial_writes(folder: Path) -> None:
+    """Temporary folders of runs that were being written when a previous execution died."""
+    cells = folder / "cells"
+    if cells.is_dir():
+        for tmp in cells.glob("*/*/.rep-*.tmp-*"):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _previous_outcomes(folder: Path, tasks: list[RunTask]) -> dict[str, dict]:
     """Runs already complete on disk (kept on resume), with their recorded times."""
+    _remove_partial_writes(folder)
     elapsed: dict[str, float] = {}
     try:
         old = read_index(folder)

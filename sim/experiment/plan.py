@@ -107,7 +107,8 @@ def _samples(spec: ExperimentSpec) -> list[dict[str, Any]]:
     assert sweep is not None and sweep.samples is not None
     names = list(sweep.parameters)
     if sweep.method == "lhs":
-        sampler = qmc.LatinHypercube(d=len(names), seed=generator(spec.seed, Purpose.SWEEP))
+        key = int(draw_key(spec.seed, Purpose.SWEEP))
+        sampler = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(key))
         units = sampler.random(sweep.samples)
     else:
         units = generator(spec.seed, Purpose.SWEEP).random((sweep.samples, len(names)))
