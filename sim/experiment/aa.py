@@ -27,7 +27,7 @@ from sim.experiment.plan import RunTask, replication_seed
 from sim.experiment.spec import CONTROL, ExperimentSpec
 from sim.experiment.worker import build_simulation
 
-AA_METRICS = ("revenue", "net_value", "purchases", "paid", "churned", "retained_d30", "reached")
+AA_METRICS = ("revenue", "net_value", "purchases", "paid", "churned", "retained_d30", "opened")
 # the A/A replications use seeds of their own, apart from the experiment's replications
 AA_SEED_OFFSET = 1_000_000
 

@@ -46,6 +46,10 @@ EFFECT_COLUMNS = ("net_value", "revenue", "churned")
 COX_COVARIATES = ("initial_stage", "channel")
 
 
+_NOT_OBSERVABLE = stats.Estimate(*(float("nan"),) * 4, p_value=float("nan"), n=0,
+                                 df=float("nan"), method="none")  # fmt: skip
+
+
 class AnalysisError(RunFolderError):
     """The folder is not an experiment, or has nothing to compare."""
 
@@ -230,18 +234,20 @@ def comparison_table(col: _Collector, spec: ExperimentSpec) -> pd.DataFrame:
     for (cell, arm, scope, metric), g in wide.groupby(
         ["cell", "arm", "scope", "metric"], sort=False
     ):
+        replications = len(g)
         g = g.dropna(subset=["in_arm", "in_control"])
         t, c = g["in_arm"].to_numpy(float), g["in_control"].to_numpy(float)
-        if len(g) >= 2:
-            est = stats.paired_difference(t, c, alpha)
-            method = "paired replications"
+        if len(g) == 0:
+            est, method = _NOT_OBSERVABLE, "not observable in this horizon"
+        elif replications >= 2:
+            est, method = stats.paired_difference(t, c, alpha), "paired replications"
         else:
             est = _per_user_estimate(col, cell, arm, metric, spec) if scope == "user" else None
             method = "paired users (one replication)"
             if est is None:
                 est = stats.paired_difference(t, c, alpha)
                 method = "one replication: no interval"
-        unpaired = stats.unpaired_difference(t, c, alpha)
+        unpaired = stats.unpaired_difference(t, c, alpha) if len(g) else _NOT_OBSERVABLE
         control_mean = float(np.mean(c)) if len(c) else np.nan
         se_ok = np.isfinite(est.se) and est.se > 0
         rows.append({
