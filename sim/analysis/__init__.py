@@ -1,0 +1,1 @@
+"""Analysis of run and experiment results: outcomes, survival, statistics, uplift."""
