@@ -47,6 +47,11 @@ class ExperimentConfig(Strict):
     pressure: PressureSpec = Field(
         PressureSpec(), description="contact pressure: per-user caps, operator capacity"
     )
+    churn_model: Path | None = Field(
+        None,
+        description="churn model JSON (`siyu churn-model train`) behind the rule field churn_risk;"
+        " a relative path is relative to the config file",
+    )
 
     @field_validator("rules")
     @classmethod
@@ -156,10 +161,37 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> ExperimentCo
         raise ConfigError(format_validation_error(source, err)) from None
     if config.rules:
         compile_rules(config.rules, source)
+    check_churn_model(config, source)
     return config
 
 
+def check_churn_model(config: ExperimentConfig, source: str = "<config>") -> None:
+    """ConfigError if a rule uses ``churn_risk`` without ``churn_model:``, or the file is bad."""
+    conditions = compile_rules(config.rules, source)
+    users = [
+        r.name for r, c in zip(config.rules, conditions, strict=True) if "churn_risk" in c.fields
+    ]
+    if config.churn_model is None and not users:
+        return
+    from sim.churn_model import load_churn_model  # local: imports scikit-learn
+
+    load_churn_model(config.churn_model, users, source)
+
+
+def resolve_churn_model_path(data: dict[str, Any], config_path: Path) -> dict[str, Any]:
+    """Make a relative ``churn_model:`` path relative to the config file's folder."""
+    value = data.get("churn_model")
+    if isinstance(value, str) and value and not Path(value).is_absolute():
+        data = dict(data)
+        data["churn_model"] = str((config_path.parent / value).resolve())
+    return data
+
+
 def load_config(path: str | Path, **overrides: Any) -> ExperimentConfig:
-    """Read, override and validate an experiment config file."""
+    """Read, override and validate an experiment config file.
+
+    A relative ``churn_model:`` path is taken relative to the config file (and made absolute).
+    """
     path = Path(path)
-    return parse_config(apply_overrides(read_yaml(path), **overrides), str(path))
+    data = resolve_churn_model_path(apply_overrides(read_yaml(path), **overrides), path)
+    return parse_config(data, str(path))

@@ -29,7 +29,11 @@ def build_strategies(config: ExperimentConfig, source: str = "<config>") -> list
 
         compile_rules(config.rules, source)
         strategies.append(
-            RuleSet(rules=tuple(r.model_dump() for r in config.rules), config_source=source)
+            RuleSet(
+                rules=tuple(r.model_dump() for r in config.rules),
+                config_source=source,
+                churn_model=str(config.churn_model) if config.churn_model else None,
+            )
         )
     return strategies
 

@@ -18,14 +18,16 @@ validity window allow today:
    rest (contact-pressure caps, or the action did not apply, e.g. already in a group).
 
 Held-out and reached (or queued) users take their place in the exclusivity group. Per-rule daily
-counts are returned by :meth:`RuleSet.result_tables` as the ``rules`` table.
+counts are returned by :meth:`RuleSet.result_tables` as the ``rules`` table. Rules using the
+field ``churn_risk`` read the model file ``churn_model`` (the config's ``churn_model:``), loaded
+once per run when the rules start.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +39,9 @@ from sim.rules.expression import Condition
 from sim.rules.fields import user_fields
 from sim.rules.schema import OnDaysAfter, OnProgress, Rule, compile_rules
 from strategies.base import Strategy
+
+if TYPE_CHECKING:
+    from sim.churn_model import ChurnModel
 
 RULE_COLUMNS = (
     "day", "rule", "selected", "suppressed", "held_out", "over_budget", "capped", "acted",
@@ -107,14 +112,19 @@ class RuleSet(Strategy):
     cost_model = "each rule's action costs, booked under 'rules:<rule name>'; per-rule budgets"
 
     def __init__(
-        self, rules: tuple[dict[str, Any], ...] = (), config_source: str = "<config>"
+        self,
+        rules: tuple[dict[str, Any], ...] = (),
+        config_source: str = "<config>",
+        churn_model: str | None = None,
     ) -> None:
         self.rules = rules
         self.config_source = config_source
+        self.churn_model = churn_model
 
     def start(self, ops: Operations) -> None:
         self.rules_ = [Rule.model_validate(r) for r in self.rules]
         self.conditions_: list[Condition] = compile_rules(self.rules_, self.config_source)
+        self.churn_model_ = self._load_churn_model()
         self.order_ = sorted(range(len(self.rules_)), key=lambda i: (-self.rules_[i].priority, i))
         self.ops_ = [ops.labelled(f"rules:{r.name}") for r in self.rules_]
         self.unit_cost_ = [cost_per_user(r, ops) for r in self.rules_]
@@ -123,6 +133,16 @@ class RuleSet(Strategy):
         self.spent_ = [[0.0, 0.0] for _ in self.rules_]
         self.progress_: np.ndarray | None = ops.field("progress").copy()
         self.records_: list[tuple] = []
+
+    def _load_churn_model(self) -> ChurnModel | None:
+        """The model behind ``churn_risk`` (loaded once per run), or None if no rule uses it."""
+        rules = zip(self.rules_, self.conditions_, strict=True)
+        users = [r.name for r, c in rules if "churn_risk" in c.fields]
+        if not users:
+            return None
+        from sim.churn_model import load_churn_model  # local: imports scikit-learn
+
+        return load_churn_model(self.churn_model, users, self.config_source)
 
     def _grow(self, n: int) -> None:
         for i in range(len(self.rules_)):
@@ -138,7 +158,7 @@ class RuleSet(Strategy):
         self._grow(n)
         today = [i for i in self.order_ if self.rules_[i].fires_on(day)]
         needed = set().union(*(self.conditions_[i].fields for i in today)) if today else set()
-        fields = user_fields(ops, needed)
+        fields = user_fields(ops, needed, self.churn_model_)
         reachable = ops.field("churn_day") < 0
         uid = ops.field("uid")
         taken: dict[str, np.ndarray] = {}

@@ -8,12 +8,11 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sim.config import read_yaml
 from sim.experiment.analysis import analyse_experiment, load_analysis
 from sim.experiment.compare import print_comparison
 from sim.experiment.executor import Execution, execute_experiment
 from sim.experiment.plan import plan_cells
-from sim.experiment.spec import load_experiment
+from sim.experiment.spec import load_experiment, load_experiment_data, parse_experiment
 from sim.run import console
 
 
@@ -50,11 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run_experiment(args: argparse.Namespace) -> int:
-    spec = load_experiment(args.config, seed=args.seed, users=args.users, days=args.days,
-                           replications=args.replications)  # fmt: skip
-    raw = read_yaml(args.config)
-    if args.replications is not None:
-        raw["replications"] = args.replications
+    raw = load_experiment_data(args.config, seed=args.seed, users=args.users, days=args.days,
+                               replications=args.replications)  # fmt: skip
+    spec = parse_experiment(raw, str(args.config))
     cells = plan_cells(spec, raw, str(args.config))
     out = args.out or Path("runs") / spec.name
     con = console()

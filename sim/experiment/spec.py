@@ -29,8 +29,10 @@ from sim.config import (
     ExperimentConfig,
     StrategySpec,
     apply_overrides,
+    check_churn_model,
     format_validation_error,
     read_yaml,
+    resolve_churn_model_path,
 )
 from sim.params import Strict
 from sim.rules.schema import Rule, compile_rules
@@ -224,15 +226,16 @@ def parse_experiment(data: dict[str, Any], source: str = "<config>") -> Experime
     except ValidationError as err:
         raise ConfigError(format_validation_error(source, err, ExperimentSpec)) from None
     for arm in spec.arm_names:
-        rules = spec.policy(arm).rules
-        if rules:
-            where = "control" if arm == CONTROL else f"arms.{arm}"
-            compile_rules(rules, f"{source}: {where}")
+        where = f"{source}: " + ("control" if arm == CONTROL else f"arms.{arm}")
+        if spec.policy(arm).rules:
+            compile_rules(spec.policy(arm).rules, where)
+        check_churn_model(spec.treatment_config(arm, spec.seed), where)
     return spec
 
 
-def load_experiment(path: str | Path, **overrides: Any) -> ExperimentSpec:
-    """Read, override (seed, users, days, replications) and validate an experiment file."""
+def load_experiment_data(path: str | Path, **overrides: Any) -> dict[str, Any]:
+    """The raw data of an experiment file with overrides (seed, users, days, replications)
+    applied and a relative ``churn_model:`` made relative to the file."""
     path = Path(path)
     data = read_yaml(path)
     if not is_experiment(data):
@@ -241,4 +244,9 @@ def load_experiment(path: str | Path, **overrides: Any) -> ExperimentSpec:
     data = apply_overrides(data, **overrides)
     if replications is not None:
         data["replications"] = replications
-    return parse_experiment(data, str(path))
+    return resolve_churn_model_path(data, path)
+
+
+def load_experiment(path: str | Path, **overrides: Any) -> ExperimentSpec:
+    """Read, override and validate an experiment file."""
+    return parse_experiment(load_experiment_data(path, **overrides), str(path))

@@ -11,6 +11,7 @@ the 7 days before today). :func:`fields_markdown` renders the catalog for
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from sim.actions import Operations
 from sim.params import PREFERENCES
 from sim.population_spec import CHANNELS, OCCUPATIONS
 from sim.rules.evaluate import FieldSpec
+
+if TYPE_CHECKING:
+    from sim.churn_model import ChurnModel
 
 NEVER_DAYS = lc.NEVER_DAYS  # ``days_since_*`` value for "never happened"
 
@@ -69,6 +73,13 @@ _SPECS = (
     FieldSpec("in_group", "bool", (), "is a member of a group"),
     FieldSpec("has_coupon", "bool", (), "holds an unexpired coupon"),
     FieldSpec("churned", "bool", (), "has left the private domain (unreachable)"),
+    FieldSpec(
+        "churn_risk",
+        "number",
+        (),
+        "predicted probability of churning in the next N days (N = the model's window), from "
+        "the model in `churn_model:`; nan for churned users",
+    ),  # fmt: skip
 )
 CATALOG: dict[str, FieldSpec] = {spec.name: spec for spec in _SPECS}
 
@@ -93,7 +104,22 @@ def _since(ops: Operations, column: str) -> np.ndarray:
     return lc.days_since(ops.field(column), ops.day)
 
 
-def _derived(ops: Operations) -> dict[str, Callable[[], np.ndarray]]:
+def _churn_risk(ops: Operations, model: ChurnModel | None) -> np.ndarray:
+    """The model's churn probabilities; all ``nan`` (no comparison is true) without a model.
+
+    Configs whose rules use ``churn_risk`` without ``churn_model:`` are rejected when loaded
+    (:func:`sim.config.parse_config`) and when the rules start, so ``nan`` is never silent there.
+    """
+    if model is None:
+        return np.full(ops.n_users, np.nan)
+    from sim.churn_model import churn_risk  # local: loads scikit-learn, only when needed
+
+    return churn_risk(model, ops.field, ops.day)
+
+
+def _derived(
+    ops: Operations, churn_model: ChurnModel | None
+) -> dict[str, Callable[[], np.ndarray]]:
     p = ops.world.lifecycle
     f = ops.field
     return {
@@ -110,16 +136,22 @@ def _derived(ops: Operations) -> dict[str, Callable[[], np.ndarray]]:
         "in_group": lambda: f("group") >= 0,
         "has_coupon": lambda: (f("coupon_discount") > 0) & (f("coupon_expiry") >= ops.day),
         "churned": lambda: f("churn_day") >= 0,
+        "churn_risk": lambda: _churn_risk(ops, churn_model),
     }
 
 
-def user_fields(ops: Operations, needed: Iterable[str]) -> dict[str, np.ndarray]:
-    """The ``needed`` catalog fields for every user slot (only those are computed)."""
+def user_fields(
+    ops: Operations, needed: Iterable[str], churn_model: ChurnModel | None = None
+) -> dict[str, np.ndarray]:
+    """The ``needed`` catalog fields for every user slot (only those are computed).
+
+    ``churn_model`` (:class:`sim.churn_model.ChurnModel`) is used only for ``churn_risk``.
+    """
     needed = set(needed)
     unknown = needed - CATALOG.keys()
     if unknown:
         raise KeyError(f"unknown rule fields: {sorted(unknown)}")
-    derived = _derived(ops)
+    derived = _derived(ops, churn_model)
     out: dict[str, np.ndarray] = {}
     for name in sorted(needed):
         if name in _COLUMNS:

@@ -44,7 +44,13 @@ def check_rules(config: ExperimentConfig, source: str = "<config>") -> list[Rule
     """Lint and dry-run every rule of ``config`` (raises ConfigError on condition errors)."""
     conditions = compile_rules(config.rules, source)
     ops = Simulation(config).initial_view()
-    fields = user_fields(ops, set().union(*(c.fields for c in conditions)) if conditions else ())
+    model = None
+    if config.churn_model is not None:
+        from sim.churn_model import ChurnModel  # local: imports scikit-learn
+
+        model = ChurnModel.from_json(config.churn_model)
+    needed = set().union(*(c.fields for c in conditions)) if conditions else ()
+    fields = user_fields(ops, needed, churn_model=model)
     reachable = ops.field("churn_day") < 0
     n_reach = int(reachable.sum())
     masks, reports = [], []
