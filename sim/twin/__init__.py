@@ -1,0 +1,1 @@
+"""The digital twin: import a real user base, fit the behaviour model to it, forecast, backtest."""
