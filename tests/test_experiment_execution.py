@@ -171,7 +171,7 @@ def test_resume_after_a_killed_sweep_loses_nothing_and_repeats_nothing(reference
            "--workers", "1", "--quiet", "--no-analysis"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)  # fmt: skip
-    deadline = time.time() + 120
+    deadline = time.time() + 300
     done: list[str] = []
     while time.time() < deadline:
         try:

@@ -182,19 +182,37 @@ class _Bars:
             self.progress.advance(self.overall)
 
 
-def _drain(get: Callable[[], tuple[str, int]], bars: _Bars, stop: threading.Event) -> None:
+def _drain(get: Callable[[], list], bars: _Bars, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
-            run_id, days = get()
+            items = get()
         except (queue.Empty, TimeoutError, EOFError, OSError):
             continue
         except Exception:  # the queue went away with its backend: stop quietly
             return
-        bars.day(run_id, days)
+        for run_id, days in items:
+            bars.day(run_id, days)
+
+
+def _mp_get(q: Any) -> Callable[[], list]:
+    return lambda: [q.get(timeout=0.2)]
+
+
+def _dask_get(q: Any) -> Callable[[], list]:
+    """All queued items without blocking (a blocking get with a timeout makes the scheduler log
+    an error each time it expires)."""
+
+    def get() -> list:
+        items = q.get(batch=True)
+        if not items:
+            time.sleep(0.25)
+        return items
+
+    return get
 
 
 @contextmanager
-def _listening(get: Callable[[], tuple[str, int]], bars: _Bars) -> Iterator[None]:
+def _listening(get: Callable[[], list], bars: _Bars) -> Iterator[None]:
     stop = threading.Event()
     thread = threading.Thread(target=_drain, args=(get, bars, stop), daemon=True)
     thread.start()
@@ -243,12 +261,16 @@ def _run_here(specs, tasks, source, folder, bars: _Bars, record: Record) -> None
 
 
 def _run_processes(specs, tasks, source, folder, workers, bars: _Bars, record: Record) -> None:
-    ctx = get_context("spawn")  # safe with the progress thread; numba's cache makes it cheap
+    # forkserver: workers fork from a clean server that has the engine imported already (fork
+    # from this process is unsafe with the progress thread; spawn re-imports everything per
+    # worker)
+    ctx = get_context("forkserver")
+    ctx.set_forkserver_preload(["sim.experiment.worker"])
     with ctx.Manager() as manager:
         q = manager.Queue()
         progress = _QueueProgress(q) if bars.enabled else None
         with (
-            _listening(lambda: q.get(timeout=0.2), bars),
+            _listening(_mp_get(q), bars),
             ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool,
         ):
             futures = {
@@ -282,7 +304,7 @@ def _run_dask(specs, tasks, source, folder, address, bars: _Bars, record: Record
                           key=f"siyu-{t.run_id.replace('/', '-')}-{uuid.uuid4().hex[:6]}"): t
             for t in tasks
         }  # fmt: skip
-        with _listening(lambda: q.get(timeout=0.2), bars):
+        with _listening(_dask_get(q), bars):
             for future in dask_completed(futures):
                 task = futures[future]
                 try:
