@@ -1,0 +1,484 @@
+"""Report notebooks: execute ``notebooks/report.ipynb`` (or ``sweep.ipynb``) on an experiment.
+
+:func:`render_report` picks the notebook, injects the experiment folder as a parameter (a cell
+after the one tagged ``parameters``, as papermill does), executes it with ``nbclient`` in a
+``python3`` kernel and writes the executed notebook and a self-contained HTML page (figures
+embedded), each atomically: a failed cell raises :class:`ReportError` naming the notebook and the
+cell, and leaves any earlier report untouched.
+
+The notebooks read the folder through :func:`load_report`, which gives every analysis table (an
+empty frame when a table is absent, e.g. no uplift) with the experiment manifest and run index,
+through the small helpers :func:`policy_table`, :func:`sweep_design` and :func:`numeric_axis`,
+and names and formats metrics with :func:`metric_name` and :func:`format_value`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.runfolder import RunFolderError
+
+NOTEBOOKS = {"report": "report.ipynb", "sweep": "sweep.ipynb"}
+PARAMETER = "EXPERIMENT_DIR"
+INJECTED_TAG = "injected-parameters"
+KERNEL = "python3"
+MANIFEST = "experiment.json"
+ANALYSIS = "analysis"
+NOTEBOOKS_ENV = "SIYU_NOTEBOOKS"
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class ReportError(RunFolderError):
+    """A report could not be made: no notebook, no kernel, not an experiment, or a cell failed."""
+
+
+# --------------------------------------------------------------------------- metrics in words
+KEY_METRICS = (
+    "net_value_per_user", "revenue_per_user", "cost_per_user", "paying_share", "churned_share",
+    "retention_d30", "rmst",
+)  # fmt: skip
+"""The metrics a report leads with."""
+SHARE_METRICS = frozenset({
+    "paying_share", "churned_share", "reach_share", "open_share", "click_share", "pay_share",
+    "retention_d1", "retention_d7", "retention_d30", "retention_d90",
+})  # fmt: skip
+"""Metrics that are shares of users (shown in %, differences in percentage points)."""
+MONEY_METRICS = frozenset({
+    "revenue_per_user", "cost_per_user", "net_value_per_user", "discounted_net_value_per_user",
+})  # fmt: skip
+"""Metrics in yuan."""
+LOWER_IS_BETTER = frozenset({
+    "cost_per_user", "churned_share", "world_total_cost", "world_group_leaves_per_month",
+    "world_group_death_share_90d",
+})  # fmt: skip
+"""Metrics where a decrease is an improvement (everything else: an increase is)."""
+METRIC_NAMES = {
+    "net_value_per_user": "net value per user (revenue − cost)",
+    "revenue_per_user": "revenue per user",
+    "cost_per_user": "operating cost per user",
+    "discounted_net_value_per_user": "discounted net value per user",
+    "purchases_per_user": "purchases per user",
+    "paying_share": "share of users who paid",
+    "churned_share": "share of users churned",
+    "retention_d1": "retained on day 1",
+    "retention_d7": "retained on day 7",
+    "retention_d30": "retained on day 30",
+    "retention_d90": "retained on day 90",
+    "reach_share": "share reached by an action",
+    "open_share": "share who opened a push",
+    "click_share": "share who opened an offer",
+    "pay_share": "share who paid (funnel)",
+    "mean_duration": "mean days before churn",
+    "rmst": "restricted mean survival (days)",
+}
+"""Readable names of the comparison metrics."""
+_UNITS = {"rmst": "days", "mean_duration": "days", "purchases_per_user": "purchases"}
+
+
+def metric_name(metric: str) -> str:
+    """A readable name: ``world_groups_alive_end`` -> ``world: groups alive end``."""
+    if metric.startswith("world_"):
+        return "world: " + metric.removeprefix("world_").replace("_", " ")
+    return METRIC_NAMES.get(metric, metric.replace("_", " "))
+
+
+def metric_unit(metric: str, difference: bool = False) -> str:
+    """The unit of a metric (of its difference when ``difference``): ¥, %, pp, days ..."""
+    if metric in SHARE_METRICS:
+        return "pp" if difference else "%"
+    if metric in MONEY_METRICS:
+        return "¥"
+    return _UNITS.get(metric, "")
+
+
+def format_value(metric: str, value: float | None, difference: bool = False) -> str:
+    """A value in its metric's unit: ``¥12.30``, ``45.1%``; differences signed (``+1.2 pp``).
+
+    Shares are multiplied by 100 (a difference of shares is in percentage points); missing
+    or infinite values are shown as an en dash.
+    """
+    if value is None or not np.isfinite(value):
+        return "–"
+    sign = "−" if value < 0 else ("+" if difference and value > 0 else "")
+    size = abs(float(value))
+    if metric in SHARE_METRICS:
+        return f"{sign}{100 * size:.1f} pp" if difference else f"{sign}{100 * size:.1f}%"
+    if metric in MONEY_METRICS:
+        return f"{sign}¥{size:,.2f}"
+    return f"{sign}{size:,.3g}" if size < 1000 else f"{sign}{size:,.0f}"
+
+
+def format_yuan(value: float) -> str:
+    """A signed whole amount of money, e.g. ``+¥1,234`` or ``−¥56``."""
+    if not np.isfinite(value):
+        return "–"
+    return f"{'−' if value < 0 else '+'}¥{abs(value):,.0f}"
+
+
+def is_improvement(metric: str, difference: float) -> bool:
+    """Whether a difference moves the metric the good way (a decrease for costs and churn)."""
+    return bool(difference < 0) if metric in LOWER_IS_BETTER else bool(difference > 0)
+
+
+# --------------------------------------------------------------------------- reading the folder
+@dataclass
+class ExperimentReport:
+    """Everything a report notebook reads from an experiment folder.
+
+    Attributes
+    ----------
+    folder : Path
+        The experiment folder.
+    manifest : dict
+        ``experiment.json`` (name, resolved config, arms, labels, cells ...).
+    index : pandas.DataFrame
+        ``index.parquet``: one row per run with its status and error.
+    meta : dict
+        ``analysis/analysis.json`` (alpha, correction, power, discount rate, tau ...).
+    tables : dict of str to pandas.DataFrame
+        Every ``analysis/*.parquet`` by name.
+    """
+
+    folder: Path
+    manifest: dict[str, Any]
+    index: pd.DataFrame
+    meta: dict[str, Any]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.manifest.get("config", {})
+
+    @property
+    def cells(self) -> list[str]:
+        return [c["cell"] for c in self.manifest.get("cells", [])] or ["base"]
+
+    @property
+    def arms(self) -> list[str]:
+        """Arm names, control first."""
+        return list(self.manifest.get("arms", []))
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {arm: self.manifest.get("labels", {}).get(arm, arm) for arm in self.arms}
+
+    def table(self, name: str, cell: str | None = None) -> pd.DataFrame:
+        """An analysis table (empty when absent), restricted to ``cell`` when given."""
+        frame = self.tables.get(name, pd.DataFrame())
+        if cell is not None and "cell" in frame.columns:
+            frame = frame[frame["cell"] == cell]
+        return frame.reset_index(drop=True)
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """``experiment.json`` of ``folder``; a clear error when it is missing or unreadable."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise ReportError(
+            f"{folder} is not a siyu experiment folder: {MANIFEST} is missing "
+            "(make one with `siyu run EXPERIMENT.yaml --out DIR`)"
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ReportError(f"{path}: not readable as JSON ({err})") from None
+    if not isinstance(manifest, dict) or "arms" not in manifest:
+        raise ReportError(f"{path}: expected an experiment manifest with an 'arms' list")
+    return manifest
+
+
+def load_report(experiment_dir: str | Path) -> ExperimentReport:
+    """Read an analysed experiment folder for a report.
+
+    Parameters
+    ----------
+    experiment_dir : str or Path
+        A folder written by ``siyu run EXPERIMENT.yaml`` and analysed (``analysis/`` present).
+
+    Returns
+    -------
+    ExperimentReport
+    """
+    folder = Path(experiment_dir)
+    manifest = read_manifest(folder)
+    index_path = folder / "index.parquet"
+    index = pd.read_parquet(index_path) if index_path.is_file() else pd.DataFrame()
+    analysis = folder / ANALYSIS
+    if not analysis.is_dir():
+        raise ReportError(f"{folder}: no {ANALYSIS}/ folder; run `siyu analyse {folder}` first")
+    meta_path = analysis / "analysis.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    tables = {p.stem: pd.read_parquet(p) for p in sorted(analysis.glob("*.parquet"))}
+    return ExperimentReport(folder, manifest, index, meta, tables)
+
+
+def _describe_strategy(strategy: dict[str, Any]) -> str:
+    params = strategy.get("params") or {}
+    shown = ", ".join(f"{k}={v}" for k, v in params.items())
+    return f"{strategy.get('name', '?')}({shown})"
+
+
+def policy_table(report: ExperimentReport) -> pd.DataFrame:
+    """One row per arm: its label, strategies (with parameters) and rules, from the config."""
+    config = report.config
+    rows = []
+    for arm in report.arms:
+        policy = config.get("control", {}) if arm == "control" else config.get("arms", {}).get(arm)
+        policy = policy or {}
+        rows.append({
+            "arm": arm,
+            "label": report.labels[arm],
+            "strategies": "; ".join(_describe_strategy(s) for s in policy.get("strategies", []))
+            or "none",
+            "rules": ", ".join(r.get("name", "?") for r in policy.get("rules", [])) or "-",
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def sweep_design(report: ExperimentReport) -> pd.DataFrame:
+    """One row per cell with the swept parameters' values (no parameter columns without a
+    sweep)."""
+    cells = report.manifest.get("cells") or [{"cell": "base", "values": {}}]
+    return pd.DataFrame([{"cell": c["cell"], **(c.get("values") or {})} for c in cells])
+
+
+def numeric_axis(values: pd.Series) -> tuple[np.ndarray, list[str] | None]:
+    """Positions to plot a parameter's values at, and tick labels when they are not numbers.
+
+    Numbers (and booleans) are plotted as themselves; anything else (strategy names, lists)
+    at 0, 1, 2 ... in order of first appearance, labelled with the value.
+    """
+    numeric = pd.to_numeric(values, errors="coerce")
+    if numeric.notna().all():
+        return numeric.to_numpy(float), None
+    text = values.map(lambda v: json.dumps(v) if isinstance(v, list | dict) else str(v))
+    order = list(dict.fromkeys(text))
+    return text.map(order.index).to_numpy(float), order
+
+
+# --------------------------------------------------------------------------- finding notebooks
+def notebook_folders() -> list[Path]:
+    """Where report notebooks are looked for, in order: ``$SIYU_NOTEBOOKS``, the repository's
+    ``notebooks/`` next to the ``sim`` package, ``./notebooks``."""
+    folders = []
+    if os.environ.get(NOTEBOOKS_ENV):
+        folders.append(Path(os.environ[NOTEBOOKS_ENV]))
+    folders.append(Path(__file__).resolve().parent.parent / "notebooks")
+    folders.append(Path.cwd() / "notebooks")
+    return folders
+
+
+def find_notebook(notebook: str | Path) -> Path:
+    """A notebook given by name (``report``, ``sweep``, ``report.ipynb``) or by path."""
+    given = Path(notebook)
+    if given.suffix == ".ipynb" and (given.is_absolute() or len(given.parts) > 1):
+        if not given.is_file():
+            raise ReportError(f"notebook {given} does not exist")
+        return given
+    filename = NOTEBOOKS.get(str(notebook), given.name)
+    if not filename.endswith(".ipynb"):
+        filename += ".ipynb"
+    folders = notebook_folders()
+    for folder in folders:
+        if (folder / filename).is_file():
+            return folder / filename
+    if given.is_file():
+        return given
+    searched = ", ".join(str(f) for f in folders)
+    raise ReportError(
+        f"report notebook {filename!r} not found (looked in {searched}); give a path with "
+        f"--notebook, set ${NOTEBOOKS_ENV}, or run from a siyu checkout "
+        f"(known names: {', '.join(NOTEBOOKS)})"
+    )
+
+
+def default_notebook(manifest: dict[str, Any]) -> str:
+    """``sweep`` for an experiment of several cells, else ``report``."""
+    return "sweep" if len(manifest.get("cells") or []) > 1 else "report"
+
+
+# --------------------------------------------------------------------------- executing
+def _check_literal(name: str, value: Any) -> None:
+    """Only values whose ``repr`` is a Python literal can be injected as source code."""
+    if not name.isidentifier():
+        raise ReportError(f"parameter name {name!r} is not a Python identifier")
+    if isinstance(value, list | tuple):
+        for item in value:
+            _check_literal(name, item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_literal(name, key)
+            _check_literal(name, item)
+    elif isinstance(value, float) and not np.isfinite(value):
+        raise ReportError(f"parameter {name}: {value} cannot be written as a literal")
+    elif not (value is None or isinstance(value, str | int | float | bool)):
+        raise ReportError(f"parameter {name}: {type(value).__name__} is not a literal value")
+
+
+def inject_parameters(nb: Any, parameters: dict[str, Any]) -> Any:
+    """Add a cell setting ``parameters`` after the cell tagged ``parameters`` (at the top when
+    there is none), replacing an earlier injected cell. Values are written as Python literals
+    (strings, numbers, booleans, None, and lists or dicts of them)."""
+    import nbformat
+
+    for name, value in parameters.items():
+        _check_literal(name, value)
+
+    nb.cells = [c for c in nb.cells if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
+    source = "# Parameters injected by siyu report\n" + "\n".join(
+        f"{name} = {value!r}" for name, value in parameters.items()
+    )
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [INJECTED_TAG]})
+    tagged = [
+        i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])
+    ]
+    nb.cells.insert(tagged[0] + 1 if tagged else 0, cell)
+    return nb
+
+
+def _failing_cell(nb: Any) -> tuple[int, str]:
+    """(1-based cell number, first source line) of the cell whose output is an error."""
+    for i, cell in enumerate(nb.cells, start=1):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            lines = [ln for ln in cell.source.splitlines() if ln.strip()]
+            return i, (lines[0] if lines else "")
+    return 0, ""
+
+
+def execute_notebook(nb: Any, cwd: Path, timeout: int, name: str) -> Any:
+    """Run every cell of ``nb`` in a fresh ``python3`` kernel with ``cwd`` as working folder.
+
+    The kernel process's own log (not the cells' output, which stays in the notebook) goes to
+    a temporary file and is shown only when the kernel dies or times out.
+    """
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name=KERNEL, resources={"metadata": {"path": str(cwd)}}
+    )
+    with tempfile.TemporaryFile() as kernel_log:
+        try:
+            client.execute(stderr=kernel_log)
+        except NoSuchKernel:
+            raise ReportError(
+                f"no Jupyter kernel {KERNEL!r}: install the notebook extra "
+                "(pip install -e '.[notebooks]', which brings ipykernel)"
+            ) from None
+        except CellExecutionError as err:
+            number, first = _failing_cell(nb)
+            raise ReportError(
+                f"{name}: cell {number} ({first!r}) failed: {err.ename}: "
+                f"{_ANSI.sub('', str(err.evalue))}"
+            ) from None
+        except (CellTimeoutError, DeadKernelError, RuntimeError) as err:
+            kernel_log.seek(0)
+            tail = kernel_log.read().decode("utf-8", "replace")[-2000:].strip()
+            raise ReportError(
+                f"{name}: {type(err).__name__}: {err}" + (f"\nkernel log:\n{tail}" if tail else "")
+            ) from None
+    return nb
+
+
+def notebook_html(nb: Any, title: str, show_code: bool = True) -> str:
+    """The executed notebook as one HTML page with its figures embedded."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter()
+    exporter.exclude_input = not show_code
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    return body
+
+
+def _atomic_write(path: Path, text: str) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _ensure_analysis(folder: Path, analyse_if_missing: bool) -> None:
+    if (folder / ANALYSIS).is_dir():
+        return
+    hint = f"run `siyu analyse {folder}` first"
+    if not analyse_if_missing:
+        raise ReportError(f"{folder}: no {ANALYSIS}/ folder; {hint}")
+    try:
+        from sim.experiment.analysis import analyse_experiment
+    except ImportError:
+        raise ReportError(f"{folder}: no {ANALYSIS}/ folder; {hint}") from None
+    analyse_experiment(folder)
+
+
+def render_report(
+    experiment_dir: str | Path,
+    notebook: str | Path | None = None,
+    out_html: str | Path | None = None,
+    timeout: int = 600,
+    *,
+    show_code: bool = True,
+    analyse_if_missing: bool = True,
+) -> Path:
+    """Execute a report notebook on an experiment folder and write it as HTML.
+
+    Parameters
+    ----------
+    experiment_dir : str or Path
+        The experiment folder (``experiment.json``, ``index.parquet``, ``analysis/``).
+    notebook : str or Path, optional
+        ``"report"``, ``"sweep"``, a file name in the notebooks folder, or a path. Default:
+        ``sweep`` when the experiment has more than one cell, else ``report``.
+    out_html : str or Path, optional
+        The HTML file (default ``<experiment>/report.html``); the executed notebook is written
+        next to it with the suffix ``.ipynb``.
+    timeout : int
+        Seconds allowed per cell.
+    show_code : bool
+        Keep the code cells in the HTML (the executed ``.ipynb`` always has them).
+    analyse_if_missing : bool
+        Analyse the experiment first when ``analysis/`` is absent (else an error says how).
+
+    Returns
+    -------
+    Path
+        The HTML file written.
+
+    Raises
+    ------
+    ReportError
+        Not an experiment, no notebook or kernel, or a cell failed (nothing is written then).
+    """
+    import nbformat
+
+    if out_html is not None and Path(out_html).suffix == ".ipynb":
+        raise ReportError(f"--out {out_html}: give an HTML file name (the .ipynb goes next to it)")
+    folder = Path(experiment_dir).resolve()
+    manifest = read_manifest(folder)
+    _ensure_analysis(folder, analyse_if_missing)
+    source = find_notebook(notebook or default_notebook(manifest))
+    nb = nbformat.read(source, as_version=4)
+    inject_parameters(nb, {PARAMETER: str(folder)})
+    execute_notebook(nb, folder.parent, timeout, source.name)
+    html_path = Path(out_html) if out_html else folder / "report.html"
+    html_path = html_path.resolve()
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    title = f"{manifest.get('name', folder.name)} — {source.stem}"
+    html = notebook_html(nb, title, show_code)
+    _atomic_write(html_path.with_suffix(".ipynb"), nbformat.writes(nb))
+    return _atomic_write(html_path, html)
