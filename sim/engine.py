@@ -48,7 +48,8 @@ class RunResult:
 class Simulation:
     """One run of one policy (a list of strategies) on one world.
 
-    With ``treatment`` strategies (an experiment arm) the population is split by ``assignment``:
+    With ``treatment`` strategies (an experiment arm; an empty list means "do nothing") the
+    population is split by ``assignment``:
     users whose randomisation unit drew the treatment (``assigned``) receive ``treatment``, the
     others receive ``strategies`` (the control policy). Without ``treatment``, ``strategies`` act
     on everyone and ``assignment`` only labels who would have been treated (the control world of
@@ -61,17 +62,19 @@ class Simulation:
         strategies: Sequence[Strategy] = (),
         on_day_done: Callable[[int], None] | None = None,
         keep_user_actions: bool = False,
-        treatment: Sequence[Strategy] = (),
+        treatment: Sequence[Strategy] | None = None,
         assignment: Assignment | None = None,
     ) -> None:
-        if treatment and assignment is None:
+        if treatment is not None and assignment is None:
             raise ValueError("treatment strategies need an assignment (who is treated)")
         self.config = config
         self.world = config.world
         self.seed = config.seed
         self.assignment = assignment
         self.strategies = [s.clone() for s in strategies]
-        self.treatment = [s.clone() for s in treatment]
+        # None = no split (the control policy acts on everyone); a list, even an empty one
+        # ("do nothing"), is the arm's policy for the assigned users
+        self.treatment = None if treatment is None else [s.clone() for s in treatment]
         self.on_day_done = on_day_done
         self.day = 0
         self.calendar = Calendar()
@@ -113,8 +116,18 @@ class Simulation:
         return slots
 
     def _initial_population(self) -> None:
-        cols = arrivals.initial_base(self.config.population, self.world, self.seed)
-        self._add_users(cols, 0)
+        spec = self.config.population
+        if spec.twin is None:
+            cols = arrivals.initial_base(spec, self.world, self.seed)
+        else:  # a calibrated twin: one user per real user (sim/twin/population.py)
+            from sim.twin.population import twin_population
+
+            cols = twin_population(spec.twin, spec, self.world, self.seed)
+        slots = self._add_users(cols, 0)
+        gone = slots[self.pop.col("churn_day")[slots] >= 0]  # twin users already gone
+        if gone.size:
+            self.groups.remove(self.pop.col("group"), gone)
+            self.pop.col("arrival_group")[gone] = -1
         lc = self.world.lifecycle
         classify_all(self.pop.n, self.pop.arrays(), lc.core_min_purchases,
                      lc.dormant_after_days, 0)  # fmt: skip
@@ -238,7 +251,7 @@ class Simulation:
 
     def _operations_for_policies(self) -> list[tuple[Strategy, Operations]]:
         """Each strategy with the operations it may use: everyone, or one side of the split."""
-        if not self.treatment:
+        if self.treatment is None:
             return [(s, Operations(self, s.name)) for s in self.strategies]
         control = [(s, Operations(self, s.name, audience=False)) for s in self.strategies]
         treated = [

@@ -218,7 +218,7 @@ def build_tables(sim: Simulation) -> dict[str, pd.DataFrame]:
         extra = getattr(strategy, "result_tables", None)
         if extra is not None:
             tables.update(extra())
-    for strategy in sim.treatment:
+    for strategy in sim.treatment or ():
         extra = getattr(strategy, "result_tables", None)
         if extra is not None:
             tables.update({f"treatment_{name}": t for name, t in extra().items()})

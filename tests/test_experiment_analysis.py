@@ -133,3 +133,10 @@ def test_aa_false_positive_rate_is_near_alpha():
     assert summary["n"].min() >= 100
     assert summary["consistent"].all(), summary
     assert summary["rate"].mean() < 0.1
+
+
+def test_a_do_nothing_arm_is_not_the_control_policy(tmp_path):
+    _, tables = _run(tmp_path, "nothing", replications=2, arms={"none": {"strategies": []}})
+    c = tables["comparison"].set_index("metric")
+    assert c.loc["cost_per_user", "arm_mean"] == 0
+    assert c.loc["cost_per_user", "difference"] < 0
