@@ -30,10 +30,12 @@ from sim.experiment.spec import is_experiment
 from sim.run import build_strategies, console, default_out_dir, run_to_folder
 from sim.runfolder import RunFolderError
 from sim.summary import print_summary
+from sim.twin import cli as twin_cli
 from strategies.registry import available, get_strategy_class
 
 EXIT_USER_ERROR = 2
-_PLUGIN_COMMANDS = (churn_cli,)  # modules with register(subparsers); dispatch via args.handler
+# modules with register(subparsers); dispatch via args.handler
+_PLUGIN_COMMANDS = (churn_cli, twin_cli)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -162,7 +162,20 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> ExperimentCo
     if config.rules:
         compile_rules(config.rules, source)
     check_churn_model(config, source)
+    check_twin(config, source)
     return config
+
+
+def check_twin(config: ExperimentConfig, source: str = "<config>") -> None:
+    """ConfigError if ``population.twin`` names no complete twin folder."""
+    if config.population.twin is None:
+        return
+    from sim.twin.folder import TwinFolderError, check_twin_folder  # local: pandas, pyarrow
+
+    try:
+        check_twin_folder(config.population.twin)
+    except TwinFolderError as exc:
+        raise ConfigError(f"{source}: population.twin: {exc}") from None
 
 
 def check_churn_model(config: ExperimentConfig, source: str = "<config>") -> None:
@@ -178,20 +191,30 @@ def check_churn_model(config: ExperimentConfig, source: str = "<config>") -> Non
     load_churn_model(config.churn_model, users, source)
 
 
-def resolve_churn_model_path(data: dict[str, Any], config_path: Path) -> dict[str, Any]:
-    """Make a relative ``churn_model:`` path relative to the config file's folder."""
-    value = data.get("churn_model")
-    if isinstance(value, str) and value and not Path(value).is_absolute():
-        data = dict(data)
-        data["churn_model"] = str((config_path.parent / value).resolve())
+def resolve_relative_paths(data: dict[str, Any], config_path: Path) -> dict[str, Any]:
+    """Make relative ``churn_model:`` and ``population.twin:`` paths relative to the config
+    file's folder (so a config means the same files wherever siyu is started)."""
+
+    def absolute(value: Any) -> Any:
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            return str((config_path.parent / value).resolve())
+        return value
+
+    data = dict(data)
+    if "churn_model" in data:
+        data["churn_model"] = absolute(data["churn_model"])
+    population = data.get("population")
+    if isinstance(population, dict) and "twin" in population:
+        data["population"] = {**population, "twin": absolute(population["twin"])}
     return data
 
 
 def load_config(path: str | Path, **overrides: Any) -> ExperimentConfig:
     """Read, override and validate an experiment config file.
 
-    A relative ``churn_model:`` path is taken relative to the config file (and made absolute).
+    Relative ``churn_model:`` and ``population.twin:`` paths are taken relative to the config
+    file (and made absolute).
     """
     path = Path(path)
-    data = resolve_churn_model_path(apply_overrides(read_yaml(path), **overrides), path)
+    data = resolve_relative_paths(apply_overrides(read_yaml(path), **overrides), path)
     return parse_config(data, str(path))

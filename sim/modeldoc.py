@@ -124,6 +124,8 @@ def _type_name(annotation: Any) -> str:
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is None:
         return str(annotation)
+    if origin in (typing.Union, types.UnionType):  # X | None → "X or none"
+        return " or ".join("none" if a is type(None) else _type_name(a) for a in args)
     inner = ", ".join("..." if a is Ellipsis else _type_name(a) for a in args)
     return f"{origin.__name__}[{inner}]"
 

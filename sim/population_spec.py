@@ -6,6 +6,8 @@ article is named); ``docs/MODEL.md`` §Population explains how they combine.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, field_validator, model_validator
 
 from sim.params import PREFERENCES, Strict
@@ -67,6 +69,13 @@ class PopulationSpec(Strict):
         ge=0,
         le=50_000_000,
         description="[000] the existing private-domain base at day 0 (case: 500k+)",
+    )
+    twin: Path | None = Field(
+        None,
+        description="calibrated to your data: take the initial base from this twin folder "
+        "(written by `siyu twin fit`; a relative path is relative to the config file); "
+        "initial_users and the drawn history are then ignored, attributes the data lacks are "
+        "still drawn (docs/TWIN.md)",
     )
     initial_tenure_days: int = Field(
         365, ge=0, description="assumed: the base joined uniformly over this many days before day 0"

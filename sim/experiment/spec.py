@@ -30,9 +30,10 @@ from sim.config import (
     StrategySpec,
     apply_overrides,
     check_churn_model,
+    check_twin,
     format_validation_error,
     read_yaml,
-    resolve_churn_model_path,
+    resolve_relative_paths,
 )
 from sim.params import Strict
 from sim.rules.schema import Rule, compile_rules
@@ -230,12 +231,13 @@ def parse_experiment(data: dict[str, Any], source: str = "<config>") -> Experime
         if spec.policy(arm).rules:
             compile_rules(spec.policy(arm).rules, where)
         check_churn_model(spec.treatment_config(arm, spec.seed), where)
+    check_twin(spec.run_config(CONTROL, spec.seed), source)
     return spec
 
 
 def load_experiment_data(path: str | Path, **overrides: Any) -> dict[str, Any]:
     """The raw data of an experiment file with overrides (seed, users, days, replications)
-    applied and a relative ``churn_model:`` made relative to the file."""
+    applied and relative ``churn_model:`` / ``population.twin:`` paths made relative to the file."""
     path = Path(path)
     data = read_yaml(path)
     if not is_experiment(data):
@@ -244,7 +246,7 @@ def load_experiment_data(path: str | Path, **overrides: Any) -> dict[str, Any]:
     data = apply_overrides(data, **overrides)
     if replications is not None:
         data["replications"] = replications
-    return resolve_churn_model_path(data, path)
+    return resolve_relative_paths(data, path)
 
 
 def load_experiment(path: str | Path, **overrides: Any) -> ExperimentSpec:

@@ -1,0 +1,534 @@
+"""Twin folders (and backtest folders): written atomically, recognised, read back.
+
+A twin folder holds::
+
+    TWIN_DIR/
+        twin.json        written last: calibration end, fitted parameters with SEs and 95%
+                         intervals, data summary, input files with their sha256, file list
+        users.parquet    one row per real user: statistics, posterior, uid (the simulator's id)
+        attributes.parquet  (when a users table was given) the known attributes per user
+        fit_report.md    the fit in words and tables
+        plots/frequency_fit.png  observed vs model-expected purchase-day counts
+
+As with run folders (:mod:`sim.runfolder`, whose helpers this reuses) everything is written to
+a hidden sibling and renamed into place; the main JSON file ends with ``"complete": true`` and
+lists every file with its size and sha256, so a half-written folder is never taken for a twin.
+An existing folder is replaced only with ``overwrite`` and only if it is a folder of the same
+kind; anything else is refused. A backtest folder has the same layout with ``backtest.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from sim.runfolder import (
+    PLOTS_DIR,
+    _fsync,
+    _make_tmp_dir,
+    _manifest_json,
+    _remove_trash,
+    _sha256,
+    write_table,
+)
+from sim.twin.model import ALL_PARAMS, SPEND_PARAMS, GammaGamma, TwinFit, TwinModel
+
+TWIN_JSON = "twin.json"
+TWIN_FORMAT = "siyu-twin/1"
+BACKTEST_JSON = "backtest.json"
+BACKTEST_FORMAT = "siyu-twin-backtest/1"
+UID_MASK = (1 << 63) - 1
+
+PARAM_MEANINGS = {
+    "alpha": "daily purchase probability while buying, p ~ Beta(α, β): α",
+    "beta": "p ~ Beta(α, β): β",
+    "gamma": "daily chance of stopping buying for good, ω ~ Beta(γ, δ): γ",
+    "delta": "ω ~ Beta(γ, δ): δ",
+    "kappa": "daily chance of leaving the private domain, θ ~ Beta(κ, λ): κ",
+    "lambda": "θ ~ Beta(κ, λ): λ",
+    "epsilon": "chance of being seen on a present day without a purchase, s ~ Beta(ε, ζ): ε",
+    "zeta": "s ~ Beta(ε, ζ): ζ",
+    "rho": "share of leaves recorded in the log",
+    "p": "spend per purchase day ~ Gamma(p, ν): shape p",
+    "q": "ν ~ Gamma(q, v): shape q",
+    "v": "ν ~ Gamma(q, v): rate v",
+}
+
+
+class TwinFolderError(Exception):
+    """A twin or backtest folder cannot be written or read as asked."""
+
+
+# --------------------------------------------------------------------------- generic folders
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _kind(out_dir: Path, meta_name: str, fmt: str) -> str:
+    """One of "missing", "empty", "ours", "foreign"."""
+    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
+        return "foreign"
+    if not out_dir.exists():
+        return "missing"
+    if not any(out_dir.iterdir()):
+        return "empty"
+    meta = _read_json(out_dir / meta_name)
+    return "ours" if meta is not None and meta.get("format") == fmt else "foreign"
+
+
+def check_writable(out_dir: Path | str, meta_name: str, fmt: str, overwrite: bool) -> None:
+    """Raise :class:`TwinFolderError` if ``out_dir`` could not be (re)placed."""
+    out_dir = Path(out_dir)
+    kind = _kind(out_dir, meta_name, fmt)
+    what = "twin" if meta_name == TWIN_JSON else "backtest"
+    if kind == "foreign":
+        raise TwinFolderError(
+            f"{out_dir} exists and is not a siyu {what} folder (no valid {meta_name}); "
+            "refusing to replace it. Choose a different --out."
+        )
+    if kind == "ours" and not overwrite:
+        raise TwinFolderError(
+            f"{out_dir} already holds a {what}; use --overwrite or a different --out."
+        )
+
+
+def write_folder(
+    out_dir: Path | str,
+    *,
+    meta_name: str,
+    fmt: str,
+    meta: Mapping[str, Any],
+    tables: Mapping[str, pd.DataFrame] | None = None,
+    texts: Mapping[str, str] | None = None,
+    plots: Callable[[Path], list[Path]] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a folder atomically: tables as Parquet, text files, plots, and ``meta_name`` last
+    (with ``format``, ``files`` and ``complete``). Returns the folder's path."""
+    out_dir = Path(out_dir).absolute()
+    check_writable(out_dir, meta_name, fmt, overwrite)
+    _manifest_json(meta)  # not serialisable: fail before writing anything
+    tmp = _make_tmp_dir(out_dir.parent, out_dir.name)
+    try:
+        for name, frame in (tables or {}).items():
+            write_table(frame, tmp / f"{name}.parquet")
+        for name, text in (texts or {}).items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        if plots is not None:
+            (tmp / PLOTS_DIR).mkdir()
+            plots(tmp / PLOTS_DIR)
+        files = {}
+        for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
+            _fsync(path)
+            files[path.relative_to(tmp).as_posix()] = {
+                "sha256": _sha256(path), "size": path.stat().st_size,
+            }  # fmt: skip
+        full = {**meta, "format": fmt, "files": files, "complete": True}
+        (tmp / meta_name).write_text(_manifest_json(full), encoding="utf-8")
+        _fsync(tmp / meta_name)
+        _publish(tmp, out_dir, meta_name, fmt, overwrite)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _publish(tmp: Path, out_dir: Path, meta_name: str, fmt: str, overwrite: bool) -> None:
+    check_writable(out_dir, meta_name, fmt, overwrite)  # again: something may have appeared
+    kind = _kind(out_dir, meta_name, fmt)
+    if kind == "empty":
+        out_dir.rmdir()
+    if kind == "ours":
+        trash = out_dir.parent / f".{out_dir.name}.trash-{secrets.token_hex(6)}"
+        os.rename(out_dir, trash)
+        try:
+            os.rename(tmp, out_dir)
+        except BaseException:
+            os.rename(trash, out_dir)
+            raise
+        _remove_trash(trash)
+    else:
+        try:
+            os.rename(tmp, out_dir)
+        except OSError as exc:
+            raise TwinFolderError(f"{out_dir} appeared while it was being written") from exc
+    _fsync(out_dir.parent)
+
+
+def _completeness_problem(path: Path, meta_name: str, fmt: str) -> str | None:
+    meta = _read_json(path / meta_name)
+    if meta is None:
+        return f"{path / meta_name} is missing or is not a JSON object"
+    if meta.get("format") != fmt or meta.get("complete") is not True:
+        return f"{path / meta_name} is not a complete {fmt} description"
+    for rel, info in (meta.get("files") or {}).items():
+        target = path / rel
+        if ".." in Path(rel).parts or not target.is_file():
+            return f"listed file {rel} is missing"
+        if target.stat().st_size != info.get("size"):
+            return f"listed file {rel} does not have the size recorded in {meta_name}"
+    return None
+
+
+# --------------------------------------------------------------------------- twin folders
+
+
+def file_digest(path: Path | str) -> dict[str, Any]:
+    """Path, size and sha256 of an input file (recorded in twin.json)."""
+    path = Path(path)
+    return {"path": str(path), "size": path.stat().st_size, "sha256": _sha256(path)}
+
+
+def derive_uids(user_ids: pd.Series | np.ndarray) -> np.ndarray:
+    """The simulator uid of each real user: a 63-bit BLAKE2b hash of its user_id (UTF-8), so
+    the same id always gets the same uid. Raises if two ids collide."""
+    ids = pd.Series(user_ids, dtype="string").to_numpy(dtype=object)
+    uids = np.fromiter(
+        (
+            int.from_bytes(hashlib.blake2b(str(u).encode(), digest_size=8).digest(), "little")
+            & UID_MASK
+            for u in ids
+        ),
+        dtype=np.uint64,
+        count=len(ids),
+    )
+    if np.unique(uids).size != uids.size:
+        raise TwinFolderError("two user ids hash to the same simulator uid; rename one of them")
+    return uids
+
+
+def _model_json(fit: TwinFit) -> dict[str, Any]:
+    m = fit.model
+    return {
+        "name": "twin purchase model: buying, stopping buying, leaving, being seen (days)",
+        "presence": m.presence_,
+        "activity": m.activity_,
+        "leaves": m.leaves_,
+        "params": m.params_,
+        "se": m.se_,
+        "ci95": m.ci95_,
+        "free_names": list(m.free_names_),
+        "cov_free": m.cov_free_.tolist(),
+        "log_likelihood": m.log_likelihood_,
+        "converged": m.converged_,
+        "at_bound": m.at_bound_,
+        "n_users": m.n_users_,
+        "n_patterns": m.n_patterns_,
+        "population": m.population_summary(),
+    }
+
+
+def _spend_json(spend: GammaGamma | None) -> dict[str, Any] | None:
+    if spend is None:
+        return None
+    return {
+        "name": "Gamma-Gamma spend per purchase day",
+        "params": spend.params_,
+        "se": spend.se_,
+        "ci95": spend.ci95_,
+        "cov_log": spend.cov_log_.tolist(),
+        "population_mean": spend.population_mean_,
+        "fallback_to_observed_means": spend.fallback_,
+        "log_likelihood": spend.log_likelihood_,
+        "n_users": spend.n_users_,
+        "population": spend.population_summary(),
+    }
+
+
+def _clean_json(value: Any) -> Any:
+    """NaN/inf → None so twin.json is strict JSON."""
+    if isinstance(value, dict):
+        return {k: _clean_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_json(v) for v in value]
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def write_twin(
+    fit: TwinFit,
+    out_dir: Path | str,
+    *,
+    data: Mapping[str, Any],
+    inputs: Mapping[str, Any],
+    options: Mapping[str, Any],
+    attributes: pd.DataFrame | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a fitted twin folder (see the module docstring)."""
+    from sim.manifest import code_revision, package_versions
+
+    users = fit.users.copy()
+    users.insert(1, "uid", derive_uids(users["user_id"]).astype(np.int64))
+    meta = _clean_json(
+        {
+            "calibration_end": fit.calibration_end.strftime("%Y-%m-%d"),
+            "model": _model_json(fit),
+            "spend": _spend_json(fit.spend),
+            "frequency_fit": fit.frequency.to_dict(orient="list"),
+            "data": dict(data),
+            "inputs": dict(inputs),
+            "options": dict(options),
+            "versions": package_versions(),
+            "code": code_revision(),
+        }
+    )
+    tables = {"users": users}
+    if attributes is not None:
+        tables["attributes"] = attributes
+    return write_folder(
+        out_dir, meta_name=TWIN_JSON, fmt=TWIN_FORMAT, meta=meta, tables=tables,
+        texts={"fit_report.md": fit_report(fit, meta)},
+        plots=lambda d: [plot_frequency_fit(fit.frequency, d / "frequency_fit.png")],
+        overwrite=overwrite,
+    )  # fmt: skip
+
+
+@dataclass
+class Twin:
+    """A twin folder read back: metadata, the per-user table and the fitted models."""
+
+    path: Path
+    meta: dict
+    users: pd.DataFrame
+    model: TwinModel
+    spend: GammaGamma | None
+    attributes: pd.DataFrame | None
+
+    @property
+    def calibration_end(self) -> pd.Timestamp:
+        return pd.Timestamp(self.meta["calibration_end"])
+
+
+def check_twin_folder(path: Path | str) -> None:
+    """:class:`TwinFolderError` unless ``path`` is a complete twin folder (cheap: reads twin.json
+    and checks the listed files' sizes, loads nothing)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise TwinFolderError(f"{path} is not a twin folder (no such directory)")
+    problem = _completeness_problem(path, TWIN_JSON, TWIN_FORMAT)
+    if problem is not None:
+        raise TwinFolderError(f"{path} is not a complete twin folder: {problem}")
+
+
+def load_twin(path: Path | str) -> Twin:
+    """Open a complete twin folder; :class:`TwinFolderError` says what is wrong otherwise."""
+    path = Path(path)
+    check_twin_folder(path)
+    meta = _read_json(path / TWIN_JSON)
+    assert meta is not None
+    m = meta["model"]
+    cov = np.array(
+        [[np.nan if v is None else v for v in row] for row in m["cov_free"]], dtype=np.float64
+    )
+    model = TwinModel.from_params(m["params"], cov, activity=m["activity"])
+    spend = None
+    if meta.get("spend"):
+        s = meta["spend"]
+        cov_s = np.array([[np.nan if v is None else v for v in row] for row in s["cov_log"]])
+        spend = GammaGamma.from_params(s["params"], s["population_mean"], cov_s)
+    users = pq.read_table(path / "users.parquet").to_pandas()
+    attributes = None
+    if (path / "attributes.parquet").is_file():
+        attributes = pq.read_table(path / "attributes.parquet").to_pandas()
+    return Twin(path, meta, users, model, spend, attributes)
+
+
+# --------------------------------------------------------------------------- the fit report
+
+
+def _fmt(value: float | None) -> str:
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    if value == 0 or 1e-3 <= abs(value) < 1e5:
+        return f"{value:,.4g}"
+    return f"{value:.3e}"
+
+
+def _param_rows(params: dict, se: dict, ci: dict, names) -> list[str]:
+    rows = [
+        "| parameter | meaning | estimate | SE | 95% interval |",
+        "| --- | --- | ---: | ---: | --- |",
+    ]
+    for k in names:
+        if k in params:
+            lo, hi = ci.get(k, [None, None])
+            rows.append(
+                f"| {k} | {PARAM_MEANINGS[k]} | {_fmt(params[k])} | {_fmt(se.get(k))} | "
+                f"[{_fmt(lo)}, {_fmt(hi)}] |"
+            )
+    return rows
+
+
+_MEANS = {
+    "mean_p": "mean daily purchase probability while buying E[p]",
+    "mean_stop_buying": "mean daily chance of stopping buying E[ω]",
+    "mean_leave": "mean daily chance of leaving the private domain E[θ]",
+    "mean_seen": "mean chance of being seen on a present day without a purchase E[s]",
+}
+
+
+def _population_lines(pop: dict) -> list[str]:
+    lines = []
+    for key, text in _MEANS.items():
+        if key in pop:
+            est, (lo, hi) = pop[key]["estimate"], pop[key]["ci95"]
+            lines.append(f"- {text} = {_fmt(est)} (95% CI {_fmt(lo)} – {_fmt(hi)})")
+    return lines
+
+
+def _posterior_profile(users: pd.DataFrame, calibration_end: pd.Timestamp) -> list[str]:
+    silent = (calibration_end - pd.to_datetime(users["last_seen"])).dt.days
+    band = pd.cut(silent, [-1, 30, 90, np.inf], labels=["≤ 30 days", "31–90 days", "> 90 days"])
+    freq = np.minimum(users["x"], 7).map(lambda v: "7+" if v >= 7 else str(v))
+    frame = pd.DataFrame(
+        {"x": freq, "silence": band, "present": users["p_present"],
+         "buying": users["p_buying"], "p": users["p_mean"]}
+    )  # fmt: skip
+    table = frame.groupby(["x", "silence"], observed=True).agg(
+        users=("p", "size"), present=("present", "mean"), buying=("buying", "mean"),
+        p=("p", "mean"),
+    )  # fmt: skip
+    rows = [
+        "| repeat purchase days x | last seen | users | mean P(present) | "
+        "mean P(present and buying) | mean E[p | buying] |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for (x, silence), r in table.iterrows():
+        rows.append(
+            f"| {x} | {silence} | {int(r['users']):,} | {r['present']:.3f} | "
+            f"{r['buying']:.3f} | {r['p']:.4f} |"
+        )
+    return rows
+
+
+def _data_lines(data: Mapping[str, Any], inputs: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            continue
+        if isinstance(value, bool) or value is None:
+            shown = str(value)
+        elif isinstance(value, int):
+            shown = f"{value:,}"
+        elif isinstance(value, float):
+            shown = f"{value:,.2f}"
+        else:
+            shown = str(value)
+        lines.append(f"- {key.replace('_', ' ')}: {shown}")
+    for key, info in inputs.items():
+        if info:
+            lines.append(
+                f"- input `{key}`: `{info['path']}` (sha256 `{info['sha256'][:16]}…`, "
+                f"{info['size']:,} bytes)"
+            )
+    return lines
+
+
+def _spend_lines(s: Mapping[str, Any] | None) -> list[str]:
+    if s is None:
+        return [
+            "Not fitted: fewer than three users with repeat purchases and a positive amount. "
+            "Forecasts carry no spend."
+        ]
+    lines = _param_rows(s["params"], s["se"], s["ci95"], SPEND_PARAMS)
+    lines += [
+        "",
+        f"- model mean spend per purchase day: "
+        f"{_fmt(s['population']['mean_spend_per_purchase_day'])}; observed mean of repeat "
+        f"purchase days: {_fmt(s['population_mean'])}",
+    ]
+    if s["fallback_to_observed_means"]:
+        lines.append(
+            "- q ≤ 1 (infinite model mean): expected spend uses each user's own mean "
+            "(the population mean for users without repeat purchases)."
+        )
+    return lines
+
+
+def fit_report(fit: TwinFit, meta: Mapping[str, Any]) -> str:
+    """The Markdown fit report of a twin."""
+    m = meta["model"]
+    lines = [
+        "# Twin fit report",
+        "",
+        f"Calibration end: **{meta['calibration_end']}** (only events up to and including this "
+        "day were used).",
+        "",
+        "## Data",
+        "",
+        *_data_lines(meta["data"], meta["inputs"]),
+        "",
+        "## Purchases, stopping, leaving",
+        "",
+        f"Model: {m['name']} (docs/TWIN.md). Leaving modelled: **{m['presence']}**; activity "
+        f"used: **{m['activity']}**; recorded leaves used: **{m['leaves']}**. Log-likelihood "
+        f"{m['log_likelihood']:.2f} over {m['n_users']:,} users ({m['n_patterns']:,} distinct "
+        f"histories); converged: {m['converged']}; a parameter at its search bound: "
+        f"{m['at_bound']}.",
+        "",
+        *_param_rows(m["params"], m["se"], m["ci95"], ALL_PARAMS),
+        "",
+        *_population_lines(m["population"]),
+        "",
+        "## Spend per purchase day",
+        "",
+        *_spend_lines(meta.get("spend")),
+        "",
+        "## Check: purchase-day counts in the calibration period",
+        "",
+        "Observed users by repeat purchase days x, against the number the fitted model expects "
+        "given each user's observed days (plots/frequency_fit.png).",
+        "",
+        "| x | observed users | model-expected users |",
+        "| --- | ---: | ---: |",
+    ]
+    for _, r in fit.frequency.iterrows():
+        lines.append(f"| {r['x']} | {int(r['observed_users']):,} | {r['expected_users']:,.1f} |")
+    lines += [
+        "",
+        "## Each user's state",
+        "",
+        "Mean posterior by repeat purchase days and days since last seen at the calibration end "
+        "(a user who bought often and recently is not one who bought once long ago):",
+        "",
+        *_posterior_profile(fit.users, fit.calibration_end),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def plot_frequency_fit(frequency: pd.DataFrame, path: Path) -> Path:
+    """Bars of observed vs model-expected users by repeat purchase days."""
+    from sim.plots import _figure, _save
+
+    fig, (ax,) = _figure(figsize=(8.0, 4.5))
+    pos = np.arange(len(frequency))
+    ax.bar(pos - 0.2, frequency["observed_users"], width=0.4, label="observed", color="#4c72b0")
+    ax.bar(pos + 0.2, frequency["expected_users"], width=0.4, label="model", color="#dd8452")
+    ax.set_xticks(pos, frequency["x"])
+    ax.set_xlabel("repeat purchase days in the calibration period")
+    ax.set_ylabel("users")
+    ax.set_title("Calibration period: observed vs model-expected purchase-day counts")
+    ax.legend()
+    return _save(fig, path)

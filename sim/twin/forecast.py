@@ -1,0 +1,298 @@
+"""Forecasting from a fitted twin: purchases and spend per user after the calibration end.
+
+"Business as usual" means the fitted process goes on: each user keeps its own p and θ, drawn
+from its posterior. Two kinds of figures:
+
+* **expected values** (exact, at the fitted parameters): E[X(h)] = P(present and buying) ·
+  E[p | buying] · Σ_{k=1}^{h} E[(1−ω)^k]·E[(1−θ)^k] (:func:`sim.twin.model.expected_purchases`),
+  and expected spend = E[X(h)] · E[spend per purchase day | x, m̄] (Gamma–Gamma);
+* **intervals** by Monte Carlo: for each draw, a parameter set from the asymptotic normal of the
+  fit (``PARAM_SETS`` sets, cycled over the draws, so parameter uncertainty is in the intervals),
+  then for each user: still buying? ~ Bernoulli(P(present and buying)); p ~ Beta(α+x, β+n−x);
+  ω ~ Beta(γ, δ+n); θ ~ Beta(κ, λ+n); buying days among the next H = min(Geometric(ω) − 1,
+  Geometric(θ) − 1, H); purchase days ~ Binomial(days, p); spend of each purchase ~ Gamma(p_s,
+  ν) with ν from its Gamma–Gamma posterior. Per-user
+  80% and 95% intervals are quantiles of the draws; the weekly cumulative totals sum the users
+  draw by draw (a purchase's day is uniform over the user's remaining days — exact in
+  distribution per purchase; ignores that two purchases cannot share a day, negligible when
+  purchases are a small share of days).
+
+Randomness: ``numpy.random.default_rng`` seeded by (seed, ``Purpose.TWIN``, chunk) for users in
+fixed chunks of the twin's user order (sorted by user id), so a seed gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.rng import Purpose
+from sim.twin.model import GammaGamma, TwinModel, expected_purchases
+from sim.twin.rfm import from_day, to_day
+
+PARAM_SETS = 20
+CHUNK_USERS = 10_000
+QUANTILES = {"lo95": 0.025, "lo80": 0.10, "hi80": 0.90, "hi95": 0.975}
+
+
+@dataclass
+class Forecast:
+    """Per-user forecast and the weekly cumulative totals."""
+
+    users: pd.DataFrame
+    weekly: pd.DataFrame
+    horizon_days: int
+    seed: int
+    draws: int
+
+
+def week_ends(horizon: int) -> np.ndarray:
+    """Day offsets closing each week after the calibration end: 7, 14, …, and ``horizon``."""
+    ends = np.arange(7, horizon, 7, dtype=np.int64)
+    return np.append(ends, horizon)
+
+
+def _seed_sequence(seed: int, *words: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence([int(seed), int(Purpose.TWIN), *map(int, words)])
+
+
+def _spend_draws(spend: GammaGamma | None, rng: np.random.Generator, size: int) -> np.ndarray:
+    """(size, 3) Gamma–Gamma parameter sets (p, q, v), or NaN rows without a spend model."""
+    if spend is None:
+        return np.full((size, 3), np.nan)
+    cov = spend.cov_log_
+    if not np.all(np.isfinite(cov)):
+        return np.tile(np.exp(spend.log_params_), (size, 1))
+    return np.exp(rng.multivariate_normal(spend.log_params_, cov, size=size, method="eigh"))
+
+
+def forecast(
+    model: TwinModel,
+    spend: GammaGamma | None,
+    users: pd.DataFrame,
+    horizon: int,
+    *,
+    seed: int = 0,
+    draws: int = 200,
+) -> Forecast:
+    """Forecast purchases and spend in the ``horizon`` days after the calibration end.
+
+    Parameters
+    ----------
+    model, spend
+        The fitted purchase/dropout model and spend model (``spend`` may be None: no spend).
+    users
+        Per-user statistics (:func:`sim.twin.rfm.user_statistics`), one row per user.
+    horizon
+        Days to forecast (≥ 1).
+    seed, draws
+        Monte Carlo seed and number of draws per user (≥ 20).
+
+    Returns
+    -------
+    Forecast
+        ``users``: user_id, p_present, p_buying, expected_purchases,
+        purchases_{lo95,lo80,hi80,hi95}, prob_any_purchase, expected_spend, spend_{lo95,…};
+        ``weekly``: week, day (offset of the week's last day), expected_purchases and
+        expected_spend (cumulative), their intervals.
+    """
+    if horizon < 1:
+        raise ValueError(f"the forecast horizon must be at least one day (got {horizon})")
+    if draws < 20:
+        raise ValueError(f"draws must be at least 20 for 95% intervals (got {draws})")
+    ends = week_ends(horizon)
+    post = model.posterior(users)
+    x = users["x"].to_numpy(np.float64)
+    n = users["n"].to_numpy(np.int64)
+    mean_spend = users["mean_spend"].to_numpy(np.float64)
+    per_purchase = (
+        spend.expected_spend(x, mean_spend) if spend is not None else np.full(x.shape, np.nan)
+    )
+    expected = expected_purchases(
+        model.params_, model.presence_, post["p_buying"].to_numpy(), post["p_mean"].to_numpy(),
+        n, ends,
+    )  # fmt: skip
+    sim = _simulate(model, spend, users, horizon, ends, seed, draws)
+    table = pd.DataFrame(
+        {
+            "user_id": users["user_id"].to_numpy(),
+            "p_present": post["p_present"].to_numpy(),
+            "p_buying": post["p_buying"].to_numpy(),
+            "expected_purchases": expected[:, -1],
+            **{f"purchases_{k}": sim.purchase_q[k] for k in QUANTILES},
+            "prob_any_purchase": sim.any_purchase,
+            "expected_spend": expected[:, -1] * per_purchase,
+            **{f"spend_{k}": sim.spend_q[k] for k in QUANTILES},
+        }
+    )
+    weekly = pd.DataFrame(
+        {
+            "week": np.arange(1, ends.size + 1, dtype=np.int64),
+            "day": ends,
+            "expected_purchases": expected.sum(axis=0),
+            **_interval_columns("purchases", sim.weekly_purchases),
+            "expected_spend": (expected * per_purchase[:, None]).sum(axis=0),
+            **_interval_columns("spend", sim.weekly_spend),
+        }
+    )
+    return Forecast(table, weekly, horizon, seed, draws)
+
+
+def _interval_columns(name: str, draws_by_week: np.ndarray) -> dict[str, np.ndarray]:
+    cum = np.cumsum(draws_by_week, axis=1)
+    return {f"{name}_{k}": np.quantile(cum, q, axis=0) for k, q in QUANTILES.items()}
+
+
+@dataclass
+class _Draws:
+    purchase_q: dict[str, np.ndarray]
+    spend_q: dict[str, np.ndarray]
+    any_purchase: np.ndarray
+    weekly_purchases: np.ndarray
+    weekly_spend: np.ndarray
+
+
+def _simulate(model, spend, users, horizon, ends, seed, draws) -> _Draws:
+    n_users = len(users)
+    param_rng = np.random.default_rng(_seed_sequence(seed, 0))
+    n_sets = min(PARAM_SETS, draws)
+    params = model.draw_params(param_rng, n_sets)
+    spend_params = _spend_draws(spend, param_rng, n_sets)
+    buying = model.buying_probability(users, params).astype(np.float32)
+    week_of_day = np.searchsorted(ends, np.arange(1, horizon + 1), side="left")
+    out = _Draws(
+        purchase_q={k: np.empty(n_users) for k in QUANTILES},
+        spend_q={k: np.empty(n_users) for k in QUANTILES},
+        any_purchase=np.empty(n_users),
+        weekly_purchases=np.zeros((draws, ends.size)),
+        weekly_spend=np.zeros((draws, ends.size)),
+    )
+    cols = {c: users[c].to_numpy(np.float64) for c in ("x", "n", "mean_spend")}
+    for chunk, start in enumerate(range(0, n_users, CHUNK_USERS)):
+        rows = slice(start, min(start + CHUNK_USERS, n_users))
+        rng = np.random.default_rng(_seed_sequence(seed, 1, chunk))
+        local = {c: v[rows] for c, v in cols.items()}
+        counts, amounts = _draw_chunk(
+            rng, params, model.presence_, spend_params, buying[:, rows], local, horizon, draws,
+            week_of_day,
+            out.weekly_purchases, out.weekly_spend,
+        )  # fmt: skip
+        counts.sort(axis=1)
+        amounts.sort(axis=1)
+        for k, q in QUANTILES.items():
+            out.purchase_q[k][rows] = np.quantile(counts, q, axis=1, method="inverted_cdf")
+            out.spend_q[k][rows] = np.quantile(amounts, q, axis=1)
+        out.any_purchase[rows] = (counts > 0).mean(axis=1)
+    return out
+
+
+def _days_until(rng: np.random.Generator, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Days survived before an event of daily probability ~ Beta(a, b): Geometric − 1 (the
+    probability is kept ≥ 1e-12: a Beta draw can underflow to 0 for tiny a)."""
+    return rng.geometric(np.clip(rng.beta(a, b), 1e-12, 1.0)) - 1
+
+
+def _draw_chunk(rng, params, presence, spend_params, buying, cols, horizon, draws,
+                week_of_day, weekly_purchases, weekly_spend):  # fmt: skip
+    """Draws for one chunk of users: (counts, spend), each (users, draws); adds the chunk's
+    weekly totals into ``weekly_purchases`` / ``weekly_spend`` (draws × weeks)."""
+    m = cols["x"].shape[0]
+    n_sets = params.shape[0]
+    s = np.arange(draws) % n_sets  # parameter set of each draw
+    x = cols["x"][:, None]
+    n = cols["n"][:, None]
+    a, b, g, d, k, lam = (params[s, i][None, :] for i in range(6))
+    still = rng.random((m, draws)) < buying[s].T
+    p = rng.beta(a + x, b + n - x)
+    days = np.minimum(_days_until(rng, np.broadcast_to(g, (m, draws)), d + n), horizon)
+    if presence:
+        days = np.minimum(days, _days_until(rng, np.broadcast_to(k, (m, draws)), lam + n))
+    days = np.where(still, days, 0)
+    counts = rng.binomial(days, p)
+    amounts = np.zeros((m, draws))
+    user, draw = np.nonzero(counts)
+    k = counts[user, draw]
+    buyer_days = days[user, draw]
+    # each purchase: a day uniform over the user's remaining days, and its own spend
+    p_user = np.repeat(user, k)
+    p_draw = np.repeat(draw, k)
+    day = np.floor(rng.random(p_user.size) * np.repeat(buyer_days, k)).astype(np.int64)
+    week = week_of_day[day]
+    n_weeks = weekly_purchases.shape[1]
+    weekly_purchases += np.bincount(p_draw * n_weeks + week, minlength=draws * n_weeks).reshape(
+        draws, n_weeks
+    )
+    if np.isfinite(spend_params).all():
+        sp, sq, sv = (spend_params[s[p_draw], i] for i in range(3))
+        xs = cols["x"][p_user]
+        ms = np.nan_to_num(cols["mean_spend"][p_user], nan=0.0)
+        xs = np.where(ms > 0, xs, 0.0)
+        nu = rng.gamma(sq + sp * xs, 1.0 / (sv + xs * ms))
+        value = rng.gamma(sp, 1.0 / nu)
+        np.add.at(amounts, (p_user, p_draw), value)
+        weekly_spend += np.bincount(
+            p_draw * n_weeks + week, weights=value, minlength=draws * n_weeks
+        ).reshape(draws, n_weeks)
+    else:
+        amounts[:] = np.nan
+        weekly_spend[:] = np.nan
+    return counts, amounts
+
+
+# --------------------------------------------------------------------------- files
+
+
+def weekly_path(out: Path) -> Path:
+    """``<stem>_weekly.<ext>`` next to the per-user file (``.csv`` or ``.parquet``)."""
+    suffix = out.suffix.lower()
+    return out.with_name(f"{out.stem}_weekly{suffix}")
+
+
+def check_output(out: Path, overwrite: bool = False) -> None:
+    """Raise ValueError for an unsupported extension or an existing file without overwrite."""
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        raise ValueError(f"{out}: the forecast file must end in .csv or .parquet")
+    for path in (out, weekly_path(out)):
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} already exists; use --overwrite or another --out")
+        if path.exists() and not path.is_file():
+            raise FileExistsError(f"{path} exists and is not a file; refusing to replace it")
+
+
+def write_frame(frame: pd.DataFrame, path: Path) -> None:
+    """Write a frame to ``.csv`` or ``.parquet`` atomically (temp file + rename); same frame,
+    same bytes."""
+    from sim.runfolder import write_table
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        if path.suffix.lower() == ".parquet":
+            write_table(frame, tmp)
+        else:
+            frame.to_csv(tmp, index=False, float_format="%.6g", date_format="%Y-%m-%d")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def with_dates(fc: Forecast, calibration_end: object) -> pd.DataFrame:
+    """The weekly table with the calendar date of each week's last day."""
+    weekly = fc.weekly.copy()
+    weekly.insert(2, "date", from_day(to_day(calibration_end) + weekly["day"].to_numpy()))
+    return weekly
+
+
+def write_forecast(fc: Forecast, out: Path, calibration_end: object, overwrite: bool = False):
+    """Write the per-user file and ``<stem>_weekly.<ext>``; returns both paths."""
+    out = Path(out)
+    check_output(out, overwrite)
+    weekly = with_dates(fc, calibration_end)
+    write_frame(fc.users, out)
+    write_frame(weekly, weekly_path(out))
+    return out, weekly_path(out)
