@@ -97,6 +97,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    if is_experiment(read_yaml(args.config)):
+        return experiment_cli.cmd_validate_experiment(args)
     config = _load(args)
     build_strategies(config, str(args.config))
     names = ", ".join(s.name for s in config.strategies) or "none"

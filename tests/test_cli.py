@@ -75,6 +75,34 @@ def test_validate_quickstart(capsys):
     assert "OK" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "experiments").glob("*.yaml")
+                                         if "twin" not in p.name))  # fmt: skip
+def test_validate_every_ready_made_config(name, capsys):
+    assert main(["validate", str(ROOT / "experiments" / name)]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_validate_checks_every_arm_and_sweep_cell_of_an_experiment(tmp_path, capsys):
+    arms = ("control:\n  strategies: [{name: blanket}]\narms:\n  push:\n    strategies:\n"
+            "      - name: blanket\n        params: {promos_per_day: 2}\n")  # fmt: skip
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD + "replications: 2\n" + arms)
+    assert main(["validate", str(good)]) == 0
+    assert "2 arms (control, push) × 2 replication(s)" in capsys.readouterr().out
+    bad_arm = tmp_path / "bad_arm.yaml"
+    bad_arm.write_text(GOOD + arms.replace("promos_per_day: 2", "promos_per_dai: 2"))
+    assert main(["validate", str(bad_arm)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad_arm) in err and "arms.push" in err and "promos_per_dai" in err
+    bad_cell = tmp_path / "bad_cell.yaml"
+    sweep = ("sweep:\n  method: grid\n  parameters:\n"
+             "    arms.push.strategies.0.params.promos_per_day: [2, 500]\n")  # fmt: skip
+    bad_cell.write_text(GOOD + arms + sweep)
+    assert main(["validate", str(bad_cell)]) == 2
+    err = capsys.readouterr().err
+    assert "sweep cell c001" in err and "promos_per_day=500" in err and "arms.push" in err
+
+
 def test_run_writes_a_complete_folder(tiny_run):
     assert is_complete_run(tiny_run)
     run = load_run(tiny_run)

@@ -83,6 +83,12 @@ def test_backtest_on_a_simulator_log_beats_naive_and_matches_bgnbd(simulator_eve
     assert m["twin"]["profile_error"] < m["naive"]["profile_error"]
     _assert_matches_or_beats_bgnbd(m)
     assert result.fits["twin"]["leaves"] and result.fits["twin"]["activity"] == "rate"
+    # the ladder: a ¥9.9 camp first, then dearer steps; the holdout's spend is mostly those, so
+    # pricing them at the user's own past mean (¥9.9 for most) would miss by ~90%
+    ladder = user_statistics(simulator_events, "2024-07-31").attrs["price_ladder"]
+    assert ladder["starts"][:2] == [1, 2] and ladder["levels"][0] == pytest.approx(9.9)
+    assert ladder["levels"][1] > 1000
+    assert m["twin"]["spend_abs_pct_error"] < min(20.0, m["naive"]["spend_abs_pct_error"])
 
 
 def test_backtest_on_the_twin_process_beats_bgnbd_outright(synthetic_events, tmp_path) -> None:
@@ -218,3 +224,24 @@ def test_cli_refuses_bad_input_with_one_message(event_file, tmp_path, capsys) ->
                  "--overwrite"]) == cli.EXIT_USER_ERROR  # fmt: skip
     assert "not a siyu twin folder" in capsys.readouterr().err
     assert (not_a_twin / "notes.txt").read_text() == "mine"
+
+
+def test_sample_log_writes_a_log_the_twin_reads_and_never_overwrites(tmp_path) -> None:
+    from sim.twin.events import load_events
+
+    config = Path(__file__).parents[1] / "experiments" / "quickstart.yaml"
+    out = tmp_path / "events.csv"
+    argv = ["twin", "sample-log", str(config), "--users", "0", "--days", "40", "--seed", "3",
+            "--start-date", "2024-03-01", "--out", str(out)]  # fmt: skip
+    assert _run(argv) == 0
+    events = load_events(out).events
+    assert events["date"].min() >= pd.Timestamp("2024-03-01")
+    assert events["date"].max() <= pd.Timestamp("2024-03-01") + pd.Timedelta(days=39)
+    joins = events[events["event"] == "join"]
+    assert joins["user_id"].is_unique and set(events["user_id"]) == set(joins["user_id"])
+    assert (events["event"] == "purchase").sum() > 0
+    before = out.read_bytes()
+    assert _run(argv) == cli.EXIT_USER_ERROR  # exists: refused, untouched
+    assert _run([*argv[:-2], "--out", str(tmp_path / "events.xlsx")]) == cli.EXIT_USER_ERROR
+    assert out.read_bytes() == before
+    assert _run([*argv, "--overwrite"]) == 0 and out.read_bytes() == before  # same seed, same log

@@ -275,3 +275,49 @@ def test_spend_model_is_recovered(stats, truth) -> None:
     lo, hi = np.minimum(own, mean), np.maximum(own, mean)
     assert np.all((expected[buyers] >= lo - 1e-6) & (expected[buyers] <= hi + 1e-6))
     assert np.allclose(expected[~buyers], mean)
+
+
+# --------------------------------------------------------------------------- the price ladder
+
+
+def test_price_ladder_splits_distinct_orders_and_pools_rare_and_equal_ones() -> None:
+    from sim.twin.rfm import MIN_LADDER_DAYS, price_ladder
+
+    rng = np.random.default_rng(0)
+    # 60 users buy 3 times: 9.9, then ~1000 twice (same price level); 5 also a 4th time (rare)
+    per_user = [3 + (u < 5) for u in range(60)]
+    codes = np.repeat(np.arange(60), per_user)
+    order = np.concatenate([np.arange(1, k + 1) for k in per_user])
+    spend = np.where(order == 1, 9.9, rng.normal(1000.0, 50.0, order.size))
+    counted = order > 1  # the first purchase was on the birth day
+    ladder, level = price_ladder(codes, spend, counted)
+    assert 5 < MIN_LADDER_DAYS <= 60
+    assert ladder["starts"] == [1, 2] and ladder["days"] == [60, 125]
+    assert ladder["levels"] == pytest.approx([9.9, spend[order > 1].mean()])
+    assert ladder["reference_level"] == pytest.approx(level[counted].mean())
+    assert price_ladder(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool))[0] is None
+
+
+def test_ladder_factor_prices_each_order_against_the_users_own_level() -> None:
+    spend = tm.GammaGamma.from_params({"p": 5.0, "q": 4.0, "v": 30.0}, 40.0)
+    assert np.all(spend.ladder_factor(np.array([1, 5]), np.array([np.nan, 2.0])) == 1.0)
+    ladder = {
+        "starts": [1, 2],
+        "levels": [10.0, 1000.0],
+        "days": [50, 40],
+        "reference_level": 100.0,
+    }
+    spend.set_ladder(ladder)
+    factor = spend.ladder_factor(np.array([1, 2, 7, 2]), np.array([10.0, 10.0, 1000.0, np.nan]))
+    assert factor == pytest.approx([1.0, 100.0, 1.0, 10.0])
+    one_step = {"starts": [1], "levels": [12.0], "days": [90], "reference_level": 12.0}
+    assert spend.set_ladder(one_step).ladder_ is None  # a single level is no ladder
+
+
+def test_a_flat_log_has_a_single_step_and_an_unchanged_spend_forecast(stats, fitted) -> None:
+    ladder = stats.attrs["price_ladder"]  # the generated spend does not depend on the order
+    assert ladder["starts"] == [1]
+    spend = tm.GammaGamma().fit(stats["x"], stats["mean_spend"]).set_ladder(ladder)
+    assert spend.ladder_ is None
+    fc = forecast(fitted, spend, stats, 60, seed=3, draws=40)
+    assert np.all(fc.users["ladder_factor"] == 1.0)

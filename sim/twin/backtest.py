@@ -11,8 +11,10 @@ Forecasts compared, all on the users first seen by the calibration end:
 * ``naive`` — each user repeats its calibration rate: purchase days / days observed (birth day
   included) × holdout days.
 
-Spend: model forecasts × the Gamma–Gamma expected spend per purchase day (the same spend model
-for the three model forecasts); naive: calibration spend per day × holdout days.
+Spend: model forecasts × the Gamma–Gamma expected spend per purchase day × the user's price
+ladder factor (:mod:`sim.twin.forecast`; the same spend model and factors for the three model
+forecasts, so the spend columns differ only by the purchase forecasts); naive: calibration spend
+per day × holdout days.
 
 Figures: total purchase days (and spend) forecast vs actual; per-user mean absolute error and
 Pearson correlation; mean forecast vs actual by calibration repeat purchase days 0…6, 7+ and the
@@ -169,7 +171,9 @@ def run_backtest(
         "bgbb": _model_forecasts(bgbb, stats, ends),
         "naive": (stats["purchase_days"].to_numpy(np.float64) / n_days)[:, None] * ends[None, :],
     }
-    per_purchase = fit.users["spend_per_purchase"].to_numpy(np.float64)
+    per_purchase = fit.users["spend_per_purchase"].to_numpy(np.float64) * fc.users[
+        "ladder_factor"
+    ].to_numpy(np.float64)
     spend_rate = stats["spend"].to_numpy(np.float64) / n_days
     actual = stats["holdout_purchases"].to_numpy(np.float64)
     spend_actual = stats["holdout_spend"].to_numpy(np.float64)

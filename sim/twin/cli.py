@@ -8,6 +8,8 @@
                   [--merge-same-day] [--quarantine FILE] [--map our=theirs ...]
                   [--activity rate|bound|off] [--seed N] [--draws N] [--overwrite]
     siyu twin retention TABLE.csv --fit-through K --project-to M [--out FILE]
+    siyu twin sample-log CONFIG --out FILE [--start-date DATE] [--users N] [--days N]
+                  [--seed N] [--overwrite]
 
 :func:`register` adds the ``twin`` command to the ``siyu`` parser; its handler (``handler`` in the
 parsed namespace, also :func:`run`) returns the exit status: 0 on success, 2 when the input
@@ -64,6 +66,17 @@ def register(subparsers) -> argparse.ArgumentParser:
     ret.add_argument("--fit-through", type=int, required=True, help="K: fit periods 0..K")
     ret.add_argument("--project-to", type=int, required=True, help="M: project to period M")
     ret.add_argument("--out", type=Path, help="write the projection (.csv or .parquet)")
+
+    sample = sub.add_parser(
+        "sample-log", help="simulate a business from a run config and write its event log"
+    )
+    sample.add_argument("config", type=Path, help="a run config, e.g. experiments/quickstart.yaml")
+    sample.add_argument("--out", type=Path, required=True, help="event log, .csv or .parquet")
+    sample.add_argument("--start-date", default="2024-01-01", help="the date of day 0")
+    sample.add_argument("--users", type=int, help="override population.initial_users")
+    sample.add_argument("--days", type=int, help="override the horizon in days")
+    sample.add_argument("--seed", type=int, help="override the config's seed")
+    sample.add_argument("--overwrite", action="store_true", help="replace an existing file")
     return twin
 
 
@@ -298,8 +311,35 @@ def cmd_retention(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sample_log(args: argparse.Namespace) -> int:
+    """The event log of a simulated business, to try the twin on data with a known truth."""
+    from sim.config import load_config
+    from sim.run import build_strategies
+    from sim.twin.forecast import write_frame
+    from sim.twin.synthetic import simulate_event_log
+
+    out = args.out
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        raise TwinInputError(f"--out {out}: the event log must end in .csv or .parquet")
+    if out.exists() and (not args.overwrite or not out.is_file()):
+        raise FileExistsError(f"{out} already exists; use --overwrite or another --out")
+    start = parse_date(args.start_date, "--start-date")
+    config = load_config(args.config, seed=args.seed, users=args.users, days=args.days)
+    log = simulate_event_log(config, build_strategies(config, str(args.config)),
+                             start_date=str(start.date()))  # fmt: skip
+    write_frame(log, out)
+    counts = log["event"].value_counts()
+    _console().print(
+        f"{log['user_id'].nunique():,} users who arrived in {config.days} simulated days "
+        f"({start.date()} on), {len(log):,} events ("
+        + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+        + f")\nevent log: [bold]{out}[/bold]"
+    )
+    return 0
+
+
 HANDLERS = {"fit": cmd_fit, "forecast": cmd_forecast, "backtest": cmd_backtest,
-            "retention": cmd_retention}  # fmt: skip
+            "retention": cmd_retention, "sample-log": cmd_sample_log}  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

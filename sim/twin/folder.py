@@ -249,6 +249,7 @@ def _spend_json(spend: GammaGamma | None) -> dict[str, Any] | None:
         "log_likelihood": spend.log_likelihood_,
         "n_users": spend.n_users_,
         "population": spend.population_summary(),
+        "price_ladder": spend.ladder_,
     }
 
 
@@ -347,6 +348,7 @@ def load_twin(path: Path | str) -> Twin:
         s = meta["spend"]
         cov_s = np.array([[np.nan if v is None else v for v in row] for row in s["cov_log"]])
         spend = GammaGamma.from_params(s["params"], s["population_mean"], cov_s)
+        spend.set_ladder(s.get("price_ladder"))
     users = pq.read_table(path / "users.parquet").to_pandas()
     attributes = None
     if (path / "attributes.parquet").is_file():
@@ -463,7 +465,28 @@ def _spend_lines(s: Mapping[str, Any] | None) -> list[str]:
             "- q ≤ 1 (infinite model mean): expected spend uses each user's own mean "
             "(the population mean for users without repeat purchases)."
         )
+    ladder = s.get("price_ladder")
+    if ladder:
+        starts, levels, days = ladder["starts"], ladder["levels"], ladder["days"]
+        ends = [*(s - 1 for s in starts[1:]), None]
+        steps = ", ".join(
+            f"{_orders_label(first, last)}: {_fmt(level)} ({n:,} days)"
+            for first, last, level, n in zip(starts, ends, levels, days, strict=True)
+        )
+        lines.append(
+            f"- price ladder (mean spend of a user's k-th purchase day): {steps}; a user's "
+            "forecast purchases are priced at their step relative to the level its own mean "
+            f"reflects (reference {_fmt(ladder['reference_level'])}; docs/TWIN.md §5)"
+        )
+    else:
+        lines.append("- price ladder: flat (spend does not depend on the purchase's order)")
     return lines
+
+
+def _orders_label(first: int, last: int | None) -> str:
+    if last is None:
+        return f"≥{first}"
+    return str(first) if last == first else f"{first}–{last}"
 
 
 def fit_report(fit: TwinFit, meta: Mapping[str, Any]) -> str:

@@ -5,13 +5,18 @@ from its posterior. Two kinds of figures:
 
 * **expected values** (exact, at the fitted parameters): E[X(h)] = P(present and buying) ·
   E[p | buying] · Σ_{k=1}^{h} E[(1−ω)^k]·E[(1−θ)^k] (:func:`sim.twin.model.expected_purchases`),
-  and expected spend = E[X(h)] · E[spend per purchase day | x, m̄] (Gamma–Gamma);
+  and expected spend = E[X(h)] · E[spend per purchase day | x, m̄] (Gamma–Gamma) · the user's
+  ladder factor F (below);
 * **intervals** by Monte Carlo: for each draw, a parameter set from the asymptotic normal of the
   fit (``PARAM_SETS`` sets, cycled over the draws, so parameter uncertainty is in the intervals),
   then for each user: still buying? ~ Bernoulli(P(present and buying)); p ~ Beta(α+x, β+n−x);
   ω ~ Beta(γ, δ+n); θ ~ Beta(κ, λ+n); buying days among the next H = min(Geometric(ω) − 1,
   Geometric(θ) − 1, H); purchase days ~ Binomial(days, p); spend of each purchase ~ Gamma(p_s,
-  ν) with ν from its Gamma–Gamma posterior. Per-user
+  ν) with ν from its Gamma–Gamma posterior, times level(k) / the level the user's own mean
+  reflects (the price ladder, :meth:`sim.twin.model.GammaGamma.ladder_factor`; k = the user's
+  calibration purchase days + the purchase's rank by day within the draw). The ladder factor F
+  of a user is the mean of those multipliers over all its drawn purchases (that of its next
+  purchase if no draw has one): the exact expectations use it. Per-user
   80% and 95% intervals are quantiles of the draws; the weekly cumulative totals sum the users
   draw by draw (a purchase's day is uniform over the user's remaining days — exact in
   distribution per purchase; ignores that two purchases cannot share a day, negligible when
@@ -117,6 +122,7 @@ def forecast(
         n, ends,
     )  # fmt: skip
     sim = _simulate(model, spend, users, horizon, ends, seed, draws)
+    per_purchase = per_purchase * sim.ladder_factor
     table = pd.DataFrame(
         {
             "user_id": users["user_id"].to_numpy(),
@@ -127,6 +133,7 @@ def forecast(
             "prob_any_purchase": sim.any_purchase,
             "expected_spend": expected[:, -1] * per_purchase,
             **{f"spend_{k}": sim.spend_q[k] for k in QUANTILES},
+            "ladder_factor": sim.ladder_factor,
         }
     )
     weekly = pd.DataFrame(
@@ -152,6 +159,7 @@ class _Draws:
     purchase_q: dict[str, np.ndarray]
     spend_q: dict[str, np.ndarray]
     any_purchase: np.ndarray
+    ladder_factor: np.ndarray
     weekly_purchases: np.ndarray
     weekly_spend: np.ndarray
 
@@ -168,17 +176,25 @@ def _simulate(model, spend, users, horizon, ends, seed, draws) -> _Draws:
         purchase_q={k: np.empty(n_users) for k in QUANTILES},
         spend_q={k: np.empty(n_users) for k in QUANTILES},
         any_purchase=np.empty(n_users),
+        ladder_factor=np.ones(n_users),
         weekly_purchases=np.zeros((draws, ends.size)),
         weekly_spend=np.zeros((draws, ends.size)),
     )
     cols = {c: users[c].to_numpy(np.float64) for c in ("x", "n", "mean_spend")}
+    cols["purchase_days"] = users["purchase_days"].to_numpy(np.int64)
+    # twins written before the ladder existed lack the column: their users are at the reference
+    cols["ladder_level"] = (
+        users["ladder_level"].to_numpy(np.float64)
+        if "ladder_level" in users
+        else np.full(n_users, np.nan)
+    )
     for chunk, start in enumerate(range(0, n_users, CHUNK_USERS)):
         rows = slice(start, min(start + CHUNK_USERS, n_users))
         rng = np.random.default_rng(_seed_sequence(seed, 1, chunk))
         local = {c: v[rows] for c, v in cols.items()}
-        counts, amounts = _draw_chunk(
-            rng, params, model.presence_, spend_params, buying[:, rows], local, horizon, draws,
-            week_of_day,
+        counts, amounts, factor = _draw_chunk(
+            rng, params, model.presence_, spend, spend_params, buying[:, rows], local, horizon,
+            draws, week_of_day,
             out.weekly_purchases, out.weekly_spend,
         )  # fmt: skip
         counts.sort(axis=1)
@@ -187,6 +203,7 @@ def _simulate(model, spend, users, horizon, ends, seed, draws) -> _Draws:
             out.purchase_q[k][rows] = np.quantile(counts, q, axis=1, method="inverted_cdf")
             out.spend_q[k][rows] = np.quantile(amounts, q, axis=1)
         out.any_purchase[rows] = (counts > 0).mean(axis=1)
+        out.ladder_factor[rows] = factor
     return out
 
 
@@ -196,10 +213,11 @@ def _days_until(rng: np.random.Generator, a: np.ndarray, b: np.ndarray) -> np.nd
     return rng.geometric(np.clip(rng.beta(a, b), 1e-12, 1.0)) - 1
 
 
-def _draw_chunk(rng, params, presence, spend_params, buying, cols, horizon, draws,
+def _draw_chunk(rng, params, presence, spend, spend_params, buying, cols, horizon, draws,
                 week_of_day, weekly_purchases, weekly_spend):  # fmt: skip
-    """Draws for one chunk of users: (counts, spend), each (users, draws); adds the chunk's
-    weekly totals into ``weekly_purchases`` / ``weekly_spend`` (draws × weeks)."""
+    """Draws for one chunk of users: (counts, spend), each (users, draws), and each user's
+    ladder factor; adds the chunk's weekly totals into ``weekly_purchases`` / ``weekly_spend``
+    (draws × weeks)."""
     m = cols["x"].shape[0]
     n_sets = params.shape[0]
     s = np.arange(draws) % n_sets  # parameter set of each draw
@@ -226,13 +244,30 @@ def _draw_chunk(rng, params, presence, spend_params, buying, cols, horizon, draw
     weekly_purchases += np.bincount(p_draw * n_weeks + week, minlength=draws * n_weeks).reshape(
         draws, n_weeks
     )
+    # the ladder: the purchase's order = calibration purchase days + its rank by day in the draw
+    pair = np.repeat(np.arange(user.size), k)
+    by_day = np.lexsort((day, pair))
+    rank = np.empty(pair.size, np.int64)
+    rank[by_day] = np.arange(pair.size) - np.repeat(np.cumsum(k) - k, k) + 1
+    own_level = cols["ladder_level"][p_user]
+    if spend is None:
+        factor = np.ones(p_user.size)
+        next_factor = np.ones(m)
+    else:
+        factor = spend.ladder_factor(cols["purchase_days"][p_user] + rank, own_level)
+        next_factor = spend.ladder_factor(cols["purchase_days"] + 1, cols["ladder_level"])
+    drawn = np.bincount(p_user, minlength=m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        user_factor = np.where(
+            drawn > 0, np.bincount(p_user, weights=factor, minlength=m) / drawn, next_factor
+        )
     if np.isfinite(spend_params).all():
         sp, sq, sv = (spend_params[s[p_draw], i] for i in range(3))
         xs = cols["x"][p_user]
         ms = np.nan_to_num(cols["mean_spend"][p_user], nan=0.0)
         xs = np.where(ms > 0, xs, 0.0)
         nu = rng.gamma(sq + sp * xs, 1.0 / (sv + xs * ms))
-        value = rng.gamma(sp, 1.0 / nu)
+        value = rng.gamma(sp, 1.0 / nu) * factor
         np.add.at(amounts, (p_user, p_draw), value)
         weekly_spend += np.bincount(
             p_draw * n_weeks + week, weights=value, minlength=draws * n_weeks
@@ -240,7 +275,7 @@ def _draw_chunk(rng, params, presence, spend_params, buying, cols, horizon, draw
     else:
         amounts[:] = np.nan
         weekly_spend[:] = np.nan
-    return counts, amounts
+    return counts, amounts, user_factor
 
 
 # --------------------------------------------------------------------------- files

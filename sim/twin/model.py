@@ -673,7 +673,34 @@ class GammaGamma:
     ``log_likelihood_``, ``n_users_``. If the fitted q ≤ 1 the mean spend is infinite under the
     model; :meth:`expected_spend` then falls back to each user's own mean (the population mean
     for users without purchases) and ``fallback_`` is True.
+
+    ``ladder_`` (set by :meth:`set_ladder`; None = flat) is the price ladder of
+    :func:`sim.twin.rfm.price_ladder`: a user's k-th purchase day costs its Gamma–Gamma spend
+    × level(k) / the level its own mean reflects (:meth:`ladder_factor`).
     """
+
+    ladder_: dict | None = None
+
+    def set_ladder(self, ladder: dict | None) -> GammaGamma:
+        """Attach a price ladder (``{"starts", "levels", "days", "reference_level"}``) or None
+        (a single step is no ladder)."""
+        levels = None if ladder is None else np.asarray(ladder["levels"], np.float64)
+        usable = levels is not None and levels.size > 1 and np.all(levels > 0)
+        self.ladder_ = dict(ladder) if usable and ladder["reference_level"] > 0 else None
+        return self
+
+    def ladder_factor(self, order: np.ndarray, own_level: np.ndarray) -> np.ndarray:
+        """Spend multiplier of purchase days of ``order`` (1 = a user's first purchase day) for
+        users whose mean spend reflects ``own_level`` (NaN: the population's reference)."""
+        order = np.asarray(order)
+        if self.ladder_ is None:
+            return np.ones(order.shape)
+        levels = np.asarray(self.ladder_["levels"], np.float64)
+        starts = np.asarray(self.ladder_["starts"], np.int64)
+        own = np.asarray(own_level, np.float64)
+        own = np.where(np.isfinite(own) & (own > 0), own, self.ladder_["reference_level"])
+        step = np.searchsorted(starts, np.maximum(order, 1), side="right") - 1
+        return levels[step] / own
 
     def fit(self, frequency: np.ndarray, mean_spend: np.ndarray) -> GammaGamma:
         x = np.asarray(frequency, np.float64)
@@ -806,6 +833,7 @@ def fit_twin(stats: pd.DataFrame, calibration_end: object, activity: str = "rate
     model = TwinModel(activity=activity).fit(stats)
     try:
         spend = GammaGamma().fit(stats["x"], stats["mean_spend"])
+        spend.set_ladder(stats.attrs.get("price_ladder"))
     except FitError:
         spend = None
     post = model.posterior(stats)

@@ -19,8 +19,19 @@ summed). With ``b`` the birth date and ``c`` the calibration end:
 
 plus what the twin population and the spend model need: purchase days and spend including the
 birth day, mean spend of the ``x`` counted purchase days, active days, the last day seen and a
-32-day bitmask of recent activity. With an ``until`` date, the holdout columns count purchase
-days and spend in (c, until] for the backtest.
+32-day bitmask of recent activity.
+
+**The price ladder.** A paid-knowledge business sells up a ladder (a ¥9.9 camp, then a course,
+then a membership), so what a purchase costs depends on how many the user made before. Each
+calibration purchase day gets its *order* (1 for the user's first, 2 for the second, …); the
+ladder's steps are runs of orders whose purchase days have indistinguishable mean spend
+(:func:`price_ladder`), each step's level the mean spend of its purchase days.
+``ladder_level`` is the mean level of the user's ``x`` counted purchase days (what its
+``mean_spend`` reflects). The steps and the reference level (the mean level of all counted
+purchase days) are in ``frame.attrs["price_ladder"]``.
+
+With an ``until`` date, the holdout columns count purchase days and spend in (c, until] for the
+backtest.
 
 A leave followed by later events (the user came back) is not a death; the birth is not reset.
 Users first seen after ``c`` are not in the calibration population (neither model can forecast
@@ -35,8 +46,10 @@ import pandas as pd
 STAT_COLUMNS = (
     "user_id", "birth", "n", "x", "y", "t_x", "t_a", "dead_at", "purchase_days", "purchases",
     "spend", "spend_repeat", "mean_spend", "first_purchase", "last_purchase", "active_days",
-    "last_seen", "recent_bits",
+    "last_seen", "recent_bits", "ladder_level",
 )  # fmt: skip
+MIN_LADDER_DAYS = 30  # purchase days needed for an order to have its own ladder level
+LADDER_SPLIT_SE = 4.0  # an order is its own step only if its mean differs by more SEs than this
 HOLDOUT_COLUMNS = ("holdout_purchases", "holdout_spend")
 RECENT_DAYS = 32
 _ALIVE_EVENTS = ("purchase", "active", "open", "message", "join")
@@ -111,9 +124,11 @@ def user_statistics(
     n_all = len(ids)
     birth = _group_min(codes[in_cal], day[in_cal], n_all)
     stats = _calibration_stats(codes, day, event, amount, in_cal, birth, cal, n_all)
+    ladder = stats.pop("price_ladder")
     frame = pd.DataFrame(
         {"user_id": pd.array(np.asarray(ids)[users], dtype="string"), **_take(stats, users)}
     )
+    frame.attrs["price_ladder"] = ladder
     if end is not None:
         hold = (day > cal) & (day <= end)
         hp, hs = _purchase_day_totals(codes[hold], day[hold], event[hold], amount[hold], n_all)
@@ -211,8 +226,11 @@ def _calibration_stats(
 
     safe_birth = np.where(birth > cal, cal, birth)
     t_x = np.where(x > 0, last_purchase - safe_birth, 0)
+    ladder, level = price_ladder(pc, pspend, after_birth)
+    level_sum = np.bincount(pc[after_birth], weights=level[after_birth], minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_spend = np.where(x > 0, spend_repeat / np.maximum(x, 1), np.nan)
+        ladder_level = np.where(x > 0, level_sum / np.maximum(x, 1), np.nan)
     return {
         "birth": safe_birth,
         "n": (cal - safe_birth).astype(np.int64),
@@ -231,7 +249,68 @@ def _calibration_stats(
         "active_days": active_days,
         "last_seen": last_seen,
         "recent_bits": _recent_bits(codes[alive_evidence], day[alive_evidence], cal, size),
+        "ladder_level": ladder_level,
+        "price_ladder": ladder,
     }
+
+
+def purchase_order(codes: np.ndarray) -> np.ndarray:
+    """1-based rank of each purchase day within its user (``codes`` sorted, days sorted within)."""
+    if codes.size == 0:
+        return np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    sizes = np.diff(np.r_[starts, codes.size])
+    return np.arange(codes.size) - np.repeat(starts, sizes) + 1
+
+
+def price_ladder(
+    codes: np.ndarray, spend: np.ndarray, counted: np.ndarray
+) -> tuple[dict | None, np.ndarray]:
+    """The price ladder of the calibration purchase days (module docstring) and each day's level.
+
+    Orders from the top one with :data:`MIN_LADDER_DAYS` purchase days at or above it are pooled
+    first; then, going down, an order joins the step above it unless their mean spends differ by
+    more than :data:`LADDER_SPLIT_SE` standard errors (Welch), so sampling noise in a flat
+    business gives a single step. Returns ``({"starts", "levels", "days", "reference_level"},
+    level of each purchase day)``, ``starts`` the first order of each step; the ladder is None
+    (and every level NaN) when there is no purchase day.
+    """
+    order = purchase_order(codes)
+    if order.size == 0:
+        return None, np.full(0, np.nan)
+    at_or_above = np.cumsum(np.bincount(order)[::-1])[::-1]  # days of order ≥ j, j = 0 …
+    enough = np.flatnonzero(at_or_above >= MIN_LADDER_DAYS)
+    top = max(int(enough.max()) if enough.size else 1, 1)
+    clipped = np.minimum(order, top)
+    moments = [np.bincount(clipped, weights=w, minlength=top + 1)[1:]
+               for w in (None, spend, spend**2)]  # fmt: skip
+    steps = [[top, *(m[top - 1] for m in moments)]]  # [first order, days, Σ spend, Σ spend²]
+    for j in range(top - 1, 0, -1):
+        this = [m[j - 1] for m in moments]
+        if _same_level(this, steps[-1][1:]):
+            steps[-1] = [j, *(a + b for a, b in zip(this, steps[-1][1:], strict=True))]
+        else:
+            steps.append([j, *this])
+    steps.reverse()
+    starts = np.array([st[0] for st in steps], np.int64)
+    days = np.array([st[1] for st in steps], np.int64)
+    levels = np.array([st[2] / st[1] for st in steps])
+    level = levels[np.searchsorted(starts, clipped, side="right") - 1]
+    reference = float(level[counted].mean()) if counted.any() else float(level.mean())
+    ladder = {"starts": starts.tolist(), "levels": levels.tolist(), "days": days.tolist(),
+              "reference_level": reference}  # fmt: skip
+    return ladder, level
+
+
+def _same_level(a: list[float], b: list[float]) -> bool:
+    """Whether two groups of purchase days (days, Σ spend, Σ spend²) have equal mean spend."""
+    (n_a, s_a, q_a), (n_b, s_b, q_b) = a, b
+    mean_a, mean_b = s_a / n_a, s_b / n_b
+    var_a = max(q_a / n_a - mean_a**2, 0.0) * n_a / max(n_a - 1, 1)
+    var_b = max(q_b / n_b - mean_b**2, 0.0) * n_b / max(n_b - 1, 1)
+    se = np.sqrt(var_a / n_a + var_b / n_b)
+    gap = abs(mean_a - mean_b)
+    return gap <= LADDER_SPLIT_SE * se + 1e-9 * max(abs(mean_a), abs(mean_b), 1.0)
 
 
 def _recent_bits(codes: np.ndarray, day: np.ndarray, cal: int, size: int) -> np.ndarray:
