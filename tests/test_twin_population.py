@@ -188,3 +188,37 @@ def test_a_run_folder_pins_the_twin_it_started_from(twin_dir, tmp_path) -> None:
     expected = hashlib.sha256((twin_dir / "twin.json").read_bytes()).hexdigest()
     assert manifest["inputs"]["twin"]["sha256"] == expected
     assert "churn_model" not in manifest["inputs"]
+
+
+def test_an_experiment_runs_its_arms_on_the_twins_users(twin_dir) -> None:
+    from sim.config import read_yaml
+    from sim.experiment.analysis import analyse_experiment
+    from sim.experiment.executor import Execution, execute_experiment
+    from sim.experiment.plan import plan_cells
+    from sim.experiment.spec import load_experiment
+    from sim.runfolder import load_run
+
+    path = twin_dir.parent / "configs" / "experiment_on_twin.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(
+        f"name: on-twin\nseed: 5\ndays: 20\nreplications: 2\npopulation:\n"
+        f"  twin: ../{twin_dir.name}\n  arrivals_per_day: {{organic: 2, ads: 0, content: 0, "
+        "live: 0}\ncontrol:\n  strategies: [{name: blanket}]\narms:\n  recall:\n"
+        "    strategies: [{name: blanket}, {name: recall_coupon}]\nanalysis: {uplift: false}\n"
+    )
+    spec = load_experiment(path)
+    cells = plan_cells(spec, read_yaml(path), str(path))
+    out = twin_dir.parent / "experiment_on_twin"
+    result = execute_experiment(spec, cells, str(path), out, Execution(progress=False))
+    assert result.failed == 0 and result.ran == 4
+    twin_uids = set(load_twin(twin_dir).users["uid"])
+    for rep in (0, 1):
+        control = load_run(out / f"cells/base/control/rep-{rep}").table("users")
+        treated = load_run(out / f"cells/base/recall/rep-{rep}").table("users")
+        # the same people in both arms (common random numbers): every twin user, plus the
+        # exogenous arrivals; only users referred by others may differ (behaviour differs)
+        exogenous = [set(t.loc[t["referrer_id"] < 0, "user_id"]) for t in (control, treated)]
+        assert exogenous[0] == exogenous[1] and twin_uids <= exogenous[0]
+        assert len(exogenous[0]) > len(twin_uids)  # arrivals came too
+    tables = analyse_experiment(out)
+    assert "net_value_per_user" in set(tables["comparison"]["metric"])
