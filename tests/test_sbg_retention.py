@@ -132,6 +132,12 @@ def test_run_retention_on_the_example_table(tmp_path):
     pd.testing.assert_frame_equal(written, table, check_dtype=False)
     sidecar = json.loads((tmp_path / "projection.summary.json").read_text())
     assert sidecar["mape_percent"] == summary["mape_percent"]
+    before = out.read_bytes()
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        run_retention(EXAMPLE, fit_through=5, project_to=15, out_path=out)
+    assert out.read_bytes() == before  # an earlier result is never replaced silently
+    run_retention(EXAMPLE, fit_through=5, project_to=15, out_path=out, overwrite=True)
+    assert out.read_bytes() != before
 
 
 def test_summary_function_matches_the_table():

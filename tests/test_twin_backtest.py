@@ -230,7 +230,7 @@ def test_sample_log_writes_a_log_the_twin_reads_and_never_overwrites(tmp_path) -
     from sim.twin.events import load_events
 
     config = Path(__file__).parents[1] / "experiments" / "quickstart.yaml"
-    out = tmp_path / "events.csv"
+    out = tmp_path / "not_yet_there" / "events.csv"
     argv = ["twin", "sample-log", str(config), "--users", "0", "--days", "40", "--seed", "3",
             "--start-date", "2024-03-01", "--out", str(out)]  # fmt: skip
     assert _run(argv) == 0

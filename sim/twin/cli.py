@@ -7,7 +7,7 @@
     siyu twin backtest --events FILE --calibration-end DATE --until DATE --out DIR
                   [--merge-same-day] [--quarantine FILE] [--map our=theirs ...]
                   [--activity rate|bound|off] [--seed N] [--draws N] [--overwrite]
-    siyu twin retention TABLE.csv --fit-through K --project-to M [--out FILE]
+    siyu twin retention TABLE.csv --fit-through K --project-to M [--out FILE] [--overwrite]
     siyu twin sample-log CONFIG --out FILE [--start-date DATE] [--users N] [--days N]
                   [--seed N] [--overwrite]
 
@@ -66,6 +66,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     ret.add_argument("--fit-through", type=int, required=True, help="K: fit periods 0..K")
     ret.add_argument("--project-to", type=int, required=True, help="M: project to period M")
     ret.add_argument("--out", type=Path, help="write the projection (.csv or .parquet)")
+    ret.add_argument("--overwrite", action="store_true", help="replace an existing projection")
 
     sample = sub.add_parser(
         "sample-log", help="simulate a business from a run config and write its event log"
@@ -286,7 +287,8 @@ def cmd_retention(args: argparse.Namespace) -> int:
 
     from sim.twin.retention import run_retention
 
-    table = run_retention(args.table, args.fit_through, args.project_to, args.out)
+    table = run_retention(args.table, args.fit_through, args.project_to, args.out,
+                          overwrite=args.overwrite)  # fmt: skip
     summary = table.attrs.get("summary", {})
     out = _console()
     shown = Table("period", "actual", "sBG", "twin (BdW)",

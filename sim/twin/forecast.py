@@ -299,11 +299,12 @@ def check_output(out: Path, overwrite: bool = False) -> None:
 
 
 def write_frame(frame: pd.DataFrame, path: Path) -> None:
-    """Write a frame to ``.csv`` or ``.parquet`` atomically (temp file + rename); same frame,
-    same bytes."""
+    """Write a frame to ``.csv`` or ``.parquet`` atomically (temp file + rename), creating the
+    folder if needed; same frame, same bytes."""
     from sim.runfolder import write_table
 
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         if path.suffix.lower() == ".parquet":

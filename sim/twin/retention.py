@@ -287,8 +287,10 @@ def run_retention(
     fit_through: int,
     project_to: int,
     out_path: str | Path | None = None,
+    overwrite: bool = False,
 ) -> pd.DataFrame:
-    """Read a retention table, fit both models, project; optionally write the result.
+    """Read a retention table, fit both models, project; optionally write the result (an
+    existing output is replaced only with ``overwrite``; files are written atomically).
 
     Parameters
     ----------
@@ -308,6 +310,8 @@ def run_retention(
         Rows 0..M: ``period``, ``actual`` (NaN beyond the data), ``sbg``, ``twin``; the
         summary dict (:func:`retention_summary`) is in ``.attrs["summary"]``.
     """
+    if out_path is not None:
+        _check_output(Path(out_path), overwrite)
     fit = fit_retention(read_retention_table(table_path), fit_through, project_to)
     fit.summary["table"] = str(table_path)
     if out_path is not None:
@@ -315,14 +319,24 @@ def run_retention(
     return fit.table
 
 
-def _write(fit: RetentionFit, out_path: Path) -> None:
+def _sidecar(out_path: Path) -> Path:
+    return out_path.with_name(out_path.name.rsplit(".", 1)[0] + ".summary.json")
+
+
+def _check_output(out_path: Path, overwrite: bool) -> None:
     name = out_path.name.lower()
     if not (name.endswith(".csv") or name.endswith(".parquet")):
         raise ValueError(f"{out_path}: the output must end in .csv or .parquet")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    if name.endswith(".parquet"):
-        fit.table.to_parquet(out_path, index=False)
-    else:
-        fit.table.to_csv(out_path, index=False)
-    sidecar = out_path.with_name(out_path.name.rsplit(".", 1)[0] + ".summary.json")
-    sidecar.write_text(json.dumps(fit.summary, indent=2) + "\n", encoding="utf-8")
+    for path in (out_path, _sidecar(out_path)):
+        if path.exists() and (not overwrite or not path.is_file()):
+            raise FileExistsError(f"{path} already exists; use --overwrite or another --out")
+
+
+def _write(fit: RetentionFit, out_path: Path) -> None:
+    from sim.twin.forecast import write_frame
+
+    write_frame(fit.table, out_path)
+    sidecar = _sidecar(out_path)
+    tmp = sidecar.with_name(f".{sidecar.name}.tmp")
+    tmp.write_text(json.dumps(fit.summary, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(sidecar)
