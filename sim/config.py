@@ -175,7 +175,10 @@ def check_twin(config: ExperimentConfig, source: str = "<config>") -> None:
     try:
         check_twin_folder(config.population.twin)
     except TwinFolderError as exc:
-        raise ConfigError(f"{source}: population.twin: {exc}") from None
+        raise ConfigError(
+            f"{source}: population.twin: {exc} (write one with `siyu twin fit --events FILE "
+            f"--calibration-end DATE --out {config.population.twin}`; docs/TWIN.md)"
+        ) from None
 
 
 def check_churn_model(config: ExperimentConfig, source: str = "<config>") -> None:
