@@ -96,6 +96,7 @@ class Simulation:
 
     # -- setup -------------------------------------------------------------------------------
     def _add_users(self, cols: dict[str, np.ndarray], day: int) -> np.ndarray:
+        """Append users, seat those who join a group, label them; returns their slots."""
         slots = self.pop.append(cols)
         if self._buffers.trans_user.shape[0] < self.pop.capacity:
             self._buffers = new_buffers(self.pop.capacity)
@@ -113,6 +114,10 @@ class Simulation:
             pop.col("assigned")[slots] = self.assignment.draw(
                 self.seed, pop.col("uid")[slots], pop.col("group")[slots]
             )
+        gone = slots[pop.col("churn_day")[slots] >= 0]  # added already gone (a twin's leavers)
+        if gone.size:
+            self.groups.remove(pop.col("group"), gone)
+            pop.col("arrival_group")[gone] = -1
         return slots
 
     def _initial_population(self) -> None:
@@ -123,11 +128,7 @@ class Simulation:
             from sim.twin.population import twin_population
 
             cols = twin_population(spec.twin, spec, self.world, self.seed)
-        slots = self._add_users(cols, 0)
-        gone = slots[self.pop.col("churn_day")[slots] >= 0]  # twin users already gone
-        if gone.size:
-            self.groups.remove(self.pop.col("group"), gone)
-            self.pop.col("arrival_group")[gone] = -1
+        self._add_users(cols, 0)
         lc = self.world.lifecycle
         classify_all(self.pop.n, self.pop.arrays(), lc.core_min_purchases,
                      lc.dormant_after_days, 0)  # fmt: skip

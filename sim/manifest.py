@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.config import ExperimentConfig
+from sim.runfolder import file_digest
 from sim.twin.folder import TWIN_JSON
 
 PACKAGES = ("siyu", "numpy", "numba", "pandas", "pyarrow", "simpy", "pydantic", "lifelines")
@@ -43,22 +43,15 @@ def code_revision() -> dict[str, Any]:
     return {"commit": rev.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
 
 
-def _digest(path: Path) -> dict[str, Any]:
-    """Path and sha256 of an input file, so a manifest pins exactly what the run read."""
-    try:
-        return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-    except OSError as exc:
-        return {"path": str(path), "sha256": None, "error": str(exc)}
-
-
 def input_digests(config: ExperimentConfig) -> dict[str, Any]:
-    """The files a config reads besides itself: the churn model, and a twin folder's
-    ``twin.json`` (which lists every file of the twin with its size and fitted parameters)."""
+    """The files a config reads besides itself, so a manifest pins exactly what the run read:
+    the churn model, and a twin folder's ``twin.json`` (which lists every file of the twin with
+    its size and sha256). Both were read when the config was checked, so they exist."""
     inputs: dict[str, Any] = {}
     if config.churn_model is not None:
-        inputs["churn_model"] = _digest(Path(config.churn_model))
+        inputs["churn_model"] = file_digest(config.churn_model)
     if config.population.twin is not None:
-        inputs["twin"] = _digest(Path(config.population.twin) / TWIN_JSON)
+        inputs["twin"] = file_digest(Path(config.population.twin) / TWIN_JSON)
     return inputs
 
 

@@ -231,14 +231,21 @@ def _list_files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
-def _file_entries(root: Path) -> dict[str, dict[str, Any]]:
+def _file_entries(root: Path, skip: str = MANIFEST_NAME) -> dict[str, dict[str, Any]]:
+    """sha256 and size of every file under ``root`` but ``skip`` (each fsynced first)."""
     entries = {}
     for rel in _list_files(root):
-        if rel == MANIFEST_NAME:
+        if rel == skip:
             continue
         _fsync(root / rel)
         entries[rel] = {"sha256": _sha256(root / rel), "size": (root / rel).stat().st_size}
     return entries
+
+
+def file_digest(path: Path | str) -> dict[str, Any]:
+    """Path, size and sha256 of an input file (recorded in manifests and twin folders)."""
+    path = Path(path)
+    return {"path": str(path), "size": path.stat().st_size, "sha256": _sha256(path)}
 
 
 def _make_tmp_dir(parent: Path, name: str) -> Path:
@@ -294,14 +301,7 @@ def _publish(tmp: Path, out_dir: Path, overwrite: bool) -> None:
     if kind == "empty":
         out_dir.rmdir()
     if kind == "run":
-        trash = out_dir.parent / f".{out_dir.name}.trash-{secrets.token_hex(6)}"
-        os.rename(out_dir, trash)
-        try:
-            os.rename(tmp, out_dir)
-        except BaseException:
-            os.rename(trash, out_dir)
-            raise
-        _remove_trash(trash)
+        swap_in(tmp, out_dir)
     else:
         try:
             os.rename(tmp, out_dir)
@@ -315,12 +315,21 @@ def _publish(tmp: Path, out_dir: Path, overwrite: bool) -> None:
     _fsync(out_dir.parent)
 
 
-def _remove_trash(trash: Path) -> None:
-    """Delete the replaced run; the new one is already in place, so failure only warns."""
+def swap_in(new: Path, dest: Path) -> None:
+    """Replace the folder ``dest`` by the finished folder ``new`` (a sibling): ``dest`` is
+    renamed aside, ``new`` renamed into place (``dest`` is restored if that fails), and the old
+    folder deleted — a failure to delete only warns, the new folder is already in place."""
+    trash = dest.parent / f".{dest.name}.trash-{secrets.token_hex(6)}"
+    os.rename(dest, trash)
+    try:
+        os.rename(new, dest)
+    except BaseException:
+        os.rename(trash, dest)
+        raise
     try:
         shutil.rmtree(trash)
     except OSError as exc:
-        warnings.warn(f"could not fully delete the replaced run {trash}: {exc}", stacklevel=3)
+        warnings.warn(f"could not fully delete the replaced folder {trash}: {exc}", stacklevel=2)
 
 
 def write_run(

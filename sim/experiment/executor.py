@@ -49,7 +49,7 @@ from sim.experiment.plan import Cell, RunTask, plan_runs
 from sim.experiment.spec import ExperimentSpec
 from sim.experiment.worker import execute_task
 from sim.run import build_strategies
-from sim.runfolder import NotARunFolder, RunFolderExists, is_complete_run, write_run
+from sim.runfolder import NotARunFolder, RunFolderExists, is_complete_run, swap_in, write_run
 
 
 @dataclass(frozen=True)
@@ -116,17 +116,6 @@ def _prepare_folder(spec: ExperimentSpec, out_dir: Path, execution: Execution) -
     shutil.rmtree(staging, ignore_errors=True)  # a stale staging from an interrupted overwrite
     staging.mkdir(parents=True)
     return staging
-
-
-def _publish(staging: Path, out_dir: Path) -> None:
-    trash = out_dir.parent / f".{out_dir.name}.trash-{uuid.uuid4().hex[:8]}"
-    os.rename(out_dir, trash)
-    try:
-        os.rename(staging, out_dir)
-    except BaseException:
-        os.rename(trash, out_dir)
-        raise
-    shutil.rmtree(trash, ignore_errors=True)
 
 
 def _remove_partial_writes(folder: Path) -> None:
@@ -373,7 +362,7 @@ def execute_experiment(
     status = "complete" if failed == 0 else "complete-with-failures"
     write_manifest(folder, experiment_manifest(spec, cells, source, status, t0))
     if folder != out_dir:
-        _publish(folder, out_dir)
+        swap_in(folder, out_dir)
     index = read_index(out_dir)
     return ExperimentOutcome(
         out_dir, index, ran=len(pending), skipped=len(tasks) - len(pending), failed=failed,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import pandas as pd
 from sim.experiment.plan import Cell, RunTask
 from sim.experiment.spec import ExperimentSpec
 from sim.manifest import code_revision, package_versions
+from sim.outputs import write_frame, write_text
 
 EXPERIMENT_FILE = "experiment.json"
 INDEX_FILE = "index.parquet"
@@ -39,21 +39,6 @@ _RESULT_KEYS_EXCLUDED = ("replications", "description", "analysis")
 def config_hash(spec: ExperimentSpec) -> str:
     data = spec.model_dump(mode="json", exclude=set(_RESULT_KEYS_EXCLUDED))
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def atomic_write_frame(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    if path.suffix == ".csv":
-        frame.to_csv(tmp, index=False)
-    else:
-        frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
 
 
 def experiment_manifest(
@@ -78,7 +63,7 @@ def experiment_manifest(
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
-    atomic_write_text(folder / EXPERIMENT_FILE, json.dumps(manifest, indent=2, default=str))
+    write_text(folder / EXPERIMENT_FILE, json.dumps(manifest, indent=2, default=str))
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
@@ -119,8 +104,8 @@ def write_index(folder: Path, frame: pd.DataFrame) -> None:
     for col in parquet_ready.columns:
         if col.startswith("param:") and parquet_ready[col].dtype == object:
             parquet_ready[col] = parquet_ready[col].map(json.dumps)
-    atomic_write_frame(parquet_ready, folder / INDEX_FILE)
-    atomic_write_frame(frame, folder / INDEX_CSV)
+    write_frame(parquet_ready, folder / INDEX_FILE)
+    write_frame(frame, folder / INDEX_CSV)
 
 
 def read_index(folder: Path) -> pd.DataFrame:

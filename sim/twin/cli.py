@@ -176,7 +176,8 @@ def data_summary(log, calibration_end: pd.Timestamp, stats: pd.DataFrame) -> dic
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from sim.twin.folder import TWIN_FORMAT, TWIN_JSON, check_writable, file_digest, write_twin
+    from sim.runfolder import file_digest
+    from sim.twin.folder import TWIN_FORMAT, TWIN_JSON, check_writable, write_twin
     from sim.twin.model import fit_twin
     from sim.twin.rfm import user_statistics
 
@@ -261,8 +262,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
+    from sim.runfolder import file_digest
     from sim.twin.backtest import print_comparison, run_backtest, write_backtest
-    from sim.twin.folder import BACKTEST_FORMAT, BACKTEST_JSON, check_writable, file_digest
+    from sim.twin.folder import BACKTEST_FORMAT, BACKTEST_JSON, check_writable
 
     _check_draws(args.draws)
     cal = parse_date(args.calibration_end, "--calibration-end")
@@ -316,20 +318,19 @@ def cmd_retention(args: argparse.Namespace) -> int:
 def cmd_sample_log(args: argparse.Namespace) -> int:
     """The event log of a simulated business, to try the twin on data with a known truth."""
     from sim.config import load_config
+    from sim.outputs import check_new_files, check_table_path, write_frame
     from sim.run import build_strategies
-    from sim.twin.forecast import write_frame
+    from sim.twin.forecast import CSV_OPTIONS
     from sim.twin.synthetic import simulate_event_log
 
     out = args.out
-    if out.suffix.lower() not in (".csv", ".parquet"):
-        raise TwinInputError(f"--out {out}: the event log must end in .csv or .parquet")
-    if out.exists() and (not args.overwrite or not out.is_file()):
-        raise FileExistsError(f"{out} already exists; use --overwrite or another --out")
+    check_table_path(out, "the event log (--out)")
+    check_new_files((out,), args.overwrite)
     start = parse_date(args.start_date, "--start-date")
     config = load_config(args.config, seed=args.seed, users=args.users, days=args.days)
     log = simulate_event_log(config, build_strategies(config, str(args.config)),
                              start_date=str(start.date()))  # fmt: skip
-    write_frame(log, out)
+    write_frame(log, out, **CSV_OPTIONS)
     counts = log["event"].value_counts()
     _console().print(
         f"{log['user_id'].nunique():,} users who arrived in {config.days} simulated days "

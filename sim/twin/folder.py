@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -35,11 +34,11 @@ import pyarrow.parquet as pq
 
 from sim.runfolder import (
     PLOTS_DIR,
+    _file_entries,
     _fsync,
     _make_tmp_dir,
     _manifest_json,
-    _remove_trash,
-    _sha256,
+    swap_in,
     write_table,
 )
 from sim.twin.model import ALL_PARAMS, SPEND_PARAMS, GammaGamma, TwinFit, TwinModel
@@ -134,13 +133,8 @@ def write_folder(
         if plots is not None:
             (tmp / PLOTS_DIR).mkdir()
             plots(tmp / PLOTS_DIR)
-        files = {}
-        for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
-            _fsync(path)
-            files[path.relative_to(tmp).as_posix()] = {
-                "sha256": _sha256(path), "size": path.stat().st_size,
-            }  # fmt: skip
-        full = {**meta, "format": fmt, "files": files, "complete": True}
+        full = {**meta, "format": fmt, "files": _file_entries(tmp, skip=meta_name),
+                "complete": True}  # fmt: skip
         (tmp / meta_name).write_text(_manifest_json(full), encoding="utf-8")
         _fsync(tmp / meta_name)
         _publish(tmp, out_dir, meta_name, fmt, overwrite)
@@ -156,14 +150,7 @@ def _publish(tmp: Path, out_dir: Path, meta_name: str, fmt: str, overwrite: bool
     if kind == "empty":
         out_dir.rmdir()
     if kind == "ours":
-        trash = out_dir.parent / f".{out_dir.name}.trash-{secrets.token_hex(6)}"
-        os.rename(out_dir, trash)
-        try:
-            os.rename(tmp, out_dir)
-        except BaseException:
-            os.rename(trash, out_dir)
-            raise
-        _remove_trash(trash)
+        swap_in(tmp, out_dir)
     else:
         try:
             os.rename(tmp, out_dir)
@@ -188,12 +175,6 @@ def _completeness_problem(path: Path, meta_name: str, fmt: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- twin folders
-
-
-def file_digest(path: Path | str) -> dict[str, Any]:
-    """Path, size and sha256 of an input file (recorded in twin.json)."""
-    path = Path(path)
-    return {"path": str(path), "size": path.stat().st_size, "sha256": _sha256(path)}
 
 
 def derive_uids(user_ids: pd.Series | np.ndarray) -> np.ndarray:

@@ -28,13 +28,13 @@ fixed chunks of the twin's user order (sorted by user id), so a seed gives the s
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sim.outputs import check_new_files, check_table_path, write_frame
 from sim.rng import Purpose
 from sim.twin.model import GammaGamma, TwinModel, expected_purchases
 from sim.twin.rfm import from_day, to_day
@@ -244,23 +244,7 @@ def _draw_chunk(rng, params, presence, spend, spend_params, buying, cols, horizo
     weekly_purchases += np.bincount(p_draw * n_weeks + week, minlength=draws * n_weeks).reshape(
         draws, n_weeks
     )
-    # the ladder: the purchase's order = calibration purchase days + its rank by day in the draw
-    pair = np.repeat(np.arange(user.size), k)
-    by_day = np.lexsort((day, pair))
-    rank = np.empty(pair.size, np.int64)
-    rank[by_day] = np.arange(pair.size) - np.repeat(np.cumsum(k) - k, k) + 1
-    own_level = cols["ladder_level"][p_user]
-    if spend is None:
-        factor = np.ones(p_user.size)
-        next_factor = np.ones(m)
-    else:
-        factor = spend.ladder_factor(cols["purchase_days"][p_user] + rank, own_level)
-        next_factor = spend.ladder_factor(cols["purchase_days"] + 1, cols["ladder_level"])
-    drawn = np.bincount(p_user, minlength=m)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        user_factor = np.where(
-            drawn > 0, np.bincount(p_user, weights=factor, minlength=m) / drawn, next_factor
-        )
+    factor, user_factor = _ladder_factors(spend, cols, user, k, day, p_user)
     if np.isfinite(spend_params).all():
         sp, sq, sv = (spend_params[s[p_draw], i] for i in range(3))
         xs = cols["x"][p_user]
@@ -278,6 +262,26 @@ def _draw_chunk(rng, params, presence, spend, spend_params, buying, cols, horizo
     return counts, amounts, user_factor
 
 
+def _ladder_factors(spend, cols, user, k, day, p_user):
+    """The price-ladder multiplier of each drawn purchase and each user's ladder factor F (all
+    ones without a ladder). A purchase's order = the user's calibration purchase days + its
+    rank by day among the user's purchases in its draw."""
+    m = cols["x"].shape[0]
+    if spend is None or spend.ladder_ is None:
+        return np.ones(p_user.size), np.ones(m)
+    pair = np.repeat(np.arange(user.size), k)
+    by_day = np.lexsort((day, pair))
+    rank = np.empty(pair.size, np.int64)
+    rank[by_day] = np.arange(pair.size) - np.repeat(np.cumsum(k) - k, k) + 1
+    level = cols["ladder_level"]
+    factor = spend.ladder_factor(cols["purchase_days"][p_user] + rank, level[p_user])
+    next_factor = spend.ladder_factor(cols["purchase_days"] + 1, level)
+    drawn = np.bincount(p_user, minlength=m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_factor = np.bincount(p_user, weights=factor, minlength=m) / drawn
+    return factor, np.where(drawn > 0, mean_factor, next_factor)
+
+
 # --------------------------------------------------------------------------- files
 
 
@@ -288,33 +292,13 @@ def weekly_path(out: Path) -> Path:
 
 
 def check_output(out: Path, overwrite: bool = False) -> None:
-    """Raise ValueError for an unsupported extension or an existing file without overwrite."""
-    if out.suffix.lower() not in (".csv", ".parquet"):
-        raise ValueError(f"{out}: the forecast file must end in .csv or .parquet")
-    for path in (out, weekly_path(out)):
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} already exists; use --overwrite or another --out")
-        if path.exists() and not path.is_file():
-            raise FileExistsError(f"{path} exists and is not a file; refusing to replace it")
+    """ValueError for an unsupported extension; FileExistsError for an existing per-user or
+    weekly file without ``overwrite``."""
+    check_table_path(out, "the forecast file")
+    check_new_files((out, weekly_path(out)), overwrite)
 
 
-def write_frame(frame: pd.DataFrame, path: Path) -> None:
-    """Write a frame to ``.csv`` or ``.parquet`` atomically (temp file + rename), creating the
-    folder if needed; same frame, same bytes."""
-    from sim.runfolder import write_table
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        if path.suffix.lower() == ".parquet":
-            write_table(frame, tmp)
-        else:
-            frame.to_csv(tmp, index=False, float_format="%.6g", date_format="%Y-%m-%d")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+CSV_OPTIONS = {"float_format": "%.6g", "date_format": "%Y-%m-%d"}  # the twin's CSV outputs
 
 
 def with_dates(fc: Forecast, calibration_end: object) -> pd.DataFrame:
@@ -329,6 +313,6 @@ def write_forecast(fc: Forecast, out: Path, calibration_end: object, overwrite: 
     out = Path(out)
     check_output(out, overwrite)
     weekly = with_dates(fc, calibration_end)
-    write_frame(fc.users, out)
-    write_frame(weekly, weekly_path(out))
+    write_frame(fc.users, out, **CSV_OPTIONS)
+    write_frame(weekly, weekly_path(out), **CSV_OPTIONS)
     return out, weekly_path(out)

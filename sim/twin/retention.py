@@ -27,7 +27,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.outputs import check_new_files, check_table_path, write_frame, write_text
 from sim.twin.events import EventFileError
+from sim.twin.forecast import CSV_OPTIONS
 from sim.twin.sbg import BetaDiscreteWeibull, ShiftedBetaGeometric
 
 COUNT_COLUMNS = ("survivors", "customers", "active")
@@ -324,19 +326,10 @@ def _sidecar(out_path: Path) -> Path:
 
 
 def _check_output(out_path: Path, overwrite: bool) -> None:
-    name = out_path.name.lower()
-    if not (name.endswith(".csv") or name.endswith(".parquet")):
-        raise ValueError(f"{out_path}: the output must end in .csv or .parquet")
-    for path in (out_path, _sidecar(out_path)):
-        if path.exists() and (not overwrite or not path.is_file()):
-            raise FileExistsError(f"{path} already exists; use --overwrite or another --out")
+    check_table_path(out_path)
+    check_new_files((out_path, _sidecar(out_path)), overwrite)
 
 
 def _write(fit: RetentionFit, out_path: Path) -> None:
-    from sim.twin.forecast import write_frame
-
-    write_frame(fit.table, out_path)
-    sidecar = _sidecar(out_path)
-    tmp = sidecar.with_name(f".{sidecar.name}.tmp")
-    tmp.write_text(json.dumps(fit.summary, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(sidecar)
+    write_frame(fit.table, out_path, **CSV_OPTIONS)
+    write_text(_sidecar(out_path), json.dumps(fit.summary, indent=2) + "\n")

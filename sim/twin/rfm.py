@@ -123,8 +123,7 @@ def user_statistics(
     users = np.unique(codes[in_cal])
     n_all = len(ids)
     birth = _group_min(codes[in_cal], day[in_cal], n_all)
-    stats = _calibration_stats(codes, day, event, amount, in_cal, birth, cal, n_all)
-    ladder = stats.pop("price_ladder")
+    stats, ladder = _calibration_stats(codes, day, event, amount, in_cal, birth, cal, n_all)
     frame = pd.DataFrame(
         {"user_id": pd.array(np.asarray(ids)[users], dtype="string"), **_take(stats, users)}
     )
@@ -195,7 +194,8 @@ def _calibration_stats(
     birth: np.ndarray,
     cal: int,
     size: int,
-) -> dict[str, np.ndarray]:
+) -> tuple[dict[str, np.ndarray], dict | None]:
+    """Per-user calibration statistics (indexed by user code) and the price ladder."""
     codes, day, event, amount = codes[in_cal], day[in_cal], event[in_cal], amount[in_cal]
     is_buy = event == "purchase"
     purchases = np.bincount(codes[is_buy], minlength=size).astype(np.int64)
@@ -250,8 +250,7 @@ def _calibration_stats(
         "last_seen": last_seen,
         "recent_bits": _recent_bits(codes[alive_evidence], day[alive_evidence], cal, size),
         "ladder_level": ladder_level,
-        "price_ladder": ladder,
-    }
+    }, ladder
 
 
 def purchase_order(codes: np.ndarray) -> np.ndarray:
