@@ -10,10 +10,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from sim.experiment.analysis import analyse_experiment, load_analysis
 from sim.experiment.compare import print_comparison
-from sim.experiment.executor import Execution, execute_experiment
-from sim.experiment.plan import Cell, plan_cells
-from sim.experiment.spec import CONTROL, load_experiment, load_experiment_data, parse_experiment
-from sim.run import build_strategies, console
+from sim.experiment.executor import Execution, execute_experiment, validate_policies
+from sim.experiment.plan import plan_cells
+from sim.experiment.spec import load_experiment, load_experiment_data, parse_experiment
+from sim.run import console
 
 
 def add_execution_flags(p: argparse.ArgumentParser) -> None:
@@ -53,7 +53,6 @@ def cmd_run_experiment(args: argparse.Namespace) -> int:
                                replications=args.replications)  # fmt: skip
     spec = parse_experiment(raw, str(args.config))
     cells = plan_cells(spec, raw, str(args.config))
-    check_strategies(cells, str(args.config))
     out = args.out or Path("runs") / spec.name
     con = console()
     n_runs = len(cells) * len(spec.arm_names) * spec.replications
@@ -77,23 +76,12 @@ def cmd_run_experiment(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
-def check_strategies(cells: list[Cell], source: str) -> None:
-    """Build every arm's strategies in every cell, so a bad parameter fails before any run,
-    with a message naming the cell and the arm."""
-    for cell in cells:
-        shown = ", ".join(f"{k}={v}" for k, v in cell.values.items())
-        where = f"{source} (sweep cell {cell.cell_id}: {shown})" if shown else source
-        for arm in cell.spec.arm_names:
-            policy = "control" if arm == CONTROL else f"arms.{arm}"
-            build_strategies(cell.spec.treatment_config(arm, cell.spec.seed), f"{where}: {policy}")
-
-
 def cmd_validate_experiment(args: argparse.Namespace) -> int:
     """Check an experiment file: the spec, every sweep cell and every arm's strategies."""
     raw = load_experiment_data(args.config, seed=args.seed, users=args.users, days=args.days)
     spec = parse_experiment(raw, str(args.config))
     cells = plan_cells(spec, raw, str(args.config))
-    check_strategies(cells, str(args.config))
+    validate_policies(cells, str(args.config))  # what `siyu run` checks before any run
     population = (
         f"the twin {spec.population.twin}"
         if spec.population.twin is not None

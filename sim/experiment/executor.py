@@ -46,7 +46,7 @@ from sim.experiment.index import (
     write_manifest,
 )
 from sim.experiment.plan import Cell, RunTask, plan_runs
-from sim.experiment.spec import ExperimentSpec
+from sim.experiment.spec import CONTROL, ExperimentSpec
 from sim.experiment.worker import execute_task
 from sim.run import build_strategies
 from sim.runfolder import NotARunFolder, RunFolderExists, is_complete_run, swap_in, write_run
@@ -76,11 +76,14 @@ class ExperimentOutcome:
 
 # --------------------------------------------------------------------------- validation
 def validate_policies(cells: list[Cell], source: str) -> None:
-    """Build every arm's strategies once, so bad parameters fail before any simulation."""
+    """Build every arm's strategies once, so bad parameters fail before any simulation, with a
+    message naming the cell (its swept values) and the arm."""
     for cell in cells:
+        shown = ", ".join(f"{k}={v}" for k, v in cell.values.items())
+        where = f"{source} (sweep cell {cell.cell_id}: {shown})" if shown else source
         for arm in cell.spec.arm_names:
-            where = f"{source}" + (f" (sweep cell {cell.cell_id})" if cell.values else "")
-            build_strategies(cell.spec.treatment_config(arm, 0), f"{where}: {arm}")
+            policy = "control" if arm == CONTROL else f"arms.{arm}"
+            build_strategies(cell.spec.treatment_config(arm, 0), f"{where}: {policy}")
 
 
 # --------------------------------------------------------------------------- the folder
