@@ -5,7 +5,7 @@
     python benchmarks/bench_twin.py --sim-backtests      # twin vs BG/NBD on simulator logs
     python benchmarks/bench_twin.py --round-trip         # twin population back in the simulator
 
-**Scale** (default): generates a log from the twin's own process (``sim.twin.synthetic``,
+**Scale** (default): generates a log from the twin's own process (``sim.runs.sample_log``,
 ~10 events per user), writes it as Parquet, then in a fresh subprocess (so the peak resident
 memory is the pipeline's own) times: loading and validating the file (``load_events``), the
 per-user statistics, the fit (purchase model with standard errors, and spend), writing the twin
@@ -49,7 +49,7 @@ RICH_CONVERSION = {"camp": 0.06, "course": 0.02, "membership": 0.015, "consultin
 
 
 def generate(users: int, path: Path, seed: int) -> dict:
-    from sim.twin.synthetic import TruthParams, generate_log
+    from sim.runs.sample_log import TruthParams, generate_log
 
     t0 = time.perf_counter()
     raw = generate_log(users, TruthParams(zeta=50.0), seed=seed)
@@ -61,13 +61,13 @@ def generate(users: int, path: Path, seed: int) -> dict:
 
 def measure(path: Path, out: Path, draws: int) -> dict:
     """Run the pipeline on ``path`` in this process; returns the timings."""
-    from sim.twin.cli import data_summary
+    from sim.cli.twin import data_summary
+    from sim.runs.sample_log import TruthParams, generate_log, to_event_frame
     from sim.twin.events import load_events
     from sim.twin.folder import write_twin
     from sim.twin.forecast import forecast, write_forecast
     from sim.twin.model import fit_twin
     from sim.twin.rfm import user_statistics
-    from sim.twin.synthetic import TruthParams, generate_log, to_event_frame
 
     t = time.perf_counter()
     warm = user_statistics(to_event_frame(generate_log(2000, TruthParams(), seed=1)), CAL)
@@ -128,7 +128,7 @@ def scale(users: int, draws: int, seed: int) -> None:
 
 def _sim_config(seed: int, rich: bool, days: int = 300):
     from sim.config import parse_config
-    from sim.params import WorldParams
+    from sim.world.params import WorldParams
 
     data = {"name": "twin-bench", "seed": seed, "days": days,
             "population": {"initial_users": 0,
@@ -151,11 +151,11 @@ def _strategies(policy: str):
 def sim_backtests() -> None:
     import pandas as pd
 
+    from sim.runs.sample_log import simulate_event_log, to_event_frame
     from sim.twin.backtest import _bgnbd_forecasts, _frequency_group, _metrics
     from sim.twin.forecast import week_ends
     from sim.twin.model import TwinModel
     from sim.twin.rfm import user_statistics
-    from sim.twin.synthetic import simulate_event_log, to_event_frame
 
     cal, until = "2024-07-31", "2024-10-26"  # days 212 and 299 from 2024-01-01
     models = {"twin rate": {"activity": "rate"}, "twin bound": {"activity": "bound"},
@@ -191,12 +191,12 @@ def round_trip() -> None:
     import pandas as pd
 
     from sim.config import parse_config
-    from sim.engine import Simulation
+    from sim.engine.simulation import Simulation
+    from sim.runs.sample_log import simulate_event_log, to_event_frame
     from sim.twin.folder import write_twin
     from sim.twin.forecast import forecast
     from sim.twin.model import fit_twin
     from sim.twin.rfm import user_statistics
-    from sim.twin.synthetic import simulate_event_log, to_event_frame
 
     cal, until, horizon = "2024-07-31", "2024-10-26", 87
     print("| policy | seed | real users' purchase days (holdout) | twin forecast [95%] | "

@@ -13,10 +13,13 @@ from typing import Any, get_args, get_origin
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from sim.params import Strict, WorldParams
-from sim.population_spec import PopulationSpec
-from sim.pressure import PressureSpec
+from sim.churn.model import load_churn_model
+from sim.errors import ConfigError
 from sim.rules.schema import Rule, compile_rules
+from sim.twin.folder import TwinFolderError, check_twin_folder
+from sim.world.params import Strict, WorldParams
+from sim.world.population_spec import PopulationSpec
+from sim.world.pressure import PressureSpec
 
 
 class StrategySpec(Strict):
@@ -61,10 +64,6 @@ class ExperimentConfig(Strict):
         if dup:
             raise ValueError(f"rule names must be unique; repeated: {', '.join(dup)}")
         return v
-
-
-class ConfigError(ValueError):
-    """A config could not be read or validated; the message names the file and the key."""
 
 
 def format_validation_error(
@@ -170,7 +169,6 @@ def check_twin(config: ExperimentConfig, source: str = "<config>") -> None:
     """ConfigError if ``population.twin`` names no complete twin folder."""
     if config.population.twin is None:
         return
-    from sim.twin.folder import TwinFolderError, check_twin_folder  # local: pandas, pyarrow
 
     try:
         check_twin_folder(config.population.twin)
@@ -189,7 +187,6 @@ def check_churn_model(config: ExperimentConfig, source: str = "<config>") -> Non
     ]
     if config.churn_model is None and not users:
         return
-    from sim.churn_model import load_churn_model  # local: imports scikit-learn
 
     load_churn_model(config.churn_model, users, source)
 

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.runfolder import RunFolderError
+from sim.experiment.analysis import analyse_experiment
+from sim.runs.folder import RunFolderError
 
 NOTEBOOKS = {"report": "report.ipynb", "sweep": "sweep.ipynb"}
 PARAMETER = "EXPERIMENT_DIR"
@@ -419,10 +420,6 @@ def _ensure_analysis(folder: Path, analyse_if_missing: bool) -> None:
     hint = f"run `siyu analyse {folder}` first"
     if not analyse_if_missing:
         raise ReportError(f"{folder}: no {ANALYSIS}/ folder; {hint}")
-    try:
-        from sim.experiment.analysis import analyse_experiment
-    except ImportError:
-        raise ReportError(f"{folder}: no {ANALYSIS}/ folder; {hint}") from None
     analyse_experiment(folder)
 
 

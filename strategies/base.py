@@ -7,14 +7,15 @@ attributes ending in ``_`` and is created in :meth:`start`.
 
 Extension points (override what you need):
 
-* :meth:`start` — called once before day 0 with the strategy's :class:`~sim.actions.Operations`;
+* :meth:`start` — called once before day 0 with the strategy's
+:class:`~sim.world.actions.Operations`;
   schedule recurring or delayed work here (``ops.after``);
 * :meth:`on_day` — called every day, after the day's arrivals and before behaviour;
 * :meth:`validate_params` — raise ``ValueError`` for parameter values out of range
   (:func:`strategies.registry.make_strategy` calls it, so a bad config value is an error that
   names the key before anything runs).
 
-Every strategy can be run through :func:`strategies.check.check_strategy`.
+Every strategy can be run through :func:`sim.runs.check_strategy.check_strategy`.
 
 A strategy reads the population only through ``ops.field``/``ops.reachable`` and changes it only
 through the actions of ``ops`` — never by writing arrays.
@@ -25,7 +26,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, ClassVar
 
-from sim.actions import Operations
+from sim.world.actions import Operations
 
 
 class Strategy:

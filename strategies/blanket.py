@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 
-from sim.actions import Operations
-from sim.params import CONTENT_TIERS, PREFERENCES
+from sim.world.actions import Operations
+from sim.world.params import CONTENT_TIERS, PREFERENCES
 from strategies.base import Strategy
 
 

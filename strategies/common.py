@@ -1,15 +1,15 @@
 """Small helpers the built-in strategies share: reading silence, cadences, stage tiers, ranges.
 
 Nothing here acts on users; helpers only read ``ops`` views. A strategy's own per-user memory
-(arrays ending in ``_``) grows with the population through :func:`sim.population.grow_array`.
+(arrays ending in ``_``) grows with the population through :func:`sim.world.population.grow_array`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.actions import STAGE_TIER, Operations
-from sim.lifecycle import NO_DAY, days_since
+from sim.world.actions import STAGE_TIER, Operations
+from sim.world.lifecycle import NO_DAY, days_since
 
 NEVER = int(NO_DAY)
 

@@ -19,7 +19,7 @@ Cost: ``costs.message`` per push or promo. Source: DOMAIN.md §5 "Content calend
 
 from __future__ import annotations
 
-from sim.actions import Operations
+from sim.world.actions import Operations
 from strategies.base import Strategy
 from strategies.common import check_range, stage_tiers, weekday
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.actions import Operations
-from sim.lifecycle import bit_window
-from sim.population import grow_array
+from sim.world.actions import Operations
+from sim.world.lifecycle import bit_window
+from sim.world.population import grow_array
 from strategies.base import Strategy
 from strategies.common import NEVER, check_range
 

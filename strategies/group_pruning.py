@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.actions import Operations
-from sim.lifecycle import bit_window
+from sim.world.actions import Operations
+from sim.world.lifecycle import bit_window
 from strategies.base import Strategy
 from strategies.common import check_range, is_due, silence
 

@@ -14,8 +14,8 @@ Cost: gift + points × ``costs.point_value`` per reward. Source: DOMAIN.md §4 q
 
 from __future__ import annotations
 
-from sim.actions import Operations
-from sim.lifecycle import bit_window
+from sim.world.actions import Operations
+from sim.world.lifecycle import bit_window
 from strategies.base import Strategy
 from strategies.common import check_range, is_due
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.actions import Operations
-from sim.params import CONTENT_TIERS
+from sim.world.actions import Operations
+from sim.world.params import CONTENT_TIERS
 from strategies.base import Strategy
 from strategies.common import check_range
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.actions import Operations
-from sim.population import grow_array
+from sim.world.actions import Operations
+from sim.world.population import grow_array
 from strategies.base import Strategy
 from strategies.common import check_range, is_due, stage_tiers
 

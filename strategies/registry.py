@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ConfigDict, ValidationError, create_model
 
-from sim.config import ConfigError
+from sim.errors import ConfigError
 from strategies.base import Strategy
 from strategies.blanket import Blanket
 from strategies.churn_warning import ChurnWarning

@@ -1,6 +1,7 @@
 """``rules``: run the experiment config's ``rules:`` (operating rules as data) every day.
 
-Added automatically by :func:`sim.run.build_strategies` when a config has rules. Each day the rules
+Added automatically by :func:`sim.runs.single.build_strategies` when a config has rules. Each day
+the rules
 are taken by priority (higher first; ties in listing order). For each rule whose schedule and
 validity window allow today:
 
@@ -27,21 +28,19 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.actions import Operations
-from sim.lifecycle import NO_DAY
+from sim.churn.model import ChurnModel, load_churn_model
 from sim.rng import Purpose, uniforms
 from sim.rules.expression import Condition
 from sim.rules.fields import user_fields
 from sim.rules.schema import OnDaysAfter, OnProgress, Rule, compile_rules
+from sim.world.actions import Operations
+from sim.world.lifecycle import NO_DAY
 from strategies.base import Strategy
-
-if TYPE_CHECKING:
-    from sim.churn_model import ChurnModel
 
 RULE_COLUMNS = (
     "day", "rule", "selected", "suppressed", "held_out", "over_budget", "capped", "acted",
@@ -140,7 +139,6 @@ class RuleSet(Strategy):
         users = [r.name for r, c in rules if "churn_risk" in c.fields]
         if not users:
             return None
-        from sim.churn_model import load_churn_model  # local: imports scikit-learn
 
         return load_churn_model(self.churn_model, users, self.config_source)
 

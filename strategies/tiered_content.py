@@ -13,8 +13,8 @@ Source: DOMAIN.md §5 "Tiered content" [000][003]; [003] group B (tiered, target
 
 from __future__ import annotations
 
-from sim.actions import Operations
-from sim.params import PREFERENCES
+from sim.world.actions import Operations
+from sim.world.params import PREFERENCES
 from strategies.base import Strategy
 from strategies.common import check_range, is_due, stage_tiers
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.actions import Operations
+from sim.world.actions import Operations
 from strategies.base import Strategy
 from strategies.common import check_range, stage_tiers
 

@@ -15,7 +15,7 @@ Source: DOMAIN.md §5 "Core-user VIP club" [000].
 
 from __future__ import annotations
 
-from sim.actions import Operations
+from sim.world.actions import Operations
 from strategies.base import Strategy
 from strategies.common import check_range, is_due
 

@@ -12,7 +12,7 @@ a few reference policies once and share their tables:
 
 The fixtures ``make_config`` (:func:`small_config`), ``run_world`` (:func:`simulate`),
 ``make_blanket`` and ``make_busy`` build and run further worlds; ``finished_sim`` hands a finished
-:class:`~sim.engine.Simulation` to tests that call actions directly.
+:class:`~sim.engine.simulation.Simulation` to tests that call actions directly.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from sim.actions import Operations
 from sim.config import ExperimentConfig, parse_config
-from sim.engine import Simulation
+from sim.engine.simulation import Simulation
+from sim.world.actions import Operations
 from strategies.base import Strategy
 from strategies.registry import make_strategy
 

@@ -1,4 +1,5 @@
-"""The action vocabulary (:class:`sim.actions.Operations`): each action's effect on the inbox or
+"""The action vocabulary (:class:`sim.world.actions.Operations`): each action's effect on the inbox
+or
 state, its cost booked per user and per strategy, churned users skipped for free, clear errors on
 bad arguments, and read-only views for strategies.
 """
@@ -8,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.actions import ACTION_COLUMNS, Operations
-from sim.lifecycle import POTENTIAL
+from sim.world.actions import ACTION_COLUMNS, Operations
+from sim.world.lifecycle import POTENTIAL
 
 
 def ledger_rows(sim, strategy: str) -> list:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from sim.actions import Operations
 from sim.calendar import Calendar
-from sim.engine import Simulation
+from sim.engine.simulation import Simulation
+from sim.world.actions import Operations
 from strategies.base import Strategy
 
 

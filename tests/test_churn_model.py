@@ -15,20 +15,19 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.actions import Operations
-from sim.churn_cli import register
-from sim.churn_model import (
+from sim.churn.model import (
     CHURN_FEATURES,
     ChurnModel,
     ChurnModelError,
-    build_dataset,
     churn_features,
-    evaluate,
     feature_matrix,
 )
+from sim.cli.churn import register
 from sim.config import ConfigError, load_config, parse_config
-from sim.engine import Simulation
+from sim.engine.simulation import Simulation
 from sim.rules.fields import user_fields
+from sim.runs.churn_training import build_dataset, evaluate
+from sim.world.actions import Operations
 from strategies.base import Strategy
 from strategies.rules import RuleSet
 

@@ -1,6 +1,6 @@
 """The ``siyu`` command line: validate, run, strategies. Bad input of every kind gives one message
 naming the file and the key path, exit status 2, and writes nothing (an earlier run at ``--out``
-stays byte-identical). Most tests call :func:`sim.cli.main` in-process; one runs the installed
+stays byte-identical). Most tests call :func:`sim.cli.main.main` in-process; one runs the installed
 console script.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import main
-from sim.runfolder import is_complete_run, load_run
+from sim.cli.main import main
+from sim.runs.folder import is_complete_run, load_run
 from strategies.registry import available
 
 ROOT = Path(__file__).resolve().parent.parent

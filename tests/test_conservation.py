@@ -12,7 +12,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.lifecycle import STAGES
+from sim.world.lifecycle import STAGES
 
 STAGE_COLUMNS = [f"stage_{s}" for s in STAGES]
 

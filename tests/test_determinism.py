@@ -7,8 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sim.cli import main
-from sim.runfolder import load_run, write_run
+from sim.cli.main import main
+from sim.runs.folder import load_run, write_run
 
 
 def assert_same_tables(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:

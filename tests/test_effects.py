@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.actions import Operations
-from sim.params import DEFAULT_LADDER
+from sim.world.actions import Operations
+from sim.world.params import DEFAULT_LADDER
 from strategies.base import Strategy
 
 SEEDS = (11, 12, 13)

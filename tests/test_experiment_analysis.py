@@ -13,7 +13,7 @@ from sim.experiment.analysis import analyse_experiment
 from sim.experiment.executor import Execution, execute_experiment
 from sim.experiment.plan import plan_cells
 from sim.experiment.spec import parse_experiment
-from sim.runfolder import load_run
+from sim.runs.folder import load_run
 
 WORLD = {
     "seed": 5,

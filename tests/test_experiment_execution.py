@@ -17,7 +17,7 @@ from sim.config import read_yaml
 from sim.experiment.executor import Execution, execute_experiment
 from sim.experiment.plan import plan_cells, replication_seed
 from sim.experiment.spec import load_experiment
-from sim.runfolder import RunFolderError, load_run
+from sim.runs.folder import RunFolderError, load_run
 
 YAML = """
 name: tiny
@@ -167,7 +167,7 @@ def test_resume_after_a_killed_sweep_loses_nothing_and_repeats_nothing(reference
         "sweep.yaml",
     )
     out = tmp_path / "sweep"
-    cmd = [sys.executable, "-m", "sim.cli", "run", str(config), "--out", str(out),
+    cmd = [sys.executable, "-m", "sim.cli.main", "run", str(config), "--out", str(out),
            "--workers", "1", "--quiet", "--no-analysis"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)  # fmt: skip

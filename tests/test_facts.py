@@ -1,4 +1,4 @@
-"""The articles' stylised facts (DOMAIN.md §7) replayed at small scale (sim/facts.py).
+"""The articles' stylised facts (DOMAIN.md §7) replayed at small scale (sim/runs/facts.py).
 
 One replay of every arm at 8,000 initial users (arrivals scaled in proportion) for 90 days,
 seed 20261123, takes a couple of seconds. Bands were set from measurements at this scale and at
@@ -11,8 +11,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sim import facts
-from sim.run import build_strategies
+from sim.runs import facts
+from sim.runs.single import build_strategies
 
 USERS = 8_000
 DAYS = 90

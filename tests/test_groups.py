@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.actions import Operations
-from sim.groups import Groups
-from sim.params import GroupParams
+from sim.world.actions import Operations
+from sim.world.groups import Groups
+from sim.world.params import GroupParams
 
 
 def member_counts(sim) -> np.ndarray:
@@ -136,7 +136,7 @@ def test_invite_and_remove_change_sizes(finished_sim):
 
 @pytest.mark.parametrize("capacity", [2, 7])
 def test_invites_open_new_groups_when_full(make_config, capacity):
-    from sim.engine import Simulation
+    from sim.engine.simulation import Simulation
 
     groups = {"capacity": capacity, "join_probability": 0.0}
     config = make_config(days=3, users=300, world={"groups": groups})

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.lifecycle import (
+from sim.world.lifecycle import (
     CHURN_DEPTHS,
     GROUP_ACTIVITY,
     NO_DAY,
@@ -20,7 +20,7 @@ from sim.lifecycle import (
     group_activity,
     quadrant,
 )
-from sim.params import LifecycleParams
+from sim.world.params import LifecycleParams
 
 P = LifecycleParams()
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from sim import modeldoc
-from sim.params import WorldParams
-from sim.population import USER_COLUMNS
-from sim.population_spec import PopulationSpec
+from sim.world import modeldoc
+from sim.world.params import WorldParams
+from sim.world.population import USER_COLUMNS
+from sim.world.population_spec import PopulationSpec
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "MODEL.md"
 PROVENANCE = re.compile(r"\[0\d\d\]|\bassumed\b|\bcalibrated\b|\breference\b", re.IGNORECASE)
@@ -52,7 +52,7 @@ def _is_model(info) -> bool:
 
 
 def test_generated_tables_are_up_to_date(doc_text: str) -> None:
-    assert modeldoc.update_doc(doc_text) == doc_text, "run `python -m sim.modeldoc`"
+    assert modeldoc.update_doc(doc_text) == doc_text, "run `python -m sim.world.modeldoc`"
     assert modeldoc.main(["--check"]) == 0
 
 

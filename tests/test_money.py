@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.actions import ACTION_COLUMNS
+from sim.world.actions import ACTION_COLUMNS
 
 
 def by_day(frame, column, days):

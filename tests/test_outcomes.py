@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.analysis.curves import share_retained_curve
 from sim.analysis.outcomes import (
     METRICS,
     RETENTION_DAYS,
@@ -28,8 +29,7 @@ from sim.analysis.outcomes import (
     weekly_retention,
     world_metrics,
 )
-from sim.plots import retention_curve as plots_retention_curve
-from sim.summary import arrival_retention
+from sim.analysis.summary import arrival_retention
 
 DAYS = 120
 ARRIVALS = {"organic": 4.0, "ads": 4.0, "content": 2.0, "live": 2.0}
@@ -296,9 +296,7 @@ def test_retention_curve_never_rises(outcomes):
 def test_retention_curve_of_one_cohort_is_the_plain_share(outcomes):
     base = outcomes[outcomes["join_day"] < 0]
     curve = retention_curve(base, DAYS, days=range(DAYS))
-    k, share = plots_retention_curve(
-        base["start_day"].to_numpy(), base["duration"].to_numpy(), DAYS
-    )
+    k, share = share_retained_curve(base["start_day"].to_numpy(), base["duration"].to_numpy(), DAYS)
     np.testing.assert_allclose(curve["retained"].to_numpy()[k], share)
     assert curve.loc[curve["day"] == 30, "retained"].item() == pytest.approx(
         run_metrics(base)["retention_d30"]

@@ -15,17 +15,10 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from sim.plots import (
-    PLOT_FILES,
-    _arrival_purchases,
-    km_sample,
-    mean_cumulative_revenue,
-    plot_run,
-    plot_survival,
-    retention_curve,
-)
-from sim.runfolder import is_complete_run, load_run, write_run
-from sim.summary import STAGES, print_summary, summary_dict, summary_table
+from sim.analysis.curves import km_sample, mean_cumulative_revenue, share_retained_curve
+from sim.analysis.summary import STAGES, print_summary, summary_dict, summary_table
+from sim.plots.run import PLOT_FILES, _arrival_purchases, plot_run, plot_survival
+from sim.runs.folder import is_complete_run, load_run, write_run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -333,13 +326,13 @@ def test_km_sample_is_deterministic_every_kth_by_user_id(tables):
 
 
 def test_retention_curve_known_values():
-    k, share = retention_curve(np.zeros(4, np.int64), np.array([0, 1, 2, 10]), horizon=5)
+    k, share = share_retained_curve(np.zeros(4, np.int64), np.array([0, 1, 2, 10]), horizon=5)
     assert k.tolist() == [0, 1, 2, 3, 4]
     assert share.tolist() == [0.75, 0.5, 0.25, 0.25, 0.25]
     # the cohort is only plotted while every member is observed
-    k, _ = retention_curve(np.array([0, 3]), np.array([5, 2]), horizon=5)
+    k, _ = share_retained_curve(np.array([0, 3]), np.array([5, 2]), horizon=5)
     assert k.tolist() == [0, 1]
-    assert len(retention_curve(np.array([6]), np.array([0]), horizon=5)[0]) == 0
+    assert len(share_retained_curve(np.array([6]), np.array([0]), horizon=5)[0]) == 0
 
 
 def test_retention_curve_matches_brute_force(tables):
@@ -349,7 +342,7 @@ def test_retention_curve_matches_brute_force(tables):
     start = arrivals["join_day"].to_numpy(np.int64)
     churn = arrivals["churn_day"].to_numpy(np.int64)
     duration = np.where(churn >= 0, churn - start, horizon - start)
-    k, share = retention_curve(start, duration, horizon)
+    k, share = share_retained_curve(start, duration, horizon)
     assert k[-1] == horizon - 1 - start.max()
     for kk in (0, 7, int(k[-1])):
         alive = [(c < 0) or (c > s + kk) for s, c in zip(start, churn, strict=True)]

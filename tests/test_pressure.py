@@ -9,10 +9,10 @@ from collections import defaultdict
 
 import numpy as np
 
-from sim.actions import Operations
 from sim.config import parse_config
-from sim.engine import Simulation
-from sim.run import build_strategies
+from sim.engine.simulation import Simulation
+from sim.runs.single import build_strategies
+from sim.world.actions import Operations
 from strategies.base import Strategy
 
 

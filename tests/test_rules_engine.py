@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 import yaml
 
-from sim import lifecycle as lc
-from sim.actions import Operations
-from sim.cli import main
+from sim.cli.main import main
 from sim.config import ConfigError, ExperimentConfig, parse_config
-from sim.engine import Simulation
+from sim.engine.simulation import Simulation
 from sim.rules.fields import CATALOG, fields_markdown, user_fields
-from sim.rules.lint import check_rules
-from sim.run import build_strategies
+from sim.runs.rules_check import check_rules
+from sim.runs.single import build_strategies
+from sim.world import lifecycle as lc
+from sim.world.actions import Operations
 from strategies.base import Strategy
 from strategies.rules import holdout_mask
 

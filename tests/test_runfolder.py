@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sim.runfolder as runfolder
-from sim.runfolder import (
+import sim.runs.folder as runfolder
+from sim.runs.folder import (
     IncompleteRun,
     NotARunFolder,
     RunFolderExists,

@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 from sim.config import ConfigError
-from sim.engine import Simulation
+from sim.engine.simulation import Simulation
+from sim.runs.check_strategy import check_config, check_strategy
 from strategies.base import Strategy
-from strategies.check import check_config, check_strategy
 from strategies.registry import BUILTIN, available, make_strategy
 from strategies.value_paving import ValuePaving
 

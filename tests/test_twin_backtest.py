@@ -15,14 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.cli import main as siyu_main
+from sim.cli import twin as cli
+from sim.cli.main import main as siyu_main
 from sim.config import parse_config
-from sim.twin import cli
+from sim.runs.sample_log import TruthParams, generate_log, simulate_event_log, to_event_frame
 from sim.twin.backtest import run_backtest
 from sim.twin.forecast import forecast, write_forecast
 from sim.twin.model import fit_twin
 from sim.twin.rfm import user_statistics
-from sim.twin.synthetic import TruthParams, generate_log, simulate_event_log, to_event_frame
 from strategies.registry import make_strategy
 
 CAL, UNTIL = "2024-09-30", "2024-12-31"

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from scipy.special import betaln, logit
 
+from sim.runs.sample_log import TruthParams, generate_log, to_event_frame
 from sim.twin import model as tm
 from sim.twin.forecast import forecast
 from sim.twin.rfm import user_statistics
-from sim.twin.synthetic import TruthParams, generate_log, to_event_frame
 
 CAL = "2024-09-30"
 UNTIL = "2024-12-31"

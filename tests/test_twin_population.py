@@ -8,9 +8,8 @@ import pytest
 from scipy.special import expit, logit
 
 from sim.config import ConfigError, load_config, parse_config
-from sim.engine import Simulation
-from sim.lifecycle import NO_DAY
-from sim.population_spec import CHANNELS
+from sim.engine.simulation import Simulation
+from sim.runs.sample_log import TruthParams, generate_log, to_event_frame
 from sim.twin.folder import load_twin, write_twin
 from sim.twin.model import fit_twin
 from sim.twin.population import (
@@ -20,7 +19,8 @@ from sim.twin.population import (
     twin_population,
 )
 from sim.twin.rfm import user_statistics
-from sim.twin.synthetic import TruthParams, generate_log, to_event_frame
+from sim.world.lifecycle import NO_DAY
+from sim.world.population_spec import CHANNELS
 
 CAL = "2024-09-30"
 NO_ARRIVALS = {"organic": 0, "ads": 0, "content": 0, "live": 0}
@@ -182,7 +182,7 @@ def test_a_relative_twin_path_is_relative_to_the_config_file(twin_dir) -> None:
 def test_a_run_folder_pins_the_twin_it_started_from(twin_dir, tmp_path) -> None:
     import hashlib
 
-    from sim.run import run_to_folder
+    from sim.runs.single import run_to_folder
 
     _, _, manifest = run_to_folder(_config(twin_dir, days=3), tmp_path / "run")
     expected = hashlib.sha256((twin_dir / "twin.json").read_bytes()).hexdigest()
@@ -196,7 +196,7 @@ def test_an_experiment_runs_its_arms_on_the_twins_users(twin_dir) -> None:
     from sim.experiment.executor import Execution, execute_experiment
     from sim.experiment.plan import plan_cells
     from sim.experiment.spec import load_experiment
-    from sim.runfolder import load_run
+    from sim.runs.folder import load_run
 
     path = twin_dir.parent / "configs" / "experiment_on_twin.yaml"
     path.parent.mkdir(exist_ok=True)

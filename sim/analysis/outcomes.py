@@ -1,6 +1,7 @@
 """Outcomes of a run: one row per user, the per-run metrics an experiment compares, and curves.
 
-:func:`user_outcomes` turns the run tables (:mod:`sim.tables`) into one row per registered user:
+:func:`user_outcomes` turns the run tables (:mod:`sim.engine.tables`) into one row per registered
+user:
 money (gross, net of the money spent on the user, and discounted), purchases, churn and the
 survival duration, retention at :data:`RETENTION_DAYS` and the exposure funnel flags.
 :func:`run_metrics` and :func:`segment_metrics` average those rows over a set of users (an arm,
@@ -36,9 +37,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from sim.facts import group_death_share
-from sim.plots import _observed_durations
-from sim.summary import horizon_of
+from sim.analysis.curves import observed_durations
+from sim.analysis.measures import group_death_share
+from sim.analysis.summary import horizon_of
 
 Tables = Mapping[str, pd.DataFrame]
 UserIds = Sequence[int] | np.ndarray | pd.Series | pd.Index | None
@@ -330,7 +331,7 @@ def user_outcomes(tables: Tables, horizon: int, annual_discount_rate: float = 0.
     _check_user_days(users, horizon)
     index = _user_index(users["user_id"].to_numpy(np.int64))
     churn_day = users["churn_day"].to_numpy(np.int64)
-    start, duration = _observed_durations(users, horizon)
+    start, duration = observed_durations(users, horizon)
     end = _observation_end(churn_day, horizon)
     factors = discount_factors(horizon, rate)
     revenue = users["revenue"].to_numpy(float)
@@ -434,7 +435,8 @@ def world_metrics(tables: Tables, horizon: int) -> dict[str, float]:
         total_net_value, users_registered (users at the end), arrivals and referred_arrivals
         (over the run), groups_alive_end, group_members_end, group_speaking_rate_last30 (mean of
         the daily speaking rate over the last 30 days on which a group was alive; NaN if none),
-        group_death_share_90d (:func:`sim.facts.group_death_share`: share of the groups observed
+        group_death_share_90d (:func:`sim.analysis.measures.group_death_share`: share of the groups
+        observed
         for 90 days that died within them; NaN without a ``groups`` table or such groups),
         group_leaves_per_month (members leaving a group per 30 days).
     """
@@ -586,7 +588,7 @@ def ltv_curve(
     rows, day, price = _purchases(tables, index, horizon, "for the lifetime-value curve")
     in_set = chosen[rows]
     gross = np.bincount(day[in_set], weights=price[in_set], minlength=horizon)
-    start, _ = _observed_durations(users, horizon)
+    start, _ = observed_durations(users, horizon)
     end = _observation_end(users["churn_day"].to_numpy(np.int64), horizon)
     cost = _allocated_daily_cost(
         _world_daily_cost(tables, horizon),

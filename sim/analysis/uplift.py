@@ -27,15 +27,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
-from sim import lifecycle as lc
-from sim.params import PREFERENCES
-from sim.population_spec import CHANNELS, OCCUPATIONS
+from sim.io.figures import new_figure, save_figure
 from sim.rng import Purpose, generator
+from sim.world import lifecycle as lc
+from sim.world.params import PREFERENCES
+from sim.world.population_spec import CHANNELS, OCCUPATIONS
 
 EFFECT_METRICS = ("net_value", "revenue", "churned")
 CATEGORICAL_FEATURES = {
@@ -315,9 +314,7 @@ def plot_qini(
     ylabel: str = "cumulative true effect per user of the population",
 ) -> Path:
     """One line per targeting strategy (with its Qini coefficient) and the random line; a PNG."""
-    fig = Figure(figsize=(8.0, 5.5), dpi=110)
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
+    fig, (ax,) = new_figure(figsize=(8.0, 5.5))
     end = 0.0
     for name, curve in curves.items():
         shown = _thin(curve)
@@ -330,8 +327,4 @@ def plot_qini(
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(loc="best")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path)
-    return path
+    return save_figure(fig, path)

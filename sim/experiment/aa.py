@@ -22,10 +22,10 @@ import pandas as pd
 
 from sim.analysis import outcomes as oc
 from sim.analysis import stats
-from sim.assignment import Assignment
 from sim.experiment.plan import RunTask, replication_seed
 from sim.experiment.spec import CONTROL, ExperimentSpec
 from sim.experiment.worker import build_simulation
+from sim.world.assignment import Assignment
 
 AA_METRICS = ("revenue", "net_value", "purchases", "paid", "churned", "retained_d30", "opened")
 # the A/A replications use seeds of their own, apart from the experiment's replications

@@ -34,11 +34,11 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import outcomes as oc
-from sim.analysis import stats, survival
+from sim.analysis import stats, survival, uplift
 from sim.experiment.index import read_index, read_manifest
 from sim.experiment.plots import plot_analysis
 from sim.experiment.spec import CONTROL, ExperimentSpec
-from sim.runfolder import RunFolderError, load_run
+from sim.runs.folder import RunFolderError, load_run
 
 ANALYSIS_DIR = "analysis"
 SEGMENT_METRICS = ("net_value_per_user", "churned_share", "retention_d30")
@@ -359,7 +359,6 @@ def _rmst_ci(tests: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- uplift
 def uplift_tables(col: _Collector, spec: ExperimentSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from sim.analysis import uplift  # local: pulls in scikit-learn models
 
     effects, curves = [], []
     for (cell, arm, rep), (a, c, users) in sorted(col.per_user.items()):

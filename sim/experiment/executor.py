@@ -35,7 +35,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from sim.config import ConfigError
+from sim.errors import ConfigError
 from sim.experiment.index import (
     config_hash,
     experiment_manifest,
@@ -48,8 +48,8 @@ from sim.experiment.index import (
 from sim.experiment.plan import Cell, RunTask, plan_runs
 from sim.experiment.spec import CONTROL, ExperimentSpec
 from sim.experiment.worker import execute_task
-from sim.run import build_strategies
-from sim.runfolder import NotARunFolder, RunFolderExists, is_complete_run, swap_in, write_run
+from sim.runs.folder import NotARunFolder, RunFolderExists, is_complete_run, swap_in, write_run
+from sim.runs.single import build_strategies
 
 
 @dataclass(frozen=True)

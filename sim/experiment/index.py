@@ -4,7 +4,7 @@ Layout of an experiment folder::
 
     experiment.json          resolved config, cells, arms, seeds, status (running | complete)
     index.parquet, index.csv one row per run: cell, arm, replication, seed, status, error, path
-    cells/<cell>/<arm>/rep-<r>/   one standard run folder per world (see sim/runfolder.py)
+    cells/<cell>/<arm>/rep-<r>/   one standard run folder per world (see sim/runs/folder.py)
     analysis/                comparison tables and plots (sim/experiment/analysis.py)
 
 Both files are replaced atomically (write to a temporary file, then rename), so a reader never
@@ -23,8 +23,8 @@ import pandas as pd
 
 from sim.experiment.plan import Cell, RunTask
 from sim.experiment.spec import ExperimentSpec
-from sim.manifest import code_revision, package_versions
-from sim.outputs import write_frame, write_text
+from sim.io.outputs import write_frame, write_text
+from sim.provenance import code_revision, package_versions
 
 EXPERIMENT_FILE = "experiment.json"
 INDEX_FILE = "index.parquet"

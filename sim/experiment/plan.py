@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
-from sim.config import ConfigError
+from sim.errors import ConfigError
 from sim.experiment.spec import CONTROL, ExperimentSpec, RangeSpec, parse_experiment
 from sim.rng import Purpose, draw_key, generator
 

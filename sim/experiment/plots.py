@@ -11,12 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from sim.io.figures import new_figure, save_figure
 
 if TYPE_CHECKING:
     from sim.experiment.spec import ExperimentSpec
@@ -28,10 +26,7 @@ KEY_METRICS = (
 
 
 def _save(fig, path: Path) -> str:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path.name
+    return save_figure(fig, path).name
 
 
 def _first_cell(frame: pd.DataFrame) -> pd.DataFrame:
@@ -44,7 +39,7 @@ def plot_effects(comparison: pd.DataFrame, path: Path) -> str:
     c = _first_cell(comparison)
     c = c[c["metric"].isin(KEY_METRICS)]
     arms = list(dict.fromkeys(c["label"]))
-    fig, ax = plt.subplots(figsize=(9, 0.5 + 0.45 * len(KEY_METRICS) * max(len(arms), 1)))
+    fig, (ax,) = new_figure(figsize=(9, 0.5 + 0.45 * len(KEY_METRICS) * max(len(arms), 1)))
     y = 0
     ticks, names = [], []
     for metric in KEY_METRICS:
@@ -76,7 +71,7 @@ def plot_effects(comparison: pd.DataFrame, path: Path) -> str:
 
 def _curves(frame: pd.DataFrame, x: str, ys: list[str], path: Path, title: str, ylabel: str):
     f = _first_cell(frame)
-    fig, ax = plt.subplots(figsize=(9, 5))
+    fig, (ax,) = new_figure(figsize=(9, 5))
     for i, (label, g) in enumerate(f.groupby("label", sort=False)):
         for j, y in enumerate(ys):
             ax.plot(g[x], g[y], color=f"C{i}", ls="-" if j == 0 else "--",
@@ -91,7 +86,7 @@ def _curves(frame: pd.DataFrame, x: str, ys: list[str], path: Path, title: str, 
 def plot_qini(qini: pd.DataFrame, arm: str, path: Path) -> str:
     f = _first_cell(qini)
     f = f[f["arm"] == arm]
-    fig, ax = plt.subplots(figsize=(7, 5))
+    fig, (ax,) = new_figure(figsize=(7, 5))
     for targeting, g in f.groupby("targeting", sort=False):
         ax.plot(g["fraction_targeted"], g["cumulative_gain"], label=targeting)
     ax.set_xlabel("share of users targeted (best first)")
@@ -105,7 +100,7 @@ def plot_surface(comparison: pd.DataFrame, spec: ExperimentSpec, index_values, p
     """Net value difference per user across sweep cells (1 or 2 swept parameters)."""
     c = comparison[comparison["metric"] == "net_value_per_user"].merge(index_values, on="cell")
     params = [col for col in index_values.columns if col != "cell"]
-    fig, ax = plt.subplots(figsize=(8, 5.5))
+    fig, (ax,) = new_figure(figsize=(8, 5.5))
     for i, (label, g) in enumerate(c.groupby("label", sort=False)):
         if len(params) == 1:
             g = g.sort_values(params[0])

@@ -23,9 +23,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from sim.assignment import Assignment
 from sim.config import (
-    ConfigError,
     ExperimentConfig,
     StrategySpec,
     apply_overrides,
@@ -35,8 +33,10 @@ from sim.config import (
     read_yaml,
     resolve_relative_paths,
 )
-from sim.params import Strict
+from sim.errors import ConfigError
 from sim.rules.schema import Rule, compile_rules
+from sim.world.assignment import Assignment
+from sim.world.params import Strict
 
 CONTROL = "control"
 ARM_NAME = r"^[A-Za-z][A-Za-z0-9_-]*$"

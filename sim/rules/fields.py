@@ -11,18 +11,15 @@ the 7 days before today). :func:`fields_markdown` renders the catalog for
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import lifecycle as lc
-from sim.actions import Operations
-from sim.params import PREFERENCES
-from sim.population_spec import CHANNELS, OCCUPATIONS
+from sim.churn.model import ChurnModel, churn_risk
 from sim.rules.evaluate import FieldSpec
-
-if TYPE_CHECKING:
-    from sim.churn_model import ChurnModel
+from sim.world import lifecycle as lc
+from sim.world.actions import Operations
+from sim.world.params import PREFERENCES
+from sim.world.population_spec import CHANNELS, OCCUPATIONS
 
 NEVER_DAYS = lc.NEVER_DAYS  # ``days_since_*`` value for "never happened"
 
@@ -112,7 +109,6 @@ def _churn_risk(ops: Operations, model: ChurnModel | None) -> np.ndarray:
     """
     if model is None:
         return np.full(ops.n_users, np.nan)
-    from sim.churn_model import churn_risk  # local: loads scikit-learn, only when needed
 
     return churn_risk(model, ops.field, ops.day)
 
@@ -145,7 +141,7 @@ def user_fields(
 ) -> dict[str, np.ndarray]:
     """The ``needed`` catalog fields for every user slot (only those are computed).
 
-    ``churn_model`` (:class:`sim.churn_model.ChurnModel`) is used only for ``churn_risk``.
+    ``churn_model`` (:class:`sim.churn.model.ChurnModel`) is used only for ``churn_risk``.
     """
     needed = set(needed)
     unknown = needed - CATALOG.keys()

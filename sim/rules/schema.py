@@ -2,7 +2,8 @@
 
 A rule says *whom* (``when``, a condition over :data:`sim.rules.fields.CATALOG`), *when*
 (``on``: a schedule or a per-user trigger), *what* (``do``: one action of
-:class:`~sim.actions.Operations` with its parameters) and *how much* (cooldown, per-user maximum,
+:class:`~sim.world.actions.Operations` with its parameters) and *how much* (cooldown, per-user
+maximum,
 priority, exclusivity group, validity window, money/operator-hour budgets, a hold-out share)::
 
     rules:
@@ -21,7 +22,7 @@ priority, exclusivity group, validity window, money/operator-hour budgets, a hol
 
 Day 0 is a Monday. YAML 1.1 reads a bare ``on`` key as the boolean ``true``; it is accepted here
 as ``on``. :func:`compile_rules` compiles the conditions once and turns a condition error into a
-:class:`~sim.config.ConfigError` naming the file, ``rules.<i>.when`` and the rule, with a caret.
+:class:`~sim.errors.ConfigError` naming the file, ``rules.<i>.when`` and the rule, with a caret.
 """
 
 from __future__ import annotations
@@ -32,10 +33,12 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, create_model, model_validator
 
-from sim.actions import Operations
-from sim.params import Strict
+from sim.errors import ConfigError
 from sim.rules.expression import Condition, compile_condition
+from sim.rules.fields import CATALOG
 from sim.rules.tokens import RuleSyntaxError
+from sim.world.actions import Operations
+from sim.world.params import Strict
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RULE_ACTIONS = (
@@ -154,11 +157,9 @@ class Rule(Strict):
 def compile_rules(rules: Sequence[Rule], source: str = "<config>") -> list[Condition]:
     """Compile every rule's condition against the field catalog.
 
-    Raises :class:`~sim.config.ConfigError` ``SOURCE: rules.<i>.when: rule 'NAME': message``
+    Raises :class:`~sim.errors.ConfigError` ``SOURCE: rules.<i>.when: rule 'NAME': message``
     followed by the condition and a caret.
     """
-    from sim.config import ConfigError  # local: sim.config imports this module
-    from sim.rules.fields import CATALOG
 
     out = []
     for i, rule in enumerate(rules):

@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.io.figures import new_figure, save_figure
 from sim.twin.bgnbd import BGNBD
-from sim.twin.folder import BACKTEST_FORMAT, BACKTEST_JSON, write_folder
+from sim.twin.folder import BACKTEST_FORMAT, BACKTEST_JSON, _clean_json, write_folder
 from sim.twin.forecast import QUANTILES, Forecast, forecast, week_ends
 from sim.twin.model import TwinFit, TwinModel, fit_twin
 from sim.twin.rfm import from_day, holdout_outsiders, to_day, user_statistics
@@ -312,8 +313,6 @@ def print_comparison(result: BacktestResult, console=None) -> None:
 
 
 def _json_metrics(result: BacktestResult) -> dict[str, Any]:
-    from sim.twin.folder import _clean_json
-
     return _clean_json({
         "calibration_end": f"{result.calibration_end:%Y-%m-%d}",
         "until": f"{result.until:%Y-%m-%d}",
@@ -365,10 +364,9 @@ def report_markdown(result: BacktestResult) -> str:
 
 
 def plot_tracking(result: BacktestResult, path: Path) -> Path:
-    from sim.plots import _figure, _save
 
     w = result.weekly
-    fig, (ax,) = _figure(figsize=(9.0, 5.0))
+    fig, (ax,) = new_figure(figsize=(9.0, 5.0))
     x = w["date"]
     ax.fill_between(x, w["twin_lo95"], w["twin_hi95"], color=COLOURS["twin"], alpha=0.12,
                     label="twin 95%")  # fmt: skip
@@ -382,14 +380,13 @@ def plot_tracking(result: BacktestResult, path: Path) -> Path:
     ax.set_title("Weekly cumulative tracking: actual vs forecast")
     ax.legend(fontsize=8)
     fig.autofmt_xdate()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_by_frequency(result: BacktestResult, path: Path) -> Path:
-    from sim.plots import _figure, _save
 
     t = result.by_frequency
-    fig, (ax,) = _figure(figsize=(8.0, 4.5))
+    fig, (ax,) = new_figure(figsize=(8.0, 4.5))
     pos = np.arange(len(t))
     ax.bar(pos, t["actual"], color="0.8", label="actual")
     for m in METHODS:
@@ -399,7 +396,7 @@ def plot_by_frequency(result: BacktestResult, path: Path) -> Path:
     ax.set_ylabel("mean purchase days in the holdout")
     ax.set_title("Conditional expectations by calibration frequency")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def write_backtest(

@@ -10,7 +10,7 @@ A twin folder holds::
         fit_report.md    the fit in words and tables
         plots/frequency_fit.png  observed vs model-expected purchase-day counts
 
-As with run folders (:mod:`sim.runfolder`, whose helpers this reuses) everything is written to
+As with run folders (:mod:`sim.runs.folder`, whose helpers this reuses) everything is written to
 a hidden sibling and renamed into place; the main JSON file ends with ``"complete": true`` and
 lists every file with its size and sha256, so a half-written folder is never taken for a twin.
 An existing folder is replaced only with ``overwrite`` and only if it is a folder of the same
@@ -32,15 +32,17 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from sim.runfolder import (
+from sim.io.atomic import (
     PLOTS_DIR,
-    _file_entries,
-    _fsync,
-    _make_tmp_dir,
-    _manifest_json,
+    file_entries,
+    fsync,
+    make_tmp_dir,
     swap_in,
+    to_json,
     write_table,
 )
+from sim.io.figures import new_figure, save_figure
+from sim.provenance import code_revision, package_versions
 from sim.twin.model import ALL_PARAMS, SPEND_PARAMS, GammaGamma, TwinFit, TwinModel
 
 TWIN_JSON = "twin.json"
@@ -123,8 +125,8 @@ def write_folder(
     (with ``format``, ``files`` and ``complete``). Returns the folder's path."""
     out_dir = Path(out_dir).absolute()
     check_writable(out_dir, meta_name, fmt, overwrite)
-    _manifest_json(meta)  # not serialisable: fail before writing anything
-    tmp = _make_tmp_dir(out_dir.parent, out_dir.name)
+    to_json(meta)  # not serialisable: fail before writing anything
+    tmp = make_tmp_dir(out_dir.parent, out_dir.name)
     try:
         for name, frame in (tables or {}).items():
             write_table(frame, tmp / f"{name}.parquet")
@@ -133,10 +135,10 @@ def write_folder(
         if plots is not None:
             (tmp / PLOTS_DIR).mkdir()
             plots(tmp / PLOTS_DIR)
-        full = {**meta, "format": fmt, "files": _file_entries(tmp, skip=meta_name),
+        full = {**meta, "format": fmt, "files": file_entries(tmp, skip=meta_name),
                 "complete": True}  # fmt: skip
-        (tmp / meta_name).write_text(_manifest_json(full), encoding="utf-8")
-        _fsync(tmp / meta_name)
+        (tmp / meta_name).write_text(to_json(full), encoding="utf-8")
+        fsync(tmp / meta_name)
         _publish(tmp, out_dir, meta_name, fmt, overwrite)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -156,7 +158,7 @@ def _publish(tmp: Path, out_dir: Path, meta_name: str, fmt: str, overwrite: bool
             os.rename(tmp, out_dir)
         except OSError as exc:
             raise TwinFolderError(f"{out_dir} appeared while it was being written") from exc
-    _fsync(out_dir.parent)
+    fsync(out_dir.parent)
 
 
 def _completeness_problem(path: Path, meta_name: str, fmt: str) -> str | None:
@@ -258,7 +260,6 @@ def write_twin(
     overwrite: bool = False,
 ) -> Path:
     """Write a fitted twin folder (see the module docstring)."""
-    from sim.manifest import code_revision, package_versions
 
     users = fit.users.copy()
     users.insert(1, "uid", derive_uids(users["user_id"]).astype(np.int64))
@@ -524,9 +525,8 @@ def fit_report(fit: TwinFit, meta: Mapping[str, Any]) -> str:
 
 def plot_frequency_fit(frequency: pd.DataFrame, path: Path) -> Path:
     """Bars of observed vs model-expected users by repeat purchase days."""
-    from sim.plots import _figure, _save
 
-    fig, (ax,) = _figure(figsize=(8.0, 4.5))
+    fig, (ax,) = new_figure(figsize=(8.0, 4.5))
     pos = np.arange(len(frequency))
     ax.bar(pos - 0.2, frequency["observed_users"], width=0.4, label="observed", color="#4c72b0")
     ax.bar(pos + 0.2, frequency["expected_users"], width=0.4, label="model", color="#dd8452")
@@ -535,4 +535,4 @@ def plot_frequency_fit(frequency: pd.DataFrame, path: Path) -> Path:
     ax.set_ylabel("users")
     ax.set_title("Calibration period: observed vs model-expected purchase-day counts")
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)

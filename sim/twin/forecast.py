@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.outputs import check_new_files, check_table_path, write_frame
+from sim.io.outputs import check_new_files, check_table_path, write_frame
 from sim.rng import Purpose
 from sim.twin.model import GammaGamma, TwinModel, expected_purchases
 from sim.twin.rfm import from_day, to_day

@@ -1,6 +1,6 @@
 """A twin as the simulator's initial base: one simulated user per real user, where it is now.
 
-:func:`twin_population` returns the same columns as :func:`sim.arrivals.initial_base`, built
+:func:`twin_population` returns the same columns as :func:`sim.world.arrivals.initial_base`, built
 from a twin folder (``population.twin`` in a config). Day 0 of the run is the day after the
 calibration end.
 
@@ -15,7 +15,7 @@ calibration end.
   P(present): users drawn gone (a recorded leave gives P(present) = 0) start churned on day 0
   (``churn_day`` 0, initial stage churned; outside any group) and are never simulated.
 * **Propensities, from the posterior** (docs/TWIN.md §Twin population derives them from
-  ``sim/behaviour.py``): ``buy_logit_offset`` so that on day 0 the simulator's chance of a
+  ``sim/world/behaviour.py``): ``buy_logit_offset`` so that on day 0 the simulator's chance of a
   purchase, P(active) × σ(ℓ_buy), equals the twin's P(buying | present) · E[p | buying]; and
   ``churn_multiplier`` so that the expected churn hazard on day 0 equals E[θ | present]. Where
   the twin's purchase rate is not reachable with the user's drawn activity (it would need more
@@ -33,13 +33,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from sim.arrivals import _categorical, user_attributes
-from sim.lifecycle import NO_DAY
-from sim.params import PREFERENCES, WorldParams
-from sim.population_spec import CHANNELS, OCCUPATIONS, PopulationSpec
 from sim.rng import Purpose, uniforms
 from sim.twin.folder import Twin, TwinFolderError, load_twin
 from sim.twin.rfm import to_day
+from sim.world.arrivals import _categorical, user_attributes
+from sim.world.lifecycle import NO_DAY
+from sim.world.params import PREFERENCES, WorldParams
+from sim.world.population_spec import CHANNELS, OCCUPATIONS, PopulationSpec
 
 MAX_BUY_PROB = 0.5  # highest purchase probability per active day a twin user is given
 MULTIPLIER_BOUNDS = (1e-3, 1e3)

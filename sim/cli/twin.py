@@ -1,0 +1,372 @@
+"""``siyu twin …``: fit a twin to a real event log, forecast from it, backtest it, retention.
+
+    siyu twin fit --events FILE [--users FILE] --calibration-end DATE --out TWIN_DIR
+                  [--merge-same-day] [--quarantine FILE] [--map our=theirs ...]
+                  [--activity rate|bound|off] [--overwrite]
+    siyu twin forecast TWIN_DIR --until DATE --out FILE [--seed N] [--draws N] [--overwrite]
+    siyu twin backtest --events FILE --calibration-end DATE --until DATE --out DIR
+                  [--merge-same-day] [--quarantine FILE] [--map our=theirs ...]
+                  [--activity rate|bound|off] [--seed N] [--draws N] [--overwrite]
+    siyu twin retention TABLE.csv --fit-through K --project-to M [--out FILE] [--overwrite]
+    siyu twin sample-log CONFIG --out FILE [--start-date DATE] [--users N] [--days N]
+                  [--seed N] [--overwrite]
+
+:func:`register` adds the ``twin`` command to the ``siyu`` parser; its handler (``handler`` in the
+parsed namespace, also :func:`run`) returns the exit status: 0 on success, 2 when the input
+(files, dates, flags, destination) cannot be used — one clear message, nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.config import load_config
+from sim.io.atomic import file_digest
+from sim.io.outputs import check_new_files, check_table_path, write_frame
+from sim.runs.sample_log import simulate_event_log
+from sim.runs.single import build_strategies
+from sim.twin.backtest import print_comparison, run_backtest, write_backtest
+from sim.twin.events import EventFileError, load_events, load_users
+from sim.twin.folder import (
+    BACKTEST_FORMAT,
+    BACKTEST_JSON,
+    TWIN_FORMAT,
+    TWIN_JSON,
+    TwinFolderError,
+    check_writable,
+    load_twin,
+    write_twin,
+)
+from sim.twin.forecast import CSV_OPTIONS, check_output, forecast, write_forecast
+from sim.twin.model import FitError, fit_twin
+from sim.twin.retention import run_retention
+from sim.twin.rfm import user_statistics
+
+EXIT_USER_ERROR = 2
+
+
+class TwinInputError(ValueError):
+    """A flag value that cannot be used (a date, a mapping)."""
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add ``twin fit|forecast|backtest|retention`` to a ``siyu`` subparsers object."""
+    twin = subparsers.add_parser(
+        "twin", help="digital twin: fit to a real event log, forecast, backtest, retention"
+    )
+    twin.set_defaults(handler=run)
+    sub = twin.add_subparsers(dest="twin_command", required=True)
+
+    fit = sub.add_parser("fit", help="fit the twin on events up to the calibration end")
+    _input_options(fit)
+    fit.add_argument("--users", type=Path, help="optional users table (user_id + attributes)")
+    fit.add_argument("--users-id-column", default="user_id", help="id column of --users")
+    fit.add_argument("--out", type=Path, required=True, help="twin folder to write")
+    fit.add_argument("--overwrite", action="store_true", help="replace an existing twin folder")
+
+    fc = sub.add_parser("forecast", help="per-user purchases and spend after the calibration end")
+    fc.add_argument("twin_dir", type=Path)
+    fc.add_argument("--until", required=True, help="last day forecast (inclusive), YYYY-MM-DD")
+    fc.add_argument("--out", type=Path, required=True, help="per-user file, .csv or .parquet")
+    _mc_options(fc)
+    fc.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+    bt = sub.add_parser("backtest", help="fit, forecast the holdout, compare with what happened")
+    _input_options(bt)
+    bt.add_argument("--until", required=True, help="end of the holdout (inclusive)")
+    bt.add_argument("--out", type=Path, required=True, help="backtest folder to write")
+    _mc_options(bt)
+    bt.add_argument("--overwrite", action="store_true", help="replace an existing backtest folder")
+
+    ret = sub.add_parser("retention", help="fit sBG and the twin's BdW to a cohort table")
+    ret.add_argument("table", type=Path, help="CSV with columns period, survivors")
+    ret.add_argument("--fit-through", type=int, required=True, help="K: fit periods 0..K")
+    ret.add_argument("--project-to", type=int, required=True, help="M: project to period M")
+    ret.add_argument("--out", type=Path, help="write the projection (.csv or .parquet)")
+    ret.add_argument("--overwrite", action="store_true", help="replace an existing projection")
+
+    sample = sub.add_parser(
+        "sample-log", help="simulate a business from a run config and write its event log"
+    )
+    sample.add_argument("config", type=Path, help="a run config, e.g. experiments/quickstart.yaml")
+    sample.add_argument("--out", type=Path, required=True, help="event log, .csv or .parquet")
+    sample.add_argument("--start-date", default="2024-01-01", help="the date of day 0")
+    sample.add_argument("--users", type=int, help="override population.initial_users")
+    sample.add_argument("--days", type=int, help="override the horizon in days")
+    sample.add_argument("--seed", type=int, help="override the config's seed")
+    sample.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    return twin
+
+
+def _input_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--events", type=Path, required=True, help="event log (.csv, .csv.gz, .parquet)")
+    p.add_argument("--calibration-end", required=True, help="last calibration day, YYYY-MM-DD")
+    p.add_argument("--merge-same-day", action="store_true", help="merge same-day purchases")
+    p.add_argument("--quarantine", type=Path, help="write malformed rows here and go on")
+    p.add_argument("--map", nargs="+", default=[], metavar="OURS=THEIRS",
+                   help="column names: e.g. user_id=customer timestamp=order_date")  # fmt: skip
+    p.add_argument("--activity", choices=("rate", "bound", "off"), default="rate",
+                   help="how activity events are used (docs/TWIN.md; default rate)")  # fmt: skip
+
+
+def _mc_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=0, help="Monte-Carlo seed (default 0)")
+    p.add_argument("--draws", type=int, default=200, help="Monte-Carlo draws (default 200)")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def parse_date(text: str, flag: str) -> pd.Timestamp:
+    """A calendar day from a flag value; :class:`TwinInputError` naming the flag otherwise."""
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        stamp = pd.NaT
+    if stamp is pd.NaT or pd.isna(stamp):
+        raise TwinInputError(f"{flag}: expected a date such as 2024-06-30, got {text!r}")
+    return stamp.normalize()
+
+
+def parse_mapping(pairs: list[str]) -> dict[str, str] | None:
+    """``["user_id=customer", …]`` → ``{"user_id": "customer", …}`` (None if empty)."""
+    out = {}
+    for pair in pairs:
+        ours, sep, theirs = pair.partition("=")
+        if not sep or not ours.strip() or not theirs.strip():
+            raise TwinInputError(
+                f"--map: expected OURS=THEIRS such as user_id=customer, got {pair!r}"
+            )
+        out[ours.strip()] = theirs.strip()
+    return out or None
+
+
+def _check_draws(draws: int) -> None:
+    if draws < 20:
+        raise TwinInputError(f"--draws: at least 20 are needed for 95% intervals, got {draws}")
+
+
+def _load(args: argparse.Namespace):
+
+    quarantine = args.quarantine
+    return load_events(
+        args.events,
+        columns=parse_mapping(args.map),
+        merge_same_day_purchases=args.merge_same_day,
+        on_error="quarantine" if quarantine is not None else "stop",
+        quarantine_path=quarantine,
+    )
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def data_summary(log, calibration_end: pd.Timestamp, stats: pd.DataFrame) -> dict:
+    """Counts for twin.json and the fit report: what was read, used, left out."""
+    ev = log.events
+    used = ev["date"] <= calibration_end
+    buys = used & (ev["event"] == "purchase")
+    counts = ev.loc[used, "event"].value_counts()
+    return {
+        "rows_read": int(log.rows_read),
+        "rows_quarantined": int(log.rows_quarantined),
+        "purchases_merged_same_day": int(log.merged_purchases),
+        "events_used": int(used.sum()),
+        "events_after_calibration_end_not_used": int((~used).sum()),
+        "first_event": str(ev["date"].min().date()) if len(ev) else None,
+        "last_event_used": str(ev.loc[used, "date"].max().date()) if used.any() else None,
+        "users": int(len(stats)),
+        "buyers": int((stats["purchases"] > 0).sum()),
+        "purchases": int(buys.sum()),
+        "spend": float(np.nansum(ev.loc[buys, "amount"].to_numpy())),
+        "users_with_repeat_purchase_days": int((stats["x"] > 0).sum()),
+        "recorded_leaves": int((stats["dead_at"] >= 0).sum()),
+        "events_by_type": {str(k): int(v) for k, v in counts.items()},
+    }
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+
+    cal = parse_date(args.calibration_end, "--calibration-end")
+    check_writable(args.out, TWIN_JSON, TWIN_FORMAT, args.overwrite)
+    log = _load(args)
+    stats = user_statistics(log.events, cal)
+    if stats.empty:
+        raise TwinInputError(
+            f"{args.events}: no event on or before the calibration end {cal.date()}"
+        )
+    fit = fit_twin(stats, cal, activity=args.activity)
+    data = data_summary(log, cal, stats)
+    attributes = None
+    inputs = {"events": file_digest(args.events), "users": None}
+    if args.users is not None:
+        attributes, data["users_table"] = _attributes(args.users, args.users_id_column, stats)
+        inputs["users"] = file_digest(args.users)
+    options = {"merge_same_day": args.merge_same_day, "columns": parse_mapping(args.map),
+               "quarantine": None if args.quarantine is None else str(args.quarantine),
+               "activity": args.activity}  # fmt: skip
+    path = write_twin(fit, args.out, data=data, inputs=inputs, options=options,
+                      attributes=attributes, overwrite=args.overwrite)  # fmt: skip
+    _print_fit(fit, data, path)
+    return 0
+
+
+def _attributes(path: Path, id_column: str, stats: pd.DataFrame):
+
+    table = load_users(path, id_column=id_column)
+    inside = table["user_id"].isin(stats["user_id"])
+    summary = {"rows": int(len(table)), "rows_without_events_not_in_twin": int((~inside).sum()),
+               "columns": [c for c in table.columns if c != "user_id"]}  # fmt: skip
+    return table[inside].sort_values("user_id").reset_index(drop=True), summary
+
+
+def _print_fit(fit, data: dict, path: Path) -> None:
+    from rich.table import Table
+
+    out = _console()
+    m = fit.model
+    table = Table("parameter", "estimate", "SE", "95% interval",
+                  title=f"Twin fit: {data['users']:,} users, calibration end "
+                  f"{fit.calibration_end.date()}")  # fmt: skip
+    rows = [(k, m.params_[k], m.se_[k], m.ci95_[k]) for k in m.free_names_]
+    if fit.spend is not None:
+        rows += [(f"spend {k}", v, fit.spend.se_[k], fit.spend.ci95_[k])
+                 for k, v in fit.spend.params_.items()]  # fmt: skip
+    for name, est, se, (lo, hi) in rows:
+        table.add_row(name, f"{est:.4g}", f"{se:.3g}", f"[{lo:.4g}, {hi:.4g}]")
+    out.print(table)
+    if data["rows_quarantined"]:
+        out.print(f"{data['rows_quarantined']:,} malformed rows were quarantined")
+    out.print(f"twin folder: [bold]{path}[/bold] (fit_report.md)")
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+
+    _check_draws(args.draws)
+    twin = load_twin(args.twin_dir)
+    until = parse_date(args.until, "--until")
+    horizon = int((until - twin.calibration_end).days)
+    if horizon < 1:
+        raise TwinInputError(
+            f"--until {until.date()} must be after the twin's calibration end "
+            f"{twin.calibration_end.date()}"
+        )
+    check_output(args.out, args.overwrite)
+    fc = forecast(twin.model, twin.spend, twin.users, horizon, seed=args.seed, draws=args.draws)
+    users_path, weekly_path = write_forecast(fc, args.out, twin.calibration_end, args.overwrite)
+    last = fc.weekly.iloc[-1]
+    _console().print(
+        f"{len(fc.users):,} users, {horizon} days to {until.date()}: expected purchase days "
+        f"{last['expected_purchases']:,.1f} (95% {last['purchases_lo95']:,.0f}–"
+        f"{last['purchases_hi95']:,.0f}), spend {last['expected_spend']:,.0f}\n"
+        f"per user: [bold]{users_path}[/bold]\nweekly: [bold]{weekly_path}[/bold]"
+    )
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+
+    _check_draws(args.draws)
+    cal = parse_date(args.calibration_end, "--calibration-end")
+    until = parse_date(args.until, "--until")
+    if until <= cal:
+        raise TwinInputError(f"--until {until.date()} must be after --calibration-end {cal.date()}")
+    check_writable(args.out, BACKTEST_JSON, BACKTEST_FORMAT, args.overwrite)
+    log = _load(args)
+    result = run_backtest(log.events, cal, until, seed=args.seed, draws=args.draws,
+                          activity=args.activity)  # fmt: skip
+    options = {"merge_same_day": args.merge_same_day, "columns": parse_mapping(args.map),
+               "seed": args.seed, "draws": args.draws, "activity": args.activity}  # fmt: skip
+    path = write_backtest(result, args.out, inputs={"events": file_digest(args.events)},
+                          options=options, overwrite=args.overwrite)  # fmt: skip
+    print_comparison(result, _console())
+    _console().print(f"backtest folder: [bold]{path}[/bold] (report.md)")
+    return 0
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    table = run_retention(args.table, args.fit_through, args.project_to, args.out,
+                          overwrite=args.overwrite)  # fmt: skip
+    summary = table.attrs.get("summary", {})
+    out = _console()
+    shown = Table("period", "actual", "sBG", "twin (BdW)",
+                  title=f"Survivors of {args.table}: fitted to period {args.fit_through}, "
+                  f"projected to {args.project_to}")  # fmt: skip
+    for _, r in table.iterrows():
+        actual = "" if pd.isna(r["actual"]) else f"{r['actual']:,.0f}"
+        style = "bold" if r["period"] > args.fit_through else None
+        shown.add_row(str(int(r["period"])), actual, f"{r['sbg']:,.1f}", f"{r['twin']:,.1f}",
+                      style=style)  # fmt: skip
+    out.print(shown)
+    for key in ("sbg", "twin"):
+        s = summary.get(key)
+        if s:
+            out.print(f"{s['model']}: alpha {s['alpha']:.4g}, beta {s['beta']:.4g}, c "
+                      f"{s['c']:.4g}; log-likelihood {s['log_likelihood']:.3f}")  # fmt: skip
+    mape = summary.get("mape_percent")
+    if mape:
+        out.print(f"holdout MAPE: sBG {mape['sbg']:.2f}%, twin {mape['twin']:.2f}%")
+    if args.out is not None:
+        out.print(f"written: [bold]{args.out}[/bold]")
+    return 0
+
+
+def cmd_sample_log(args: argparse.Namespace) -> int:
+    """The event log of a simulated business, to try the twin on data with a known truth."""
+
+    out = args.out
+    check_table_path(out, "the event log (--out)")
+    check_new_files((out,), args.overwrite)
+    start = parse_date(args.start_date, "--start-date")
+    config = load_config(args.config, seed=args.seed, users=args.users, days=args.days)
+    log = simulate_event_log(config, build_strategies(config, str(args.config)),
+                             start_date=str(start.date()))  # fmt: skip
+    write_frame(log, out, **CSV_OPTIONS)
+    counts = log["event"].value_counts()
+    _console().print(
+        f"{log['user_id'].nunique():,} users who arrived in {config.days} simulated days "
+        f"({start.date()} on), {len(log):,} events ("
+        + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+        + f")\nevent log: [bold]{out}[/bold]"
+    )
+    return 0
+
+
+HANDLERS = {"fit": cmd_fit, "forecast": cmd_forecast, "backtest": cmd_backtest,
+            "retention": cmd_retention, "sample-log": cmd_sample_log}  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed ``siyu twin …`` command; user errors print one message and return 2."""
+
+    try:
+        return HANDLERS[args.twin_command](args)
+    except (EventFileError, TwinFolderError, FitError, TwinInputError, FileExistsError,
+            ValueError) as exc:  # fmt: skip
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sim.cli.twin …`` (the same as ``siyu twin …``)."""
+    parser = argparse.ArgumentParser(prog="siyu")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""The engine: builds the world from a config, runs the calendar, collects the records.
+
+``Simulation(config, strategies).run()`` returns a :class:`RunResult` with the tables of a run
+(see :mod:`sim.engine.tables`). The engine owns the population, the groups, the ledger and the
+calendar; strategies see them only through :class:`~sim.world.actions.Operations`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sim.calendar import Calendar
+from sim.config import ExperimentConfig
+from sim.engine.tables import build_tables
+from sim.rng import Purpose, uniforms
+from sim.twin.population import twin_population
+from sim.world import arrivals
+from sim.world import lifecycle as lc
+from sim.world.actions import ACTION_COLUMNS, Ledger, Operations
+from sim.world.assignment import Assignment
+from sim.world.behaviour import (
+    COUNTERS,
+    classify_all,
+    day_keys,
+    ladder_arrays,
+    new_buffers,
+    step_params,
+    step_users,
+)
+from sim.world.groups import STEP_GROUP_COLUMNS, Groups
+from sim.world.population import Population
+from sim.world.pressure import Pressure
+from strategies.base import Strategy
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced, in memory."""
+
+    config: ExperimentConfig
+    tables: dict[str, pd.DataFrame]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Simulation:
+    """One run of one policy (a list of strategies) on one world.
+
+    With ``treatment`` strategies (an experiment arm; an empty list means "do nothing") the
+    population is split by ``assignment``:
+    users whose randomisation unit drew the treatment (``assigned``) receive ``treatment``, the
+    others receive ``strategies`` (the control policy). Without ``treatment``, ``strategies`` act
+    on everyone and ``assignment`` only labels who would have been treated (the control world of
+    an experiment).
+    """
+
+    def __init__(
+        self,
+        config: ExperimentConfig,
+        strategies: Sequence[Strategy] = (),
+        on_day_done: Callable[[int], None] | None = None,
+        keep_user_actions: bool = False,
+        treatment: Sequence[Strategy] | None = None,
+        assignment: Assignment | None = None,
+    ) -> None:
+        if treatment is not None and assignment is None:
+            raise ValueError("treatment strategies need an assignment (who is treated)")
+        self.config = config
+        self.world = config.world
+        self.seed = config.seed
+        self.assignment = assignment
+        self.strategies = [s.clone() for s in strategies]
+        # None = no split (the control policy acts on everyone); a list, even an empty one
+        # ("do nothing"), is the arm's policy for the assigned users
+        self.treatment = None if treatment is None else [s.clone() for s in treatment]
+        self.on_day_done = on_day_done
+        self.day = 0
+        self.calendar = Calendar()
+        self.ledger = Ledger(keep_users=keep_user_actions)
+        self.pressure = Pressure(config.pressure)
+        self.groups = Groups(self.world.groups)
+        expected = config.population.initial_users + int(
+            1.3 * config.days * sum(config.population.arrivals_per_day.values())
+        )
+        self.pop = Population(capacity=expected + 1024)
+        self._params = step_params(self.world)
+        self._ladder = ladder_arrays(self.world)
+        self._buffers = new_buffers(self.pop.capacity)
+        self._pending_referrals: tuple[np.ndarray, np.ndarray] | None = None
+        self._records: dict[str, list] = {
+            "daily": [], "transitions": [], "purchases": [], "groups": [],
+        }  # fmt: skip
+        self._arrivals_today = (0, 0)
+
+    # -- setup -------------------------------------------------------------------------------
+    def _add_users(self, cols: dict[str, np.ndarray], day: int) -> np.ndarray:
+        """Append users, seat those who join a group, label them; returns their slots."""
+        slots = self.pop.append(cols)
+        if self._buffers.trans_user.shape[0] < self.pop.capacity:
+            self._buffers = new_buffers(self.pop.capacity)
+        joins = uniforms(self.seed, Purpose.GROUP_JOIN, 0, cols["uid"])
+        joining = slots[joins < self.world.groups.join_probability]
+        if "join_day" in cols and joining.size:
+            joining = joining[np.argsort(cols["join_day"][joining - slots[0]], kind="stable")]
+        self.groups.assign(self.pop.col("group"), joining, day)
+        pop = self.pop
+        pop.col("arrival_group")[slots] = pop.col("group")[slots]
+        pop.col("initial_quadrant")[slots] = lc.quadrant(
+            pop.col("prior_revenue")[slots], pop.col("active_bits")[slots], self.world.lifecycle
+        )
+        if self.assignment is not None:
+            pop.col("assigned")[slots] = self.assignment.draw(
+                self.seed, pop.col("uid")[slots], pop.col("group")[slots]
+            )
+        gone = slots[pop.col("churn_day")[slots] >= 0]  # added already gone (a twin's leavers)
+        if gone.size:
+            self.groups.remove(pop.col("group"), gone)
+            pop.col("arrival_group")[gone] = -1
+        return slots
+
+    def _initial_population(self) -> None:
+        spec = self.config.population
+        if spec.twin is None:
+            cols = arrivals.initial_base(spec, self.world, self.seed)
+        else:  # a calibrated twin: one user per real user (sim/twin/population.py)
+            cols = twin_population(spec.twin, spec, self.world, self.seed)
+        self._add_users(cols, 0)
+        lc = self.world.lifecycle
+        classify_all(self.pop.n, self.pop.arrays(), lc.core_min_purchases,
+                     lc.dormant_after_days, 0)  # fmt: skip
+        self.groups.reset_counters()  # base users joined before day 0
+
+    def _arrive(self, day: int) -> None:
+        spec = self.config.population
+        uids, channels = arrivals.daily_arrivals(spec, self.seed, day)
+        referrer = np.full(uids.shape[0], -1, np.int64)
+        n_referred = 0
+        if self._pending_referrals is not None:
+            ref_slots, counts = self._pending_referrals
+            parents = self.pop.col("uid")[ref_slots]
+            ref_uids = arrivals.referred_uids(self.seed, day - 1, parents, counts)
+            n_referred = ref_uids.shape[0]
+            uids = np.concatenate([uids, ref_uids])
+            channels = np.concatenate([channels, np.full(n_referred, arrivals.REFERRAL, np.int8)])
+            referrer = np.concatenate([referrer, np.repeat(parents.astype(np.int64), counts)])
+            self._pending_referrals = None
+        if uids.shape[0]:
+            cols = arrivals.user_attributes(spec, self.seed, uids, channels)
+            cols.update(
+                join_day=np.full(uids.shape[0], day, np.int32),
+                referrer=referrer,
+                last_active=np.full(uids.shape[0], day, np.int32),
+                last_touch=np.full(uids.shape[0], day, np.int32),
+            )
+            self._add_users(cols, day)
+        self._arrivals_today = (int(uids.shape[0]), n_referred)
+
+    # -- the day -----------------------------------------------------------------------------
+    def _operations(self, day: int) -> None:
+        self.day = day
+        self._arrive(day)
+        self.pressure.start_day(day)
+        self.pressure.run_queue()
+        for strategy, ops in self._ops:
+            strategy.on_day(ops)
+
+    def _behaviour(self, day: int) -> None:
+        pop, groups, buf = self.pop, self.groups, self._buffers
+        buf.counters[:] = 0.0
+        step_users(
+            day, pop.n, day_keys(self.seed, day), self._params, self._ladder, pop.arrays(),
+            *(groups.buffer(k) for k in STEP_GROUP_COLUMNS), buf,
+        )  # fmt: skip
+        n_trans, n_buy, n_ref = (int(x) for x in buf.sizes)
+        uid = pop.col("uid")
+        self._records["transitions"].append(
+            (day, uid[buf.trans_user[:n_trans]], buf.trans_from[:n_trans].copy(),
+             buf.trans_to[:n_trans].copy())
+        )  # fmt: skip
+        self._records["purchases"].append(
+            (day, uid[buf.buy_user[:n_buy]], buf.buy_step[:n_buy].copy(),
+             buf.buy_paid[:n_buy].copy(), buf.buy_discount[:n_buy].copy())
+        )  # fmt: skip
+        if n_ref:
+            self._pending_referrals = (buf.ref_user[:n_ref].copy(), buf.ref_count[:n_ref].copy())
+        group_rows = groups.end_of_day(day, pop.col("group"))
+        if self.config.output.groups:
+            self._records["groups"].append(group_rows)
+        self._records["daily"].append(self._daily_row(day, group_rows))
+        if self.on_day_done is not None:
+            self.on_day_done(day)
+
+    def _daily_row(self, day: int, g: dict[str, np.ndarray]) -> dict[str, float]:
+        c = dict(zip(COUNTERS, self._buffers.counters.tolist(), strict=True))
+        reachable = max(c.pop("reachable"), 1.0)
+        spent = self.ledger.close_day()
+        pressure = self.pressure.close_day()
+        alive = g["alive"]
+        members = int(g["size"][alive].sum())
+        pushed = int(g["pushed"].sum())
+        row = {
+            "day": day,
+            "users_registered": self.pop.n,
+            "arrivals": self._arrivals_today[0],
+            "arrivals_referred": self._arrivals_today[1],
+            **{k: c[k] for k in COUNTERS if k.startswith("stage_")},
+            **{
+                k: c[k]
+                for k in (
+                    "active",
+                    "opened",
+                    "spoke",
+                    "shared",
+                    "purchases",
+                    "revenue",
+                    "discount",
+                    "mutes",
+                    "churned_today",
+                    "completions",
+                    "referrals",
+                )
+            },  # fmt: skip
+            "cost_money": spent.get("cost_money", 0.0),
+            "operator_hours": spent.get("operator_hours", 0.0),
+            **{col: int(spent.get(col, 0)) for col in ACTION_COLUMNS.values()},
+            **pressure,
+            "group_joins": int(g["joins"].sum()),
+            "group_leaves": int(g["leaves"].sum()),
+            "groups_alive": int(alive.sum()),
+            "group_members": members,
+            "group_speaking_rate": float(g["speakers"].sum()) / members if members else 0.0,
+            "group_open_rate": float(g["opened"].sum()) / pushed if pushed else float("nan"),
+            "trust_mean": c["trust_sum"] / reachable,
+            "fatigue_mean": c["fatigue_sum"] / reachable,
+        }
+        return row
+
+    # -- running -----------------------------------------------------------------------------
+    def initial_view(self, strategy: str = "inspect") -> Operations:
+        """Build the initial population (day 0, before arrivals) without running any day.
+
+        Returns an :class:`Operations` to read it (e.g. to dry-run rule conditions). Use a fresh
+        Simulation for :meth:`run` afterwards.
+        """
+        if self.pop.n == 0:
+            self._initial_population()
+        return Operations(self, strategy)
+
+    def _operations_for_policies(self) -> list[tuple[Strategy, Operations]]:
+        """Each strategy with the operations it may use: everyone, or one side of the split."""
+        if self.treatment is None:
+            return [(s, Operations(self, s.name)) for s in self.strategies]
+        control = [(s, Operations(self, s.name, audience=False)) for s in self.strategies]
+        treated = [
+            (s, Operations(self, f"treatment/{s.name}", audience=True)) for s in self.treatment
+        ]
+        return control + treated
+
+    def run(self) -> RunResult:
+
+        t0 = time.perf_counter()
+        if self.pop.n:
+            raise RuntimeError("this Simulation was already set up; run a fresh one")
+        self._initial_population()
+        self._ops = self._operations_for_policies()
+        for strategy, ops in self._ops:
+            strategy.start(ops)
+        t1 = time.perf_counter()
+        self.calendar.daily(self._operations, self._behaviour, self.config.days)
+        self.calendar.run(self.config.days)
+        t2 = time.perf_counter()
+        tables = build_tables(self)
+        t3 = time.perf_counter()
+        timings = {"setup_s": t1 - t0, "simulate_s": t2 - t1, "tables_s": t3 - t2}
+        return RunResult(self.config, tables, timings)

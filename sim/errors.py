@@ -1,0 +1,12 @@
+"""Errors shared across layers. They live at the bottom so any layer can raise them.
+
+:class:`ConfigError` is raised wherever a user's input (a config file, a strategy's parameters,
+a rule expression, a referenced file) is wrong; its message names the file, the key and what
+was expected, and the command line prints it without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class ConfigError(ValueError):
+    """A config could not be read or validated; the message names the file and the key."""

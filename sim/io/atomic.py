@@ -1,0 +1,138 @@
+"""Atomic writing: tables with pinned Parquet settings, fsync, hashed file lists, hidden
+temporary siblings and the swap that replaces a folder in one rename.
+
+Run folders (:mod:`sim.runs.folder`), experiment folders and twin folders (:mod:`sim.twin.folder`)
+are all published with these helpers: everything is written into a hidden sibling
+``.<name>.tmp-<random>`` and renamed into place, so a reader never sees a half-written folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+HASH_CHUNK = 1 << 20
+PLOTS_DIR = "plots"  # the sub-folder of a run or twin folder that holds its figures
+
+# Pinned so that the bytes depend only on the data (and the pyarrow version), never on defaults.
+PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": 3,
+    "use_dictionary": True,
+    "write_statistics": True,
+    "row_group_size": 1 << 20,
+    "version": "2.6",
+    "data_page_version": "1.0",
+    "store_schema": True,
+}
+
+
+def is_safe_relpath(rel: str) -> bool:
+    parts = Path(rel).parts
+    return bool(parts) and not Path(rel).is_absolute() and ".." not in parts
+
+
+def json_default(obj: Any) -> Any:
+    """JSON for the few non-JSON types a manifest tends to carry (numpy scalars, paths, sets)."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, set | frozenset):
+        return sorted(obj)
+    raise TypeError(f"manifest value of type {type(obj).__name__} is not JSON serialisable")
+
+
+def to_json(manifest: Mapping[str, Any]) -> str:
+    text = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False, default=json_default)
+    return text + "\n"
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """Write one frame as Parquet with pinned settings and no index (deterministic bytes)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table, path, **PARQUET_OPTIONS)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems cannot fsync a directory; nothing to do then
+        pass
+    finally:
+        os.close(fd)
+
+
+def list_files(root: Path) -> list[str]:
+    """Relative POSIX paths of every regular file under ``root``, sorted."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def file_entries(root: Path, skip: str) -> dict[str, dict[str, Any]]:
+    """sha256 and size of every file under ``root`` but ``skip`` (each fsynced first)."""
+    entries = {}
+    for rel in list_files(root):
+        if rel == skip:
+            continue
+        fsync(root / rel)
+        entries[rel] = {"sha256": sha256_file(root / rel), "size": (root / rel).stat().st_size}
+    return entries
+
+
+def file_digest(path: Path | str) -> dict[str, Any]:
+    """Path, size and sha256 of an input file (recorded in manifests and twin folders)."""
+    path = Path(path)
+    return {"path": str(path), "size": path.stat().st_size, "sha256": sha256_file(path)}
+
+
+def make_tmp_dir(parent: Path, name: str) -> Path:
+    """A fresh hidden sibling of the target (``os.mkdir`` honours the umask, unlike mkdtemp)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(100):
+        tmp = parent / f".{name}.tmp-{secrets.token_hex(6)}"
+        try:
+            os.mkdir(tmp)
+        except FileExistsError:
+            continue
+        return tmp
+    raise OSError(f"could not create a temporary folder in {parent}")
+
+
+def swap_in(new: Path, dest: Path) -> None:
+    """Replace the folder ``dest`` by the finished folder ``new`` (a sibling): ``dest`` is
+    renamed aside, ``new`` renamed into place (``dest`` is restored if that fails), and the old
+    folder deleted — a failure to delete only warns, the new folder is already in place."""
+    trash = dest.parent / f".{dest.name}.trash-{secrets.token_hex(6)}"
+    os.rename(dest, trash)
+    try:
+        os.rename(new, dest)
+    except BaseException:
+        os.rename(trash, dest)
+        raise
+    try:
+        shutil.rmtree(trash)
+    except OSError as exc:
+        warnings.warn(f"could not fully delete the replaced folder {trash}: {exc}", stacklevel=2)

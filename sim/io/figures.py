@@ -1,0 +1,36 @@
+"""Figures without global state: a :class:`~matplotlib.figure.Figure` on its own Agg canvas,
+saved to a file and freed. Every plot of the project is made through these two functions.
+
+Nothing here touches ``pyplot``: no backend is switched (importing a plotting module inside a
+notebook leaves its backend alone), nothing is shown and no figure stays in pyplot's registry.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+DPI = 110
+
+
+def new_figure(
+    nrows: int = 1, figsize: tuple[float, float] = (9.0, 5.0), ncols: int = 1
+) -> tuple[Figure, list[Axes]]:
+    """A figure with ``nrows`` × ``ncols`` axes (returned as a flat list, row by row)."""
+    fig = Figure(figsize=figsize, dpi=DPI)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    return fig, [ax for row in axes for ax in row]
+
+
+def save_figure(fig: Figure, path: Path | str) -> Path:
+    """Lay out, write ``path`` (creating its folder) and free the figure."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    fig.clear()
+    return path

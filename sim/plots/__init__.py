@@ -1,0 +1,1 @@
+"""Figures of a run's tables (stage flow, retention, LTV, survival, group health)."""

@@ -1,0 +1,92 @@
+"""Running one experiment config end to end: strategies, simulation, run folder, summary."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from sim.config import ExperimentConfig
+from sim.engine.simulation import RunResult, Simulation
+from sim.runs.manifest import build_manifest
+from sim.plots.run import plot_run
+from sim.rules.schema import compile_rules
+from sim.runs.folder import check_writable, write_run
+from strategies.base import Strategy
+from strategies.registry import make_strategy
+from strategies.rules import RuleSet
+
+
+def build_strategies(config: ExperimentConfig, source: str = "<config>") -> list[Strategy]:
+    """Instantiate (and validate) the strategies a config names, plus ``rules`` if it has any."""
+    strategies = [
+        make_strategy(spec.name, spec.params, where=f"{source}: strategies.{i}")
+        for i, spec in enumerate(config.strategies)
+    ]
+    if config.rules:
+
+        compile_rules(config.rules, source)
+        strategies.append(
+            RuleSet(
+                rules=tuple(r.model_dump() for r in config.rules),
+                config_source=source,
+                churn_model=str(config.churn_model) if config.churn_model else None,
+            )
+        )
+    return strategies
+
+
+def simulate(
+    config: ExperimentConfig, strategies: list[Strategy], show_progress: bool = False
+) -> RunResult:
+    """Run the simulation in memory, optionally with a progress bar."""
+    if not show_progress:
+        return Simulation(config, strategies).run()
+    columns = (
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("days"), TimeElapsedColumn(),
+    )  # fmt: skip
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task(f"simulating {config.name}", total=config.days)
+        sim = Simulation(config, strategies, on_day_done=lambda d: progress.advance(task))
+        return sim.run()
+
+
+def run_to_folder(
+    config: ExperimentConfig,
+    out_dir: Path,
+    source: str | None = None,
+    overwrite: bool = False,
+    show_progress: bool = False,
+) -> tuple[Path, RunResult, dict]:
+    """Simulate ``config`` and write its run folder atomically. Returns (path, result, manifest).
+
+    The destination is checked before simulating, so a refusal costs nothing; a failure while
+    writing leaves any earlier run at ``out_dir`` untouched.
+    """
+    t0 = time.perf_counter()
+    strategies = build_strategies(config, source or "<config>")
+    check_writable(out_dir, overwrite)
+    result = simulate(config, strategies, show_progress)
+    timings = dict(result.timings)
+    plots = (lambda d: plot_run(result.tables, d)) if config.output.plots else None
+    t1 = time.perf_counter()
+    manifest = build_manifest(config, source, timings)
+    manifest["timings"]["total_s"] = round(time.perf_counter() - t0, 3)
+    path = write_run(out_dir, result.tables, manifest, plots=plots, overwrite=overwrite)
+    manifest["timings"]["write_s"] = round(time.perf_counter() - t1, 3)
+    return path, result, manifest
+
+
+def default_out_dir(config: ExperimentConfig, root: Path = Path("runs")) -> Path:
+    """``runs/<name>-<hash of the resolved config>``."""
+    import hashlib
+
+    digest = hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:10]
+    return root / f"{config.name}-{digest}"
+
+
+def console() -> Console:
+    return Console(highlight=False)

@@ -1,0 +1,319 @@
+"""The action vocabulary: everything operations can do to a batch of users.
+
+Strategies act only through :class:`Operations`; the engine applies the effect and books the cost.
+Each action fills the users' *inbox* for today (read and cleared by the behaviour step) or changes
+membership/offer state directly. Costs go to the :class:`Ledger`, per user and per strategy.
+
+=====================  =====================================  =====================================
+action                 effect on user state                   cost
+=====================  =====================================  =====================================
+push_content           +1 content message today, with the     ``costs.message`` ¥ per user
+                       relevance of its tier × category to
+                       the user's stage and preference
+send_promo             +1 promotional message today (low      ``costs.message`` ¥ per message
+                       relevance; an opened promo lifts the
+                       purchase odds by exp(w × trust))
+give_coupon            discount on the next purchase for     ``costs.coupon_issue`` ¥ per coupon;
+                       ``valid_days`` days, today included    the discount itself is revenue
+                       (replaces an older coupon)             forgone, recorded as ``discount``
+contact_1v1            1v1 contact today: trust and activity  ``costs.contact_minutes`` operator
+                       boost                                  minutes × ``costs.operator_hourly``
+invite_to_group        joins an open group (if not in one)    none
+remove_from_group      leaves its group; trust penalty        none
+reward                 points and/or a gift: trust boost;     gift value + points × ``point_value``
+                       counts as a claimed benefit
+=====================  =====================================  =====================================
+
+Churned users are unreachable: actions silently skip them (and cost nothing).
+
+Contact pressure (:mod:`sim.world.pressure`) applies to every strategy together: users over a
+per-user
+cap are dropped from a batch, and 1v1 contacts beyond the operators' capacity are postponed to
+the next day (``contact_1v1`` returns only the users reached today).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.world.lifecycle import CHURNED, CORE, DORMANT, NEW, POTENTIAL
+from sim.world.params import CONTENT_TIERS, PREFERENCES, WorldParams
+from sim.world.population import grow_array
+
+if TYPE_CHECKING:
+    from sim.engine.simulation import Simulation
+
+# action -> the daily-table column counting what it sent (messages, coupons, contacts, ...)
+ACTION_COLUMNS = {
+    "push_content": "messages_content",
+    "send_promo": "messages_promo",
+    "give_coupon": "coupons_issued",
+    "contact_1v1": "contacts_1v1",
+    "invite_to_group": "group_invites",
+    "remove_from_group": "group_removals",
+    "reward": "rewards",
+}
+ACTIONS = tuple(ACTION_COLUMNS)
+
+# the content tier that fits each stage [000][003]
+STAGE_TIER = {
+    POTENTIAL: "free",
+    NEW: "camp",
+    CORE: "member",
+    DORMANT: "comeback",
+    CHURNED: "comeback",
+}
+_STAGE_TIER_CODE = np.array([CONTENT_TIERS.index(STAGE_TIER[s]) for s in range(5)], np.int8)
+
+
+class Ledger:
+    """Money and operator time spent, by day, strategy and action.
+
+    With ``keep_users=True`` (tests, audits) it also keeps ``user_rows``: (day, strategy, action,
+    user slots, units per user) for every booking.
+    """
+
+    COLUMNS = ("day", "strategy", "action", "users", "units", "cost_money", "operator_hours")
+
+    def __init__(self, keep_users: bool = False) -> None:
+        self.rows: list[tuple[int, str, str, int, int, float, float]] = []
+        self.today: dict[str, float] = defaultdict(float)
+        self.keep_users = keep_users
+        self.user_rows: list[tuple[int, str, str, np.ndarray, int]] = []
+        # per strategy label: (money, operator hours) per user slot, for net value by strategy
+        self.per_user: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def charge_users(
+        self, strategy: str, users: np.ndarray, money_each: float, hours_each: float, n_slots: int
+    ) -> None:
+        """Add what one booking cost to each user's account with ``strategy``."""
+        money, hours = self.per_user.get(strategy, (np.zeros(0), np.zeros(0)))
+        money, hours = grow_array(money, n_slots), grow_array(hours, n_slots)
+        self.per_user[strategy] = (money, hours)
+        money[users] += money_each
+        hours[users] += hours_each
+
+    def book(
+        self, day: int, strategy: str, action: str, users: int, units: int, money: float,
+        hours: float,
+    ) -> None:  # fmt: skip
+        """Record one action on ``users`` users, ``units`` items sent (messages, coupons ...)."""
+        self.rows.append((day, strategy, action, users, units, money, hours))
+        self.today[ACTION_COLUMNS[action]] += units
+        self.today["cost_money"] += money
+        self.today["operator_hours"] += hours
+
+    def close_day(self) -> dict[str, float]:
+        out = dict(self.today)
+        self.today.clear()
+        return out
+
+
+class Operations:
+    """The public face of the engine for one strategy: a read-only view and the actions.
+
+    ``ops.day`` is today; ``ops.field(name)`` is a read-only array over all user slots
+    (churned users included; use ``ops.reachable()`` to exclude them). ``ops.last_users`` holds
+    the slots the last action reached. ``ops.labelled(name)`` books under another strategy name
+    (e.g. one label per rule).
+
+    ``audience`` restricts a strategy to one side of an experiment's split: ``True`` = only
+    users assigned to the treatment, ``False`` = only the others, ``None`` = everyone. Users
+    outside the audience are invisible to ``reachable()`` and skipped by every action.
+    """
+
+    def __init__(self, sim: Simulation, strategy: str, audience: bool | None = None) -> None:
+        self._sim = sim
+        self.strategy = strategy
+        self.audience = audience
+        self.last_users: np.ndarray = np.zeros(0, np.int64)
+        self.postponed: np.ndarray = np.zeros(0, np.int64)
+
+    def labelled(self, strategy: str) -> Operations:
+        """The same operations, booked (costs, pressure counts) under ``strategy``."""
+        return Operations(self._sim, strategy, self.audience)
+
+    # -- reading -----------------------------------------------------------------------------
+    @property
+    def day(self) -> int:
+        return self._sim.day
+
+    @property
+    def n_users(self) -> int:
+        return self._sim.pop.n
+
+    @property
+    def seed(self) -> int:
+        """The run's seed (for keyed draws such as hold-outs)."""
+        return self._sim.seed
+
+    @property
+    def world(self) -> WorldParams:
+        """The world parameters (immutable): costs, lifecycle thresholds, ..."""
+        return self._sim.world
+
+    def field(self, name: str) -> np.ndarray:
+        # as_strided(writeable=False): a view whose write flag cannot be switched back on
+        return np.lib.stride_tricks.as_strided(self._sim.pop.col(name), writeable=False)
+
+    def reachable(self) -> np.ndarray:
+        """Slots of users who can still be reached (not churned, in this strategy's audience)."""
+        pop = self._sim.pop
+        ok = pop.col("churn_day") < 0
+        if self.audience is not None:
+            ok &= pop.col("assigned") == self.audience
+        return np.flatnonzero(ok)
+
+    def after(self, days: int, callback: Callable[[Operations], None]) -> None:
+        """Run ``callback(ops)`` ``days`` days from today, before that day's behaviour."""
+        self._sim.calendar.schedule(days, lambda: callback(self))
+
+    # -- acting ------------------------------------------------------------------------------
+    def _targets(self, users: np.ndarray) -> np.ndarray:
+        users = np.asarray(users, dtype=np.int64)
+        if users.size and (users.min() < 0 or users.max() >= self._sim.pop.n):
+            raise IndexError(f"strategy '{self.strategy}' addressed a user slot out of range")
+        users = _sorted_unique(users)
+        pop = self._sim.pop
+        ok = pop.col("churn_day")[users] < 0
+        if self.audience is not None:
+            ok &= pop.col("assigned")[users] == self.audience
+        return users[ok]
+
+    def _admit(self, action: str, users: np.ndarray, units: int = 1) -> np.ndarray:
+        """Reachable users minus those over their contact-pressure cap."""
+        return self._sim.pressure.admit(action, self._targets(users), units, self.strategy)
+
+    def _book(
+        self, action: str, users: np.ndarray, money_each: float, hours_each: float = 0.0,
+        units_each: int = 1,
+    ) -> None:  # fmt: skip
+        pop = self._sim.pop
+        if money_each:
+            pop.col("cost")[users] += money_each
+        if hours_each:
+            pop.col("operator_hours")[users] += hours_each
+        n = int(users.shape[0])
+        ledger = self._sim.ledger
+        if money_each or hours_each:
+            ledger.charge_users(self.strategy, users, money_each, hours_each, pop.n)
+        ledger.book(
+            self.day, self.strategy, action, n, n * units_each, n * money_each, n * hours_each
+        )
+        if ledger.keep_users:
+            ledger.user_rows.append((self.day, self.strategy, action, users.copy(), units_each))
+        self._sim.pressure.record(action, users, units_each)
+        self.last_users = users
+
+    def push_content(self, users: np.ndarray, tier: str, category: str | None = None) -> int:
+        """Push one piece of content of ``tier``; ``category=None`` personalises it to each
+        user's preference. Returns how many users were reached."""
+        if tier not in CONTENT_TIERS:
+            raise ValueError(f"unknown content tier {tier!r}; expected one of {CONTENT_TIERS}")
+        if category is not None and category not in PREFERENCES:
+            raise ValueError(f"unknown category {category!r}; expected one of {PREFERENCES}")
+        users = self._admit("push_content", users)
+        pop, params = self._sim.pop, self._sim.world.behaviour
+        stage_match = _STAGE_TIER_CODE[pop.col("stage")[users]] == CONTENT_TIERS.index(tier)
+        if category is None:
+            category_match = np.ones(users.shape[0], dtype=bool)
+        else:
+            category_match = pop.col("preference")[users] == PREFERENCES.index(category)
+        w = params.relevance_stage_weight
+        relevance = w * stage_match + (1.0 - w) * category_match
+        _saturating_add(pop.col("inbox_content"), users, 1)
+        pop.col("inbox_relevance")[users] += relevance.astype(np.float32)
+        self._book("push_content", users, self._sim.world.costs.message)
+        return int(users.shape[0])
+
+    def send_promo(self, users: np.ndarray, count: int = 1) -> int:
+        """Send ``count`` promotional messages for each user's next product."""
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        users = self._admit("send_promo", users, count)
+        _saturating_add(self._sim.pop.col("inbox_promo"), users, count)
+        self._book("send_promo", users, count * self._sim.world.costs.message, units_each=count)
+        return int(users.shape[0])
+
+    def give_coupon(self, users: np.ndarray, discount: float, valid_days: int) -> int:
+        """A coupon of ``discount`` (0..1) off the next purchase, valid ``valid_days`` days."""
+        if not 0.0 < discount < 1.0:
+            raise ValueError(f"discount must be in (0, 1), got {discount}")
+        if valid_days < 1:
+            raise ValueError(f"valid_days must be >= 1, got {valid_days}")
+        users = self._admit("give_coupon", users)
+        pop = self._sim.pop
+        pop.col("coupon_discount")[users] = discount
+        pop.col("coupon_expiry")[users] = self.day + valid_days - 1
+        self._book("give_coupon", users, self._sim.world.costs.coupon_issue)
+        return int(users.shape[0])
+
+    def contact_1v1(self, users: np.ndarray, minutes: float | None = None) -> int:
+        """A human 1v1 conversation today (costs operator time).
+
+        Contacts beyond today's operator capacity are queued for the next days; ``self.postponed``
+        holds the slots queued by this call. Returns how many users were reached today."""
+        if (minutes if minutes is not None else 1.0) <= 0:
+            raise ValueError("minutes must be > 0")
+        waiting = self._contact_now(users, minutes)
+        self.postponed = waiting
+        self._sim.pressure.postpone(lambda u: self._contact_now(u, minutes), self.strategy, waiting)
+        return int(self.last_users.shape[0])
+
+    def _contact_now(self, users: np.ndarray, minutes: float | None) -> np.ndarray:
+        """Contact whom today's capacity allows; return the (ordered) rest."""
+        costs = self._sim.world.costs
+        hours = (costs.contact_minutes if minutes is None else minutes) / 60.0
+        served, waiting = self._sim.pressure.take_capacity(self._admit("contact_1v1", users))
+        self._sim.pop.col("inbox_contact")[served] = 1
+        self._book("contact_1v1", served, hours * costs.operator_hourly, hours)
+        return waiting
+
+    def invite_to_group(self, users: np.ndarray) -> int:
+        """Invite users who are in no group into an open group."""
+        users = self._targets(users)
+        group = self._sim.pop.col("group")
+        users = users[group[users] < 0]
+        self._sim.groups.assign(self._sim.pop.col("group"), users, self.day)
+        self._book("invite_to_group", users, 0.0)
+        return int(users.shape[0])
+
+    def remove_from_group(self, users: np.ndarray) -> int:
+        """Remove users from their group (pruning); they lose some trust."""
+        users = self._targets(users)
+        pop = self._sim.pop
+        users = users[pop.col("group")[users] >= 0]
+        self._sim.groups.remove(pop.col("group"), users)
+        trust = pop.col("trust")
+        loss = self._sim.world.behaviour.trust_loss_removed
+        trust[users] = np.maximum(0.0, trust[users] - loss)
+        self._book("remove_from_group", users, 0.0)
+        return int(users.shape[0])
+
+    def reward(self, users: np.ndarray, points: float = 0.0, gift: float = 0.0) -> int:
+        """Give points and/or a gift worth ``gift`` ¥."""
+        if points < 0 or gift < 0 or points + gift <= 0:
+            raise ValueError("reward needs positive points or gift")
+        users = self._targets(users)
+        pop = self._sim.pop
+        pop.col("points")[users] += points
+        _saturating_add(pop.col("inbox_reward"), users, 1)
+        self._book("reward", users, gift + points * self._sim.world.costs.point_value)
+        return int(users.shape[0])
+
+
+def _sorted_unique(users: np.ndarray) -> np.ndarray:
+    """Sorted distinct slots; a no-copy pass when they already are (the common case)."""
+    if users.size < 2 or bool(np.all(users[1:] > users[:-1])):
+        return users
+    users = np.sort(users)
+    return users[np.concatenate(([True], users[1:] != users[:-1]))]
+
+
+def _saturating_add(col: np.ndarray, users: np.ndarray, k: int) -> None:
+    """Add k to a uint8 inbox counter without wrapping."""
+    col[users] = np.minimum(col[users].astype(np.int32) + k, 255).astype(col.dtype)

@@ -1,0 +1,492 @@
+"""The daily behaviour step: one compiled pass over all users.
+
+For each reachable user, in this order (docs/MODEL.md §Daily step gives the equations):
+
+1. message load → fatigue (an exponentially weighted messages-per-day);
+2. opening today's content pushes and promotions (relevance, trust, fatigue);
+3. trust update from what was opened or merely received, 1v1 contact, rewards;
+4. becoming active (engagement, trust, group vitality, habit loss, being forgotten);
+5. if active: study progress and course completion, speaking in the group, sharing (→ referred
+   friends tomorrow), purchasing the next step of the product ladder;
+6. exits, one uniform against cumulative hazards: leaving the private domain (churn, rising with
+   silence; blocking, rising with fatigue), muting, leaving the group;
+7. lifecycle stage, with every change written to the transition buffer.
+
+Every random number is a keyed draw (:func:`sim.rng.uniform`) addressed by (seed, purpose, day,
+uid), so the result for a user does not depend on any other user or on the order of the loop.
+The step reads the inbox that actions filled today and clears it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from sim.rng import Purpose, draw_key, mix64
+from sim.world.lifecycle import CHURNED, CORE, DORMANT, NEVER_DAYS, NEW, NO_DAY, POTENTIAL
+from sim.world.params import WorldParams
+
+# indices of the daily counters the step accumulates
+COUNTERS = (
+    "active", "opened", "spoke", "shared", "purchases", "revenue", "discount", "mutes",
+    "churned_today", "group_leaves", "completions", "referrals", "trust_sum", "fatigue_sum",
+    "reachable", "stage_potential", "stage_new", "stage_core", "stage_dormant", "stage_churned",
+)  # fmt: skip
+C = {name: i for i, name in enumerate(COUNTERS)}
+
+KEY_PURPOSES = (
+    Purpose.OPEN, Purpose.ACTIVE, Purpose.STUDY, Purpose.SPEAK, Purpose.SHARE,
+    Purpose.PURCHASE, Purpose.CHURN,
+)  # fmt: skip
+
+
+class StepParams(NamedTuple):
+    """Scalar parameters in the form the compiled step reads them."""
+
+    core_min_purchases: int
+    dormant_after_days: int
+    active_intercept: float
+    active_engagement: float
+    active_trust: float
+    active_group_vitality: float
+    active_opened_promo: float
+    active_contact: float
+    active_muted: float
+    habit_decay_per_day: float
+    habit_decay_cap_days: int
+    forget_after_days: int
+    forget_penalty: float
+    open_intercept: float
+    open_relevance: float
+    open_trust: float
+    open_fatigue: float
+    promo_relevance: float
+    fatigue_keep: float
+    comfort_messages_per_day: float
+    comfort_softness: float
+    relevant_fatigue_shield: float
+    mute_per_excess: float
+    group_leave_per_excess: float
+    block_per_excess: float
+    trust_gain_relevant: float
+    trust_loss_irrelevant: float
+    trust_gain_contact: float
+    trust_gain_completion: float
+    trust_gain_reward: float
+    trust_decay: float
+    trust_floor: float
+    purchase_trust: float
+    promo_lift_per_trust: float
+    study_engagement: float
+    speak_intercept: float
+    speak_engagement: float
+    speak_group_novelty: float
+    group_novelty_days: float
+    speak_fatigue: float
+    speak_contagion: float
+    share_intercept: float
+    share_trust: float
+    referrals_per_share: float
+    churn_base_hazard: float
+    churn_silence_ratio: float
+    churn_silence_ramp_days: int
+    churn_trust: float
+    group_leave_base_hazard: float
+
+
+class Ladder(NamedTuple):
+    """Product ladder as arrays (index = ladder step)."""
+
+    price: np.ndarray
+    log_reference_price: np.ndarray
+    base_logit: np.ndarray
+    min_gap_days: np.ndarray
+    study_per_active_day: np.ndarray
+
+
+class StepBuffers(NamedTuple):
+    """Per-day outputs of the step, sized to the population capacity."""
+
+    counters: np.ndarray  # float64[len(COUNTERS)]
+    trans_user: np.ndarray  # int64: slot of a user whose stage changed
+    trans_from: np.ndarray  # int8
+    trans_to: np.ndarray  # int8
+    buy_user: np.ndarray  # int64: slot of a buyer
+    buy_step: np.ndarray  # int8: ladder step bought
+    buy_paid: np.ndarray  # float64
+    buy_discount: np.ndarray  # float64
+    ref_user: np.ndarray  # int64: slot of a user who brought friends
+    ref_count: np.ndarray  # int32
+    sizes: np.ndarray  # int64[3]: used length of trans, buy and ref buffers
+
+
+def step_params(world: WorldParams) -> StepParams:
+    b, lc = world.behaviour, world.lifecycle
+    values = {name: getattr(b, name) for name in StepParams._fields if hasattr(b, name)}
+    values.update(
+        core_min_purchases=lc.core_min_purchases,
+        dormant_after_days=lc.dormant_after_days,
+        fatigue_keep=0.5 ** (1.0 / b.fatigue_half_life_days),
+    )
+    return StepParams(**values)
+
+
+def ladder_arrays(world: WorldParams) -> Ladder:
+    ps = world.products
+    return Ladder(
+        price=np.array([p.price for p in ps], np.float64),
+        log_reference_price=np.log(np.array([p.reference_price for p in ps], np.float64)),
+        base_logit=np.array(
+            [math.log(p.base_daily_conversion / (1 - p.base_daily_conversion)) for p in ps]
+        ),
+        min_gap_days=np.array([p.min_gap_days for p in ps], np.int64),
+        study_per_active_day=np.array([p.study_per_active_day for p in ps], np.float64),
+    )
+
+
+def new_buffers(capacity: int) -> StepBuffers:
+    return StepBuffers(
+        counters=np.zeros(len(COUNTERS), np.float64),
+        trans_user=np.empty(capacity, np.int64),
+        trans_from=np.empty(capacity, np.int8),
+        trans_to=np.empty(capacity, np.int8),
+        buy_user=np.empty(capacity, np.int64),
+        buy_step=np.empty(capacity, np.int8),
+        buy_paid=np.empty(capacity, np.float64),
+        buy_discount=np.empty(capacity, np.float64),
+        ref_user=np.empty(capacity, np.int64),
+        ref_count=np.empty(capacity, np.int32),
+        sizes=np.zeros(3, np.int64),
+    )
+
+
+def day_keys(seed: int, day: int) -> np.ndarray:
+    """The draw keys of one day, one per purpose in KEY_PURPOSES order."""
+    return np.array([draw_key(seed, p, day) for p in KEY_PURPOSES], dtype=np.uint64)
+
+
+_S32 = np.uint64(32)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_S11 = np.uint64(11)
+_INV32 = 1.0 / 4294967296.0
+_INV53 = 1.0 / 9007199254740992.0
+
+
+@njit(inline="always", cache=True)
+def _u1(key, uid):
+    return float(mix64(uid ^ key) >> _S11) * _INV53
+
+
+@njit(inline="always", cache=True)
+def _u2(key, uid):
+    """Two independent 32-bit uniforms from one keyed draw."""
+    h = mix64(uid ^ key)
+    return float(h >> _S32) * _INV32, float(h & _LOW32) * _INV32
+
+
+@njit(inline="always", cache=True)
+def _sigmoid(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@njit(inline="always", cache=True)
+def _softplus(x, s):
+    """A smooth hinge: ~0 well below 0, ~x well above, s*log(2) at 0."""
+    z = x / s
+    if z > 30.0:
+        return x
+    return s * math.log1p(math.exp(z))
+
+
+@njit(inline="always", cache=True)
+def _any_of(p, n):
+    """Chance of opening at least one of n messages (at most 3 count), each with chance p."""
+    q = 1.0 - p
+    miss = q
+    if n >= 2.0:
+        miss *= q
+    if n >= 3.0:
+        miss *= q
+    return 1.0 - miss
+
+
+@njit(inline="always", cache=True)
+def _poisson(u, lam):
+    k = 0
+    p = math.exp(-lam)
+    cdf = p
+    while u >= cdf and k < 50:
+        k += 1
+        p *= lam / k
+        cdf += p
+    return k
+
+
+@njit(inline="always", cache=True)
+def _classify(purchases, silence, churned, core_min, dormant_after):
+    if churned:
+        return CHURNED
+    if silence > dormant_after:
+        return DORMANT
+    if purchases >= core_min:
+        return CORE
+    if purchases >= 1:
+        return NEW
+    return POTENTIAL
+
+
+@njit(cache=True)
+def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed, g_opened,
+               g_leaves, B):  # fmt: skip
+    """Advance users [0, n) by one day. See the module docstring for the order of events."""
+    k_open, k_active, k_study, k_speak, k_share, k_buy, k_churn = (
+        keys[0], keys[1], keys[2], keys[3], keys[4], keys[5], keys[6],
+    )  # fmt: skip
+    n_products = L.price.shape[0]
+    cnt = B.counters
+    n_trans = 0
+    n_buy = 0
+    n_ref = 0
+    for i in range(n):
+        if U.churn_day[i] >= 0:
+            cnt[19] += 1.0
+            continue
+        uid = U.uid[i]
+        trust = float(U.trust[i])
+        g = U.group[i]
+        muted = U.muted[i]
+        n_promo = float(U.inbox_promo[i])
+        n_content = float(U.inbox_content[i])
+        relevance = float(U.inbox_relevance[i]) / n_content if n_content > 0 else 0.0
+        contact = U.inbox_contact[i] > 0
+        n_reward = float(U.inbox_reward[i])
+        seen_messages = not muted and n_promo + n_content > 0
+        if seen_messages or contact or n_reward > 0:  # a muted user does not see messages
+            U.last_touch[i] = day
+        if n_promo + n_content > 0 or contact or n_reward > 0:
+            U.reached_days[i] += 1
+
+        # 1. fatigue: exponentially weighted messages per day actually seen
+        load = 0.0 if muted else n_promo + n_content * (1.0 - P.relevant_fatigue_shield * relevance)
+        fatigue = P.fatigue_keep * U.fatigue[i] + (1.0 - P.fatigue_keep) * load
+        excess = _softplus(fatigue - P.comfort_messages_per_day, P.comfort_softness) - _softplus(
+            -P.comfort_messages_per_day, P.comfort_softness
+        )
+
+        # 2. opening what was pushed today
+        opened_content = False
+        opened_promo = False
+        if not muted and n_promo + n_content > 0:
+            u_c, u_p = _u2(k_open, uid)
+            base = P.open_intercept + P.open_trust * (trust - 0.5) - P.open_fatigue * excess
+            if n_content > 0:
+                p1 = _sigmoid(base + P.open_relevance * relevance)
+                opened_content = u_c < _any_of(p1, n_content)
+            if n_promo > 0:
+                p1 = _sigmoid(base + P.open_relevance * P.promo_relevance)
+                opened_promo = u_p < _any_of(p1, n_promo)
+            if g >= 0:
+                g_pushed[g] += 1
+                if opened_content or opened_promo:
+                    g_opened[g] += 1
+        opened = opened_content or opened_promo
+        if opened:
+            U.last_open[i] = day
+            U.open_days[i] += 1
+            cnt[1] += 1.0
+        if opened_promo:
+            U.offer_open_days[i] += 1
+
+        # 3. trust
+        if not muted:
+            irrelevant = n_promo * (1.0 - P.promo_relevance) + n_content * (1.0 - relevance)
+            trust -= P.trust_loss_irrelevant * irrelevant
+        if opened_content:
+            trust += P.trust_gain_relevant * relevance * min(n_content, 3.0)
+        if contact:
+            trust += P.trust_gain_contact
+        if n_reward > 0:
+            trust += P.trust_gain_reward * n_reward
+            U.last_claim[i] = day
+
+        # 4. activity
+        silence = day - U.last_active[i] if U.last_active[i] != NO_DAY else NEVER_DAYS
+        logit = (
+            P.active_intercept
+            + P.active_engagement * U.engagement_logit[i]
+            + P.active_trust * (trust - 0.5)
+            - P.habit_decay_per_day * min(max(silence - 1, 0), P.habit_decay_cap_days)
+        )
+        if g >= 0:
+            logit += P.active_group_vitality * g_vitality[g]
+        if opened_promo:
+            logit += P.active_opened_promo
+        if contact:
+            logit += P.active_contact
+        if muted:
+            logit += P.active_muted
+        last_touch = U.last_touch[i]
+        if last_touch == NO_DAY or day - last_touch > P.forget_after_days:
+            logit -= P.forget_penalty
+        active = opened_content or _u1(k_active, uid) < _sigmoid(logit)
+
+        U.active_bits[i] = U.active_bits[i] << np.uint32(1)
+        U.speak_bits[i] = U.speak_bits[i] << np.uint32(1)
+        if active:
+            cnt[0] += 1.0
+            U.last_active[i] = day
+            silence = 0
+            U.active_bits[i] |= np.uint32(1)
+            ladder = U.ladder[i]
+            # 5a. study
+            studies = ladder > 0 and U.progress[i] < 1.0
+            if studies and _u1(k_study, uid) < 0.5 + 0.5 * U.engagement[i]:
+                step_rate = L.study_per_active_day[ladder - 1]
+                gain = step_rate * (0.5 + P.study_engagement * U.engagement[i])
+                U.progress[i] = min(1.0, U.progress[i] + gain)
+                if U.progress[i] >= 1.0:
+                    U.completed[i] += 1
+                    trust += P.trust_gain_completion
+                    cnt[10] += 1.0
+            # 5b. speak
+            if g >= 0:
+                p_speak = _sigmoid(
+                    P.speak_intercept
+                    + P.speak_engagement * U.engagement_logit[i]
+                    + P.speak_contagion * g_vitality[g]
+                    - P.speak_fatigue * excess
+                    + P.speak_group_novelty * math.exp(-(day - g_born[g]) / P.group_novelty_days)
+                )
+                if _u1(k_speak, uid) < p_speak:
+                    U.speak_bits[i] |= np.uint32(1)
+                    g_speakers[g] += 1
+                    cnt[2] += 1.0
+            # 5c. share → friends who register tomorrow
+            u_s, u_k = _u2(k_share, uid)
+            if u_s < _sigmoid(P.share_intercept + P.share_trust * (trust - 0.5)
+                              + U.engagement_logit[i]):  # fmt: skip
+                cnt[3] += 1.0
+                friends = _poisson(u_k, P.referrals_per_share)
+                if friends > 0:
+                    B.ref_user[n_ref] = i
+                    B.ref_count[n_ref] = friends
+                    n_ref += 1
+                    U.referrals[i] += friends
+                    cnt[11] += friends
+            # 5d. purchase the next step of the ladder (the top step repeats)
+            step = ladder if ladder < n_products else n_products - 1
+            last_buy = U.last_purchase[i]
+            if last_buy == NO_DAY or day - last_buy >= L.min_gap_days[step]:
+                price = L.price[step]
+                coupon = 0.0
+                if U.coupon_expiry[i] >= day:
+                    coupon = float(U.coupon_discount[i])
+                paid = price * (1.0 - coupon)
+                log_price_ratio = math.log(max(paid, 1e-9)) - L.log_reference_price[step]
+                logit = (
+                    L.base_logit[step]
+                    + P.purchase_trust * (trust - 0.5)
+                    - U.price_sensitivity[i] * log_price_ratio
+                    + U.buy_logit_offset[i]
+                )
+                if opened_promo:
+                    logit += P.promo_lift_per_trust * trust
+                if _u1(k_buy, uid) < _sigmoid(logit):
+                    U.purchases[i] += 1
+                    if ladder < n_products:
+                        U.ladder[i] = ladder + 1
+                    U.revenue[i] += paid
+                    U.discount[i] += price - paid
+                    if U.first_purchase[i] == NO_DAY:
+                        U.first_purchase[i] = day
+                    U.last_purchase[i] = day
+                    U.progress[i] = 0.0
+                    if coupon > 0:
+                        U.coupon_expiry[i] = -1
+                        U.last_claim[i] = day
+                    B.buy_user[n_buy] = i
+                    B.buy_step[n_buy] = step
+                    B.buy_paid[n_buy] = paid
+                    B.buy_discount[n_buy] = price - paid
+                    n_buy += 1
+                    cnt[4] += 1.0
+                    cnt[5] += paid
+                    cnt[6] += price - paid
+
+        # 6. exits: one uniform against cumulative hazards (at most one exit a day)
+        ramp = min(silence, P.churn_silence_ramp_days) / P.churn_silence_ramp_days
+        h_churn = (
+            P.churn_base_hazard
+            * U.churn_multiplier[i]
+            * P.churn_silence_ratio**ramp
+            * math.exp(-P.churn_trust * (trust - 0.5))
+            + P.block_per_excess * excess
+        )
+        h_mute = 0.0 if muted else P.mute_per_excess * excess
+        h_leave = 0.0
+        if g >= 0:
+            h_leave = P.group_leave_base_hazard + P.group_leave_per_excess * excess
+        churned = False
+        if h_churn + h_mute + h_leave > 0.0:
+            u = _u1(k_churn, uid)
+            if u < h_churn:
+                churned = True
+                U.churn_day[i] = day
+                cnt[8] += 1.0
+            elif u < h_churn + h_mute:
+                U.muted[i] = True
+                cnt[7] += 1.0
+            elif u < h_churn + h_mute + h_leave:
+                g_size[g] -= 1
+                g_leaves[g] += 1
+                U.group[i] = -1
+                cnt[9] += 1.0
+        if churned and g >= 0:
+            g_size[g] -= 1
+            g_leaves[g] += 1
+            U.group[i] = -1
+            cnt[9] += 1.0
+
+        # 7. trust drifts toward its floor; write back state; clear the inbox
+        trust -= P.trust_decay * (trust - P.trust_floor)
+        trust = min(1.0, max(0.0, trust))
+        U.trust[i] = trust
+        U.fatigue[i] = fatigue
+        U.inbox_promo[i] = 0
+        U.inbox_content[i] = 0
+        U.inbox_relevance[i] = 0.0
+        U.inbox_contact[i] = 0
+        U.inbox_reward[i] = 0
+
+        # 8. lifecycle stage
+        new_stage = _classify(U.purchases[i], silence, churned, P.core_min_purchases,
+                              P.dormant_after_days)  # fmt: skip
+        old_stage = U.stage[i]
+        if new_stage != old_stage:
+            B.trans_user[n_trans] = i
+            B.trans_from[n_trans] = old_stage
+            B.trans_to[n_trans] = new_stage
+            n_trans += 1
+            U.stage[i] = new_stage
+        cnt[15 + new_stage] += 1.0
+        if not churned:
+            cnt[14] += 1.0
+            cnt[12] += trust
+            cnt[13] += fatigue
+    B.sizes[0] = n_trans
+    B.sizes[1] = n_buy
+    B.sizes[2] = n_ref
+
+
+@njit(cache=True)
+def classify_all(n, U, core_min, dormant_after, day):
+    """Set every user's stage from its state (used once for the initial base)."""
+    for i in range(n):
+        last = U.last_active[i]
+        silence = day - last if last != NO_DAY else NEVER_DAYS
+        U.stage[i] = _classify(U.purchases[i], silence, U.churn_day[i] >= 0, core_min,
+                               dormant_after)  # fmt: skip
+        U.initial_stage[i] = U.stage[i]

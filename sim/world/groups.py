@@ -1,0 +1,137 @@
+"""Chat groups (社群): membership, vitality, death, and their daily table.
+
+A group has a capacity (default 200). New members fill the newest open group; a full or dead
+group is never refilled. A group's *vitality* is the share of its members who spoke yesterday; it
+feeds back into each member's chance to be active and to speak (contagion — and, when it falls,
+a silence spiral). A group whose speaking rate stays below ``death_speaking_rate`` for
+``death_silent_days`` days in a row, or that shrinks below ``death_min_members`` once it is that
+old, dies: its members stay in the private domain but lose the group.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim.world.params import GroupParams
+from sim.world.population import grow_array
+
+GROUP_COLUMNS: dict[str, type] = {
+    "size": np.int32,
+    "born": np.int32,
+    "alive": np.bool_,
+    "vitality": np.float64,
+    "silent_days": np.int32,
+    # today's counters, reset every day
+    "speakers": np.int32,
+    "pushed": np.int32,
+    "opened": np.int32,
+    "joins": np.int32,
+    "leaves": np.int32,
+}
+DAILY_COUNTERS = ("speakers", "pushed", "opened", "joins", "leaves")
+# the group columns the behaviour step reads/writes, in its argument order
+STEP_GROUP_COLUMNS = ("born", "vitality", "size", "speakers", "pushed", "opened", "leaves")
+
+
+class Groups:
+    """Columns of group state; group id = row index."""
+
+    def __init__(self, params: GroupParams, capacity: int = 64) -> None:
+        self.params = params
+        self.n = 0
+        self.open_group = -1
+        self._cols = {k: np.zeros(capacity, dtype=t) for k, t in GROUP_COLUMNS.items()}
+
+    def col(self, name: str) -> np.ndarray:
+        return self._cols[name][: self.n]
+
+    def buffer(self, name: str) -> np.ndarray:
+        """The full array (for the compiled step, which indexes by group id)."""
+        return self._cols[name]
+
+    def _new_group(self, day: int) -> int:
+        for k, arr in self._cols.items():
+            self._cols[k] = grow_array(arr, self.n + 1)
+        g = self.n
+        self.n += 1
+        self._cols["born"][g] = day
+        self._cols["alive"][g] = True
+        return g
+
+    def assign(self, user_group: np.ndarray, members: np.ndarray, day: int) -> None:
+        """Put ``members`` (user slots, in order) into open groups, opening new ones as needed."""
+        cap = self.params.capacity
+        size, alive, joins = self._cols["size"], self._cols["alive"], self._cols["joins"]
+        start = 0
+        while start < members.shape[0]:
+            g = self.open_group
+            if g < 0 or not alive[g] or size[g] >= cap:
+                g = self.open_group = self._new_group(day)
+                size, alive, joins = self._cols["size"], self._cols["alive"], self._cols["joins"]
+            take = min(cap - int(size[g]), members.shape[0] - start)
+            user_group[members[start : start + take]] = g
+            size[g] += take
+            joins[g] += take
+            start += take
+
+    def remove(self, user_group: np.ndarray, members: np.ndarray) -> int:
+        """Take ``members`` out of their groups; returns how many were in one."""
+        members = members[user_group[members] >= 0]
+        groups = user_group[members]
+        counts = np.bincount(groups, minlength=self.n)[: self.n]
+        self._cols["size"][: self.n] -= counts.astype(np.int32)
+        self._cols["leaves"][: self.n] += counts.astype(np.int32)
+        user_group[members] = -1
+        return int(members.shape[0])
+
+    def reset_counters(self) -> None:
+        for k in DAILY_COUNTERS:
+            self._cols[k][: self.n] = 0
+
+    def end_of_day(self, day: int, user_group: np.ndarray) -> dict[str, np.ndarray]:
+        """Update vitality and deaths, dissolve dead groups; return today's rows, reset counters."""
+        c = {k: self.col(k) for k in GROUP_COLUMNS}
+        p = self.params
+        alive = c["alive"]
+        size = c["size"]
+        rate = np.divide(c["speakers"], size, out=np.zeros(self.n), where=size > 0)
+        c["vitality"][:] = np.where(alive, rate, 0.0)
+        quiet = rate < p.death_speaking_rate
+        c["silent_days"][:] = np.where(quiet, c["silent_days"] + 1, 0)
+        old_enough = (day - c["born"]) >= p.death_silent_days
+        dying = alive & (
+            (c["silent_days"] >= p.death_silent_days) | (old_enough & (size < p.death_min_members))
+        )
+        rows = {
+            "day": np.full(self.n, day, np.int32),
+            "group_id": np.arange(self.n, dtype=np.int32),
+            "size": size.copy(),
+            "speakers": c["speakers"].copy(),
+            "speaking_rate": rate.astype(np.float32),
+            "pushed": c["pushed"].copy(),
+            "opened": c["opened"].copy(),
+            "open_rate": np.divide(
+                c["opened"], c["pushed"], out=np.full(self.n, np.nan), where=c["pushed"] > 0
+            ).astype(np.float32),
+            "joins": c["joins"].copy(),
+            "leaves": c["leaves"].copy(),
+            "alive": alive & ~dying,
+        }
+        if dying.any():
+            _dissolve(user_group, dying, size.shape[0])
+            alive[dying] = False
+            size[dying] = 0
+            c["vitality"][dying] = 0.0
+        self.reset_counters()
+        # only groups that were alive at some point today are reported
+        keep = rows["alive"] | dying
+        return {k: v[keep] for k, v in rows.items()}
+
+
+@njit(cache=True)
+def _dissolve(user_group: np.ndarray, dying: np.ndarray, n_groups: int) -> None:
+    for i in range(user_group.shape[0]):
+        g = user_group[i]
+        if 0 <= g < n_groups and dying[g]:
+            user_group[i] = -1

@@ -1,0 +1,309 @@
+"""Parameters of the world model: lifecycle thresholds, product ladder, behaviour, groups, costs.
+
+Every field carries its default and its provenance in ``description``: ``[000]``…``[004]`` name a
+source article (see ``../shared/DOMAIN.md``), ``assumed`` marks a modelling choice, ``calibrated``
+marks a value tuned so the default world reproduces a stylised fact. ``docs/MODEL.md`` explains
+how each one enters the daily transitions; its parameter tables are generated from these models
+(``python -m sim.world.modeldoc``), so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PREFERENCES = ("career", "growth", "parenting", "finance", "tech")
+CONTENT_TIERS = ("free", "camp", "course", "member", "comeback")
+
+
+class Strict(BaseModel):
+    """Base for every config model: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LifecycleParams(Strict):
+    core_min_purchases: int = Field(3, ge=1, description="[000] core user = paid at least 3 times")
+    dormant_after_days: int = Field(
+        180, ge=1, description="[000] dormant = no activity for more than 6 months"
+    )
+    shallow_churn_after_days: int = Field(
+        7, ge=1, description="[000][003] silence that starts shallow churn (7-day trigger example)"
+    )
+    shallow_churn_max_days: int = Field(
+        30, ge=1, description="[003] shallow churn: gone <= 30 days"
+    )
+    deep_churn_min_days: int = Field(60, ge=1, description="[003] deep churn: gone 60+ days")
+    high_value_revenue: float = Field(
+        500.0,
+        ge=0,
+        description="assumed: revenue to date (¥) that makes a user 'high value' in the [002] "
+        "value x engagement quadrants (more than the camp, i.e. bought a real product)",
+    )
+    high_engagement_active_days_30: int = Field(
+        8,
+        ge=1,
+        le=30,
+        description="assumed: active days in the last 30 for 'high engagement' [002]",
+    )
+    active_speaker_days_7: int = Field(
+        3, ge=1, le=7, description="[003] active group member: speaks on >= 3 days a week"
+    )
+    freeloader_window_days: int = Field(
+        30,
+        ge=1,
+        le=32,
+        description="assumed: claimed a benefit but never spoke in this window [003]",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LifecycleParams:
+        if not (
+            self.shallow_churn_after_days <= self.shallow_churn_max_days < self.deep_churn_min_days
+        ):
+            raise ValueError(
+                "expected shallow_churn_after_days <= shallow_churn_max_days < deep_churn_min_days"
+            )
+        return self
+
+
+class Product(Strict):
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*$", description="[000][001] a step of the product ladder"
+    )
+    price: float = Field(
+        gt=0, description="[000][001] list price in ¥ (camp ¥9.9; course within ¥2,000-5,000)"
+    )
+    reference_price: float = Field(
+        gt=0,
+        description="assumed: price at which base_daily_conversion was set; cheaper converts "
+        "better through each user's price sensitivity",
+    )
+    base_daily_conversion: float = Field(
+        gt=0, lt=1, description="assumed: daily purchase probability of an active, neutral user"
+    )
+    min_gap_days: int = Field(
+        0, ge=0, description="assumed: days after the previous purchase before this one"
+    )
+    study_per_active_day: float = Field(
+        gt=0,
+        le=1,
+        description="assumed: course progress on a study day, times (0.5 + engagement); a user "
+        "studies on an active day with probability 0.5 + 0.5 x engagement",
+    )
+    content_tier: str = Field(
+        description="[000][003] the content tier this product belongs to (relevance matching)"
+    )
+
+    @field_validator("content_tier")
+    @classmethod
+    def _known_tier(cls, v: str) -> str:
+        if v not in CONTENT_TIERS:
+            raise ValueError(f"expected one of {list(CONTENT_TIERS)}")
+        return v
+
+
+DEFAULT_LADDER = (
+    Product(
+        name="camp",
+        price=9.9,
+        reference_price=9.9,
+        base_daily_conversion=0.012,
+        min_gap_days=0,
+        study_per_active_day=0.2,
+        content_tier="camp",
+    ),
+    Product(
+        name="course",
+        price=2999.0,
+        reference_price=2999.0,
+        base_daily_conversion=0.004,
+        min_gap_days=7,
+        study_per_active_day=0.04,
+        content_tier="course",
+    ),
+    Product(
+        name="membership",
+        price=1999.0,
+        reference_price=1999.0,
+        base_daily_conversion=0.003,
+        min_gap_days=30,
+        study_per_active_day=0.03,
+        content_tier="member",
+    ),
+    Product(
+        name="consulting",
+        price=4999.0,
+        reference_price=4999.0,
+        base_daily_conversion=0.002,
+        min_gap_days=30,
+        study_per_active_day=0.25,
+        content_tier="member",
+    ),
+)
+
+
+class BehaviourParams(Strict):
+    # activity
+    active_intercept: float = Field(
+        -1.6, description="calibrated: logit of daily activity, median user"
+    )
+    active_engagement: float = Field(1.0, description="assumed: weight of logit(engagement)")
+    active_trust: float = Field(1.5, description="assumed: weight of (trust - 0.5)")
+    active_group_vitality: float = Field(
+        3.0, description="assumed: weight of the group's speaking rate yesterday (contagion) [003]"
+    )
+    active_opened_promo: float = Field(
+        0.5,
+        description="assumed: logit added by opening a promotional message (reading an ad "
+        "is not by itself activity)",
+    )
+    active_contact: float = Field(1.5, description="assumed: a 1v1 contact today")
+    active_muted: float = Field(
+        -0.5, le=0, description="assumed: a user who muted the account is disengaging"
+    )
+    habit_decay_per_day: float = Field(
+        0.05, ge=0, description="assumed: logit lost per day of the user's own silence"
+    )
+    habit_decay_cap_days: int = Field(
+        30, ge=0, description="assumed: silence beyond this adds no loss"
+    )
+    forget_after_days: int = Field(
+        14, ge=1, description="[001] two weeks without hearing from the brand and users forget you"
+    )
+    forget_penalty: float = Field(0.5, ge=0, description="assumed: logit lost once forgotten")
+    # opening pushes
+    open_intercept: float = Field(
+        -1.3, description="calibrated: logit of opening an irrelevant push"
+    )
+    open_relevance: float = Field(2.0, description="assumed: weight of push relevance (0..1)")
+    open_trust: float = Field(1.0, description="assumed: weight of (trust - 0.5)")
+    open_fatigue: float = Field(0.3, ge=0, description="assumed: logit lost per excess message/day")
+    relevance_stage_weight: float = Field(
+        0.5, ge=0, le=1, description="[000][003] share of relevance from tier matching the stage"
+    )
+    promo_relevance: float = Field(0.15, ge=0, le=1, description="assumed: relevance of a promo")
+    # fatigue
+    fatigue_half_life_days: float = Field(3.0, gt=0, description="assumed: memory of message load")
+    comfort_messages_per_day: float = Field(
+        1.5, ge=0, description="[001] about one message a day on a weekly cadence is tolerated"
+    )
+    comfort_softness: float = Field(
+        0.5,
+        gt=0,
+        description="assumed: excess = h(fatigue - comfort) - h(-comfort) with the "
+        "smooth hinge h(x) = s*log(1+exp(x/s)): zero without messages, ~load-comfort above it",
+    )
+    relevant_fatigue_shield: float = Field(
+        0.8, ge=0, le=1, description="assumed: share of a relevant push's load that is not felt"
+    )
+    mute_per_excess: float = Field(0.004, ge=0, description="assumed: daily mute hazard per excess")
+    group_leave_per_excess: float = Field(
+        0.0060,
+        ge=0,
+        description="calibrated: 8 promos/day -> ~42% leave the group in a month [003]",
+    )
+    block_per_excess: float = Field(
+        0.0012,
+        ge=0,
+        description="assumed: daily hazard of deleting/blocking per excess message/day",
+    )
+    # trust
+    trust_gain_relevant: float = Field(0.03, ge=0, description="assumed: per relevant push opened")
+    trust_loss_irrelevant: float = Field(
+        0.001, ge=0, description="assumed: per irrelevant message received [001]"
+    )
+    trust_gain_contact: float = Field(0.08, ge=0, description="assumed: per 1v1 contact [000]")
+    trust_gain_completion: float = Field(0.10, ge=0, description="assumed: per finished course")
+    trust_gain_reward: float = Field(0.02, ge=0, description="assumed: per reward or gift")
+    trust_loss_removed: float = Field(0.10, ge=0, description="assumed: removed from a group")
+    trust_decay: float = Field(
+        0.01, ge=0, le=1, description="assumed: daily pull toward trust_floor"
+    )
+    trust_floor: float = Field(0.2, ge=0, le=1, description="assumed: trust a neglected user keeps")
+    # purchasing
+    purchase_trust: float = Field(2.0, description="assumed: weight of (trust - 0.5)")
+    promo_lift_per_trust: float = Field(
+        2.5,
+        ge=0,
+        description="calibrated: an opened promo multiplies purchase odds by exp(2.5*trust): "
+        "~3x more at trust 0.75 than at 0.3 — value paving before the pitch [001]",
+    )
+    # studying
+    study_engagement: float = Field(1.0, ge=0, description="assumed: progress x (0.5 + engagement)")
+    # speaking and sharing
+    speak_intercept: float = Field(-2.0, description="calibrated: logit of speaking, active member")
+    speak_engagement: float = Field(1.0, description="assumed: weight of logit(engagement)")
+    speak_group_novelty: float = Field(
+        2.0, ge=0, description="assumed: extra speaking logit in a brand-new group, fading"
+    )
+    group_novelty_days: float = Field(
+        21.0, gt=0, description="assumed: e-folding time (days) of a group's novelty"
+    )
+    speak_fatigue: float = Field(
+        0.5,
+        ge=0,
+        description="assumed: speaking logit lost per excess message/day — a group "
+        "used as an ad dump goes quiet [003]",
+    )
+    speak_contagion: float = Field(
+        8.0, ge=0, description="assumed: weight of the group's speaking rate yesterday [003]"
+    )
+    share_intercept: float = Field(-4.5, description="assumed: logit of sharing, active user")
+    share_trust: float = Field(2.0, description="assumed: weight of (trust - 0.5)")
+    referrals_per_share: float = Field(
+        0.3, ge=0, description="assumed: mean friends who register per share (Poisson)"
+    )
+    # leaving
+    churn_base_hazard: float = Field(
+        0.0006, ge=0, le=1, description="assumed: daily hazard of leaving for an active user"
+    )
+    churn_silence_ratio: float = Field(
+        5.0, ge=1, description="[003] users silent 2 weeks churn at 5x the rate of active users"
+    )
+    churn_silence_ramp_days: int = Field(14, ge=1, description="[003] the 2 weeks of that fact")
+    churn_trust: float = Field(1.0, ge=0, description="assumed: hazard x exp(-w*(trust-0.5))")
+    group_leave_base_hazard: float = Field(
+        0.001, ge=0, le=1, description="assumed: daily hazard of leaving a group without overload"
+    )
+
+
+class GroupParams(Strict):
+    capacity: int = Field(200, ge=2, description="[000][001] keep groups at or below 200 members")
+    join_probability: float = Field(
+        0.6, ge=0, le=1, description="assumed: share of new users who join a chat group"
+    )
+    death_speaking_rate: float = Field(
+        0.01, ge=0, le=1, description="calibrated: a group speaking below this share of members..."
+    )
+    death_silent_days: int = Field(
+        7, ge=1, description="calibrated: ...for this many days in a row dies (68% < 90 days [003])"
+    )
+    death_min_members: int = Field(3, ge=0, description="assumed: a group this small dies")
+
+
+class CostParams(Strict):
+    message: float = Field(0.01, ge=0, description="assumed: ¥ per push or promo message sent")
+    coupon_issue: float = Field(0.0, ge=0, description="assumed: ¥ per coupon issued")
+    operator_hourly: float = Field(60.0, ge=0, description="assumed: ¥ per operator hour")
+    contact_minutes: float = Field(10.0, gt=0, description="assumed: minutes per 1v1 contact [000]")
+    point_value: float = Field(0.01, ge=0, description="assumed: ¥ cost of one reward point")
+
+
+class WorldParams(Strict):
+    lifecycle: LifecycleParams = LifecycleParams()
+    products: tuple[Product, ...] = Field(
+        DEFAULT_LADDER, description="the product ladder, cheapest first [000][001]"
+    )
+    behaviour: BehaviourParams = BehaviourParams()
+    groups: GroupParams = GroupParams()
+    costs: CostParams = CostParams()
+
+    @field_validator("products")
+    @classmethod
+    def _unique_names(cls, v: tuple[Product, ...]) -> tuple[Product, ...]:
+        if not v:
+            raise ValueError("expected at least one product")
+        names = [p.name for p in v]
+        if len(set(names)) != len(names):
+            raise ValueError(f"product names must be unique, got {names}")
+        return v
