@@ -169,6 +169,7 @@ def _free(name: str, value: float) -> float:
     return float(logit(value) if name == "rho" else np.log(value))
 
 
+@pytest.mark.slow
 def test_parameters_are_recovered_within_three_standard_errors(fitted, truth) -> None:
     assert fitted.converged_ and not fitted.at_bound_
     true = truth.params()

@@ -60,6 +60,7 @@ def test_logrank_separates_different_hazards():
     assert logrank(*a, *a)["p_value"] == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_logrank_p_values_are_uniform_under_the_null():
     rng = np.random.default_rng(12)
     p_values = np.array(
@@ -90,6 +91,7 @@ def test_rmst_of_exponential_matches_the_formula():
     assert same["difference"] == 0.0 and same["p_value"] == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_rmst_standard_error_matches_the_spread_over_samples():
     """The Greenwood-type SE of the difference agrees with its spread over repeated samples."""
     rng = np.random.default_rng(22)
@@ -136,6 +138,7 @@ def planted_cox_frame(seed: int, n: int) -> pd.DataFrame:
 PLANTED = {"x": 0.7, "level[b]": 0.5, "level[c]": -0.4, "treated": -0.3}
 
 
+@pytest.mark.slow
 def test_cox_recovers_planted_hazard_ratios():
     frame = planted_cox_frame(31, 20_000)
     table = cox_hazard_ratios(

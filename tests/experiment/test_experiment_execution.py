@@ -87,12 +87,14 @@ def test_index_lists_every_run_done(reference):
     assert (folder / "index.csv").exists()
 
 
+@pytest.mark.slow
 def test_local_processes_give_identical_tables(reference, tmp_path):
     config, ref = reference
     _execute(config, tmp_path / "procs", workers=2)
     _assert_same_runs(ref, tmp_path / "procs")
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_identical_tables(reference, tmp_path):
     distributed = pytest.importorskip("distributed", reason="the test extra installs dask")
     config, ref = reference
@@ -156,6 +158,7 @@ def test_failed_run_is_recorded_and_the_others_go_on(reference, tmp_path, monkey
     assert ("complete-with-failures" in manifest) == bool(expected_failures)
 
 
+@pytest.mark.slow
 def test_resume_after_a_killed_sweep_loses_nothing_and_repeats_nothing(reference, tmp_path):
     config = _config(
         tmp_path,

@@ -124,6 +124,7 @@ def test_group_randomisation_keeps_groups_whole_and_treats_only_the_assigned(tmp
     assert (tables["comparison"]["method"] != "paired replications").all()
 
 
+@pytest.mark.slow
 def test_aa_false_positive_rate_is_near_alpha():
     data = {"name": "aa", **WORLD, "days": 40, "arms": {"x": {}}}
     data["population"] = {"initial_users": 600, "arrivals_per_day": {"organic": 3}}

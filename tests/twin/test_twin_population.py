@@ -145,6 +145,7 @@ def test_known_attributes_replace_the_draws(twin_dir) -> None:
     assert ((cols["last_purchase"] == NO_DAY) == (twin.users["purchase_days"] == 0)).all()
 
 
+@pytest.mark.slow
 def test_unknown_attribute_values_and_missing_folders_are_clear_errors(tmp_path) -> None:
     raw = generate_log(300, TruthParams(), seed=2)
     bad = pd.DataFrame({"user_id": raw["user_id"].unique()[:5], "channel": "tiktok"})
@@ -190,6 +191,7 @@ def test_a_run_folder_pins_the_twin_it_started_from(twin_dir, tmp_path) -> None:
     assert "churn_model" not in manifest["inputs"]
 
 
+@pytest.mark.slow
 def test_an_experiment_runs_its_arms_on_the_twins_users(twin_dir) -> None:
     from sim.config import read_yaml
     from sim.experiment.analysis import analyse_experiment

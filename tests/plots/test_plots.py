@@ -298,6 +298,7 @@ def test_plot_run_writes_every_plot(tmp_path, case):
         assert_valid_png(tmp_path / "plots" / name)
 
 
+@pytest.mark.slow
 def test_plots_inside_a_run_folder(tmp_path, tables):
     manifest = {"seed": 1, "timings": {"total_s": 2.5}}
     out = write_run(tmp_path / "run", tables, manifest, plots=lambda d: plot_run(tables, d))

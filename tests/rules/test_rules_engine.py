@@ -26,7 +26,7 @@ from sim.world.actions import Operations
 from strategies.base import Strategy
 from strategies.rules import holdout_mask
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "RULES_LANGUAGE.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "RULES_LANGUAGE.md"
 REWARD = {"action": "reward", "params": {"points": 1.0}}
 
 

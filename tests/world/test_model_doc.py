@@ -13,7 +13,7 @@ from sim.world.params import WorldParams
 from sim.world.population import USER_COLUMNS
 from sim.world.population_spec import PopulationSpec
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "MODEL.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "MODEL.md"
 PROVENANCE = re.compile(r"\[0\d\d\]|\bassumed\b|\bcalibrated\b|\breference\b", re.IGNORECASE)
 
 

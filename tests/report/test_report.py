@@ -43,6 +43,8 @@ SWEEP_HEADINGS = (
     "Cost against incremental revenue", "Significance per cell",
 )  # fmt: skip
 
+pytestmark = pytest.mark.slow  # every test here executes a notebook
+
 
 @pytest.fixture(scope="module")
 def kernel() -> None:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from sim.twin.events import EVENT_TYPES, EventFileError, load_events, load_users
 
-MESSY = Path(__file__).parent / "data" / "twin" / "events_messy.csv"
+MESSY = Path(__file__).parents[1] / "data" / "twin" / "events_messy.csv"
 GOOD_LINES = [2, 3, 4, 6, 16, 17]
 BAD_LINES = {
     7: "amount is not a number (got 'abc')",

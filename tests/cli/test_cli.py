@@ -17,7 +17,7 @@ from sim.cli.main import main
 from sim.runs.folder import is_complete_run, load_run
 from strategies.registry import available
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "experiments" / "quickstart.yaml"
 TINY = ["--users", "2000", "--days", "20", "--quiet"]
 TABLES = {"daily", "users", "transitions", "purchases", "groups", "costs"}
@@ -190,6 +190,7 @@ def test_strategies_list_and_show(capsys):
     assert "no_such_strategy" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_console_script_entry_point():
     script = Path(sys.executable).with_name("siyu")
     done = subprocess.run([str(script), "validate", str(QUICKSTART)],

@@ -28,7 +28,7 @@ from sim.twin.sbg import BetaDiscreteWeibull, ShiftedBetaGeometric
 REGULAR = [1000, 631, 468, 382, 326, 289, 262, 241, 223, 207, 194, 183, 173]
 HIGH_END = [1000, 869, 743, 653, 593, 551, 517, 491, 468, 445, 427, 409, 394]
 PUBLISHED = {"regular": (REGULAR, 0.704, 1.182), "high_end": (HIGH_END, 0.668, 3.806)}
-EXAMPLE = Path(__file__).resolve().parents[1] / "experiments" / "data" / "retention_example.csv"
+EXAMPLE = Path(__file__).resolve().parents[2] / "experiments" / "data" / "retention_example.csv"
 
 
 @pytest.mark.parametrize("segment", sorted(PUBLISHED))

@@ -30,7 +30,7 @@ from sim.rules import (
 )
 from sim.rules.parser import MAX_DEPTH, BinOp, BoolOp, Compare, Field, Neg, Not, Number
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "RULES_LANGUAGE.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "RULES_LANGUAGE.md"
 STAGES = ("potential", "new", "core", "dormant")
 QUADRANTS = (
     "high_value_high_engagement",

@@ -74,6 +74,7 @@ def _assert_matches_or_beats_bgnbd(metrics: dict) -> None:
     assert twin["profile_error"] <= 1.10 * ref["profile_error"]
 
 
+@pytest.mark.slow
 def test_backtest_on_a_simulator_log_beats_naive_and_matches_bgnbd(simulator_events) -> None:
     result = run_backtest(simulator_events, "2024-07-31", "2024-10-26", seed=1, draws=60)
     m = result.metrics
@@ -91,6 +92,7 @@ def test_backtest_on_a_simulator_log_beats_naive_and_matches_bgnbd(simulator_eve
     assert m["twin"]["spend_abs_pct_error"] < min(20.0, m["naive"]["spend_abs_pct_error"])
 
 
+@pytest.mark.slow
 def test_backtest_on_the_twin_process_beats_bgnbd_outright(synthetic_events, tmp_path) -> None:
     result = run_backtest(synthetic_events, CAL, UNTIL, seed=2, draws=60)
     m = result.metrics
@@ -110,6 +112,7 @@ def test_backtest_on_the_twin_process_beats_bgnbd_outright(synthetic_events, tmp
 # --------------------------------------------------------------------------- reproducibility
 
 
+@pytest.mark.slow
 def test_same_seed_same_forecast_bytes(synthetic_events, tmp_path) -> None:
     stats = user_statistics(synthetic_events, CAL)
     fit = fit_twin(stats, CAL)
@@ -159,6 +162,7 @@ def event_file(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_cli_fit_forecast_backtest_retention(event_file, tmp_path, capsys) -> None:
     twin_dir = tmp_path / "twin"
     common = ["--events", str(event_file), "--calibration-end", CAL, "--map", "user_id=customer"]
@@ -187,11 +191,12 @@ def test_cli_fit_forecast_backtest_retention(event_file, tmp_path, capsys) -> No
     assert set(report["metrics"]) == {"twin", "bgnbd", "bgbb", "naive"}
     assert (tmp_path / "bt" / "plots" / "tracking.png").is_file()
 
-    table = Path(__file__).resolve().parent.parent / "experiments/data/retention_example.csv"
+    table = Path(__file__).resolve().parents[2] / "experiments/data/retention_example.csv"
     assert _run(["twin", "retention", str(table), "--fit-through", "4", "--project-to", "7"]) == 0
     assert "sBG" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_cli_refuses_bad_input_with_one_message(event_file, tmp_path, capsys) -> None:
     twin_dir = tmp_path / "twin"
     base = ["twin", "fit", "--events", str(event_file), "--map", "user_id=customer",
@@ -229,7 +234,7 @@ def test_cli_refuses_bad_input_with_one_message(event_file, tmp_path, capsys) ->
 def test_sample_log_writes_a_log_the_twin_reads_and_never_overwrites(tmp_path) -> None:
     from sim.twin.events import load_events
 
-    config = Path(__file__).parents[1] / "experiments" / "quickstart.yaml"
+    config = Path(__file__).parents[2] / "experiments" / "quickstart.yaml"
     out = tmp_path / "not_yet_there" / "events.csv"
     argv = ["twin", "sample-log", str(config), "--users", "0", "--days", "40", "--seed", "3",
             "--start-date", "2024-03-01", "--out", str(out)]  # fmt: skip

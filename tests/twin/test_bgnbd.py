@@ -72,6 +72,7 @@ def test_recovers_cdnow_parameters(fitted):
         assert abs(estimate - truth) < 3.5 * se, (name, estimate, se)
 
 
+@pytest.mark.slow
 def test_standard_errors_match_the_spread_of_replicate_fits():
     # twelve independent samples of 3,000: the spread of the log-estimates is what the SEs claim
     rng = np.random.default_rng(11)
