@@ -91,7 +91,7 @@ class Simulation:
         self._ladder = ladder_arrays(self.world)
         self._buffers = new_buffers(self.pop.capacity)
         self._pending_referrals: tuple[np.ndarray, np.ndarray] | None = None
-        self._records: dict[str, list] = {
+        self.records: dict[str, list] = {
             "daily": [], "transitions": [], "purchases": [], "groups": [],
         }  # fmt: skip
         self._arrivals_today = (0, 0)
@@ -177,11 +177,11 @@ class Simulation:
         )  # fmt: skip
         n_trans, n_buy, n_ref = (int(x) for x in buf.sizes)
         uid = pop.col("uid")
-        self._records["transitions"].append(
+        self.records["transitions"].append(
             (day, uid[buf.trans_user[:n_trans]], buf.trans_from[:n_trans].copy(),
              buf.trans_to[:n_trans].copy())
         )  # fmt: skip
-        self._records["purchases"].append(
+        self.records["purchases"].append(
             (day, uid[buf.buy_user[:n_buy]], buf.buy_step[:n_buy].copy(),
              buf.buy_paid[:n_buy].copy(), buf.buy_discount[:n_buy].copy())
         )  # fmt: skip
@@ -189,8 +189,8 @@ class Simulation:
             self._pending_referrals = (buf.ref_user[:n_ref].copy(), buf.ref_count[:n_ref].copy())
         group_rows = groups.end_of_day(day, pop.col("group"))
         if self.config.output.groups:
-            self._records["groups"].append(group_rows)
-        self._records["daily"].append(self._daily_row(day, group_rows))
+            self.records["groups"].append(group_rows)
+        self.records["daily"].append(self._daily_row(day, group_rows))
         if self.on_day_done is not None:
             self.on_day_done(day)
 

@@ -17,19 +17,29 @@ Categorical columns use fixed category lists, so the same run gives the same byt
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
+from sim.config import ExperimentConfig
 from sim.world import lifecycle as lc
-from sim.world.actions import Ledger
+from sim.world.actions import Ledger, WorldState
 from sim.world.params import PREFERENCES
 from sim.world.population_spec import CHANNELS, OCCUPATIONS
 from sim.world.pressure import PRESSURE_COLUMNS
+from strategies.base import Strategy
 
-if TYPE_CHECKING:
-    from sim.engine.simulation import Simulation
+
+class FinishedRun(WorldState, Protocol):
+    """A simulation after its last day: the world plus what the engine recorded each day
+    (:class:`~sim.engine.simulation.Simulation` is one)."""
+
+    config: ExperimentConfig
+    strategies: Sequence[Strategy]
+    treatment: Sequence[Strategy] | None
+    records: dict[str, list]
 
 
 def _cat(codes: np.ndarray, categories: tuple[str, ...] | list[str]) -> pd.Categorical:
@@ -41,7 +51,7 @@ def _int_day(values: np.ndarray) -> np.ndarray:
     return np.where(values == lc.NO_DAY, -1, values).astype(np.int32)
 
 
-def users_table(sim: Simulation) -> pd.DataFrame:
+def users_table(sim: FinishedRun) -> pd.DataFrame:
     pop, days, p = sim.pop, sim.config.days, sim.world.lifecycle
     col = pop.col
     last_day = days - 1
@@ -198,8 +208,8 @@ def daily_table(rows: list[dict[str, float]]) -> pd.DataFrame:
     return df
 
 
-def build_tables(sim: Simulation) -> dict[str, pd.DataFrame]:
-    rec = sim._records
+def build_tables(sim: FinishedRun) -> dict[str, pd.DataFrame]:
+    rec = sim.records
     products = [p.name for p in sim.world.products]
     tables = {
         "daily": daily_table(rec["daily"]),

@@ -36,16 +36,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
+from sim.calendar import Calendar
+from sim.world.groups import Groups
 from sim.world.lifecycle import CHURNED, CORE, DORMANT, NEW, POTENTIAL
 from sim.world.params import CONTENT_TIERS, PREFERENCES, WorldParams
-from sim.world.population import grow_array
-
-if TYPE_CHECKING:
-    from sim.engine.simulation import Simulation
+from sim.world.population import Population, grow_array
+from sim.world.pressure import Pressure
 
 # action -> the daily-table column counting what it sent (messages, coupons, contacts, ...)
 ACTION_COLUMNS = {
@@ -68,6 +68,23 @@ STAGE_TIER = {
     CHURNED: "comeback",
 }
 _STAGE_TIER_CODE = np.array([CONTENT_TIERS.index(STAGE_TIER[s]) for s in range(5)], np.int8)
+
+
+class WorldState(Protocol):
+    """The running world that the action vocabulary acts on.
+
+    The engine's :class:`~sim.engine.simulation.Simulation` is one; the protocol names only what
+    :class:`Operations` reads, so the world layer never imports the engine.
+    """
+
+    day: int
+    seed: int
+    world: WorldParams
+    pop: Population
+    groups: Groups
+    ledger: Ledger
+    pressure: Pressure
+    calendar: Calendar
 
 
 class Ledger:
@@ -126,7 +143,7 @@ class Operations:
     outside the audience are invisible to ``reachable()`` and skipped by every action.
     """
 
-    def __init__(self, sim: Simulation, strategy: str, audience: bool | None = None) -> None:
+    def __init__(self, sim: WorldState, strategy: str, audience: bool | None = None) -> None:
         self._sim = sim
         self.strategy = strategy
         self.audience = audience
