@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def measure(users: int, days: int, config_path: Path) -> dict:
     """Run one size in this process and return its figures."""
     from sim.config import load_config
+    from sim.engine.policy import build_strategies
     from sim.engine.simulation import Simulation
-    from sim.runs.single import build_strategies
 
     t0 = time.perf_counter()
     warm = load_config(config_path, users=1000, days=3)

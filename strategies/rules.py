@@ -1,6 +1,6 @@
 """``rules``: run the experiment config's ``rules:`` (operating rules as data) every day.
 
-Added automatically by :func:`sim.runs.single.build_strategies` when a config has rules. Each day
+Added automatically by :func:`sim.engine.policy.build_strategies` when a config has rules. Each day
 the rules
 are taken by priority (higher first; ties in listing order). For each rule whose schedule and
 validity window allow today:

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from sim import api
 from sim.experiment.aa import run_aa
-from sim.experiment.analysis import analyse_experiment, load_analysis
+from sim.experiment.analysis import analyse_experiment
 from sim.experiment.compare import print_comparison
 from sim.experiment.executor import Execution, execute_experiment, validate_policies
-from sim.experiment.plan import plan_cells
-from sim.experiment.spec import load_experiment, load_experiment_data, parse_experiment
+from sim.experiment.plan import plan_experiment_file
+from sim.experiment.spec import read_experiment_spec
 from sim.report import render_report
 from sim.runs.single import console
 
@@ -51,10 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run_experiment(args: argparse.Namespace) -> int:
-    raw = load_experiment_data(args.config, seed=args.seed, users=args.users, days=args.days,
-                               replications=args.replications)  # fmt: skip
-    spec = parse_experiment(raw, str(args.config))
-    cells = plan_cells(spec, raw, str(args.config))
+    spec, cells = plan_experiment_file(args.config, seed=args.seed, users=args.users,
+                                       days=args.days, replications=args.replications)  # fmt: skip
     out = args.out or Path("runs") / spec.name
     con = console()
     n_runs = len(cells) * len(spec.arm_names) * spec.replications
@@ -80,9 +79,8 @@ def cmd_run_experiment(args: argparse.Namespace) -> int:
 
 def cmd_validate_experiment(args: argparse.Namespace) -> int:
     """Check an experiment file: the spec, every sweep cell and every arm's strategies."""
-    raw = load_experiment_data(args.config, seed=args.seed, users=args.users, days=args.days)
-    spec = parse_experiment(raw, str(args.config))
-    cells = plan_cells(spec, raw, str(args.config))
+    spec, cells = plan_experiment_file(args.config, seed=args.seed, users=args.users,
+                                       days=args.days)  # fmt: skip
     validate_policies(cells, str(args.config))  # what `siyu run` checks before any run
     population = (
         f"the twin {spec.population.twin}"
@@ -105,7 +103,7 @@ def cmd_analyse(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    tables = load_analysis(args.experiment) or analyse_experiment(args.experiment)
+    tables = api.load_experiment(args.experiment).tables
     print_comparison(tables, console(), metrics=args.metric, cell=args.cell)
     return 0
 
@@ -113,7 +111,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_aa(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    spec = load_experiment(args.config, seed=args.seed, users=args.users, days=args.days)
+    spec = read_experiment_spec(args.config, seed=args.seed, users=args.users, days=args.days)
     con = console()
     columns = (TextColumn("[bold]A/A worlds"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip

@@ -23,16 +23,18 @@ from pathlib import Path
 
 from rich.table import Table
 
+from sim import api
 from sim.analysis.summary import print_summary
 from sim.cli import churn as churn_cli
 from sim.cli import experiment as experiment_cli
 from sim.cli import twin as twin_cli
 from sim.config import load_config, read_yaml
+from sim.engine.policy import build_strategies
 from sim.errors import ConfigError
 from sim.experiment.spec import is_experiment
 from sim.runs.folder import RunFolderError
 from sim.runs.rules_check import check_rules
-from sim.runs.single import build_strategies, console, default_out_dir, run_to_folder
+from sim.runs.single import console, default_out_dir
 from strategies.registry import available, get_strategy_class
 
 EXIT_USER_ERROR = 2
@@ -86,15 +88,15 @@ def _load(args: argparse.Namespace):
 def cmd_run(args: argparse.Namespace) -> int:
     if is_experiment(read_yaml(args.config)):
         return experiment_cli.cmd_run_experiment(args)
-    config = _load(args)  # run_to_folder builds (and so validates) the strategies first
+    config, source = api.resolve_config(args.config, users=args.users, days=args.days,
+                                        seed=args.seed)  # fmt: skip
     out = args.out or default_out_dir(config)
     out_con = console()
-    path, result, manifest = run_to_folder(
-        config, out, source=str(args.config), overwrite=args.overwrite,
-        show_progress=not args.quiet,
-    )  # fmt: skip
-    print_summary(result.tables, manifest, console=out_con)
-    out_con.print(f"run folder: [bold]{path}[/bold]")
+    # api.run builds (and so validates) the strategies before checking or writing anything
+    result = api.run(config, out=out, overwrite=args.overwrite, progress=not args.quiet,
+                     source=source)  # fmt: skip
+    print_summary(result.tables, result.manifest, console=out_con)
+    out_con.print(f"run folder: [bold]{result.folder}[/bold]")
     return 0
 
 

@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 
 from sim.config import load_config
+from sim.engine.policy import build_strategies
 from sim.io.atomic import file_digest
 from sim.io.outputs import check_new_files, check_table_path, write_frame
 from sim.runs.sample_log import simulate_event_log
-from sim.runs.single import build_strategies
 from sim.twin.backtest import print_comparison, run_backtest, write_backtest
 from sim.twin.events import EventFileError, load_events, load_users
 from sim.twin.folder import (

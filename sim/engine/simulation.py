@@ -1,8 +1,10 @@
 """The engine: builds the world from a config, runs the calendar, collects the records.
 
-``Simulation(config, strategies).run()`` returns a :class:`RunResult` with the tables of a run
-(see :mod:`sim.engine.tables`). The engine owns the population, the groups, the ledger and the
-calendar; strategies see them only through :class:`~sim.world.actions.Operations`.
+``Simulation(config).run()`` runs the config's policy (its strategies and rules) and returns a
+:class:`SimulationResult` with the tables of a run (see :mod:`sim.engine.tables`). The public
+front door, :func:`sim.run`, wraps it (manifest, optional run folder). The engine owns the
+population, the groups, the ledger and the calendar; strategies see them only through
+:class:`~sim.world.actions.Operations`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pandas as pd
 
 from sim.calendar import Calendar
 from sim.config import ExperimentConfig
+from sim.engine.policy import build_strategies
 from sim.engine.tables import build_tables
 from sim.rng import Purpose, uniforms
 from sim.twin.population import twin_population
@@ -39,8 +42,9 @@ from strategies.base import Strategy
 
 
 @dataclass
-class RunResult:
-    """Everything a run produced, in memory."""
+class SimulationResult:
+    """Everything the engine produced for one run, in memory (:func:`sim.run` adds the
+    manifest and the run folder: :class:`sim.api.RunResult`)."""
 
     config: ExperimentConfig
     tables: dict[str, pd.DataFrame]
@@ -49,6 +53,11 @@ class RunResult:
 
 class Simulation:
     """One run of one policy (a list of strategies) on one world.
+
+    ``strategies=None`` (the default) means the config's own policy: its ``strategies:`` and
+    ``rules:``, built and validated by :func:`~sim.engine.policy.build_strategies`. A list, even
+    an empty one ("do nothing"), is used instead of the config's policy (experiments pass each
+    arm's strategies this way).
 
     With ``treatment`` strategies (an experiment arm; an empty list means "do nothing") the
     population is split by ``assignment``:
@@ -61,7 +70,7 @@ class Simulation:
     def __init__(
         self,
         config: ExperimentConfig,
-        strategies: Sequence[Strategy] = (),
+        strategies: Sequence[Strategy] | None = None,
         on_day_done: Callable[[int], None] | None = None,
         keep_user_actions: bool = False,
         treatment: Sequence[Strategy] | None = None,
@@ -73,7 +82,9 @@ class Simulation:
         self.world = config.world
         self.seed = config.seed
         self.assignment = assignment
-        self.strategies = [s.clone() for s in strategies]
+        self.strategies = (
+            build_strategies(config) if strategies is None else [s.clone() for s in strategies]
+        )
         # None = no split (the control policy acts on everyone); a list, even an empty one
         # ("do nothing"), is the arm's policy for the assigned users
         self.treatment = None if treatment is None else [s.clone() for s in treatment]
@@ -260,7 +271,7 @@ class Simulation:
         ]
         return control + treated
 
-    def run(self) -> RunResult:
+    def run(self) -> SimulationResult:
 
         t0 = time.perf_counter()
         if self.pop.n:
@@ -276,4 +287,4 @@ class Simulation:
         tables = build_tables(self)
         t3 = time.perf_counter()
         timings = {"setup_s": t1 - t0, "simulate_s": t2 - t1, "tables_s": t3 - t2}
-        return RunResult(self.config, tables, timings)
+        return SimulationResult(self.config, tables, timings)

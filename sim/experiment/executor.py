@@ -35,6 +35,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from sim.engine.policy import build_strategies
 from sim.errors import ConfigError
 from sim.experiment.index import (
     config_hash,
@@ -49,7 +50,6 @@ from sim.experiment.plan import Cell, RunTask, plan_runs
 from sim.experiment.spec import CONTROL, ExperimentSpec
 from sim.experiment.worker import execute_task
 from sim.runs.folder import NotARunFolder, RunFolderExists, is_complete_run, swap_in, write_run
-from sim.runs.single import build_strategies
 
 
 @dataclass(frozen=True)

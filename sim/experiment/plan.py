@@ -16,13 +16,20 @@ import copy
 import itertools
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.stats import qmc
 
 from sim.errors import ConfigError
-from sim.experiment.spec import CONTROL, ExperimentSpec, RangeSpec, parse_experiment
+from sim.experiment.spec import (
+    CONTROL,
+    ExperimentSpec,
+    RangeSpec,
+    load_experiment_data,
+    parse_experiment,
+)
 from sim.rng import Purpose, draw_key, generator
 
 BASE_CELL = "base"
@@ -143,6 +150,15 @@ def plan_cells(spec: ExperimentSpec, raw: dict[str, Any], source: str) -> list[C
         cell_spec = parse_experiment(data, f"{source} (sweep cell {i}: {shown})")
         cells.append(Cell(f"c{i:0{width}d}", values, cell_spec))
     return cells
+
+
+def plan_experiment_file(path: str | Path, **overrides: Any) -> tuple[ExperimentSpec, list[Cell]]:
+    """Read an experiment file with overrides (seed, users, days, replications), validate it and
+    plan its sweep cells: what ``siyu run``, ``siyu validate`` and :func:`sim.run_experiment`
+    start from."""
+    raw = load_experiment_data(path, **overrides)
+    spec = parse_experiment(raw, str(path))
+    return spec, plan_cells(spec, raw, str(path))
 
 
 def plan_runs(cells: list[Cell], replications: int, base_seed: int) -> list[RunTask]:

@@ -249,6 +249,6 @@ def load_experiment_data(path: str | Path, **overrides: Any) -> dict[str, Any]:
     return resolve_relative_paths(data, path)
 
 
-def load_experiment(path: str | Path, **overrides: Any) -> ExperimentSpec:
+def read_experiment_spec(path: str | Path, **overrides: Any) -> ExperimentSpec:
     """Read, override and validate an experiment file."""
     return parse_experiment(load_experiment_data(path, **overrides), str(path))

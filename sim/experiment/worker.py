@@ -16,12 +16,12 @@ from typing import Any
 
 import pandas as pd
 
+from sim.engine.policy import build_strategies
 from sim.engine.simulation import Simulation
 from sim.experiment.plan import RunTask
 from sim.experiment.spec import CONTROL, ExperimentSpec
 from sim.runs.folder import write_run
 from sim.runs.manifest import build_manifest
-from sim.runs.single import build_strategies
 
 Progress = Callable[[str, int], None]  # (run id, days done)
 

@@ -27,7 +27,7 @@ from sim.churn.model import (
 )
 from sim.config import ExperimentConfig
 from sim.engine.simulation import Simulation
-from sim.runs.single import build_strategies
+from sim.engine.policy import build_strategies
 
 # --------------------------------------------------------------------------- training data
 

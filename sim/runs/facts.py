@@ -46,7 +46,7 @@ from sim.analysis.measures import (
 from sim.world import lifecycle as lc
 from sim.config import ExperimentConfig, apply_overrides, parse_config, read_yaml
 from sim.engine.simulation import Simulation
-from sim.runs.single import build_strategies
+from sim.engine.policy import build_strategies
 
 FACTS_DIR = Path(__file__).resolve().parents[2] / "experiments" / "facts"
 """Where the arms' YAML configs live."""
@@ -55,7 +55,6 @@ ARMS = ("none", "blanket", "promo8_group_a", "tiered_group_b", "paving", "pitch_
 """The arms (YAML file stems) that :func:`replay_facts` runs."""
 
 Tables = Mapping[str, pd.DataFrame]
-
 
 
 # -- configs -----------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ class RuleReport:
 def check_rules(config: ExperimentConfig, source: str = "<config>") -> list[RuleReport]:
     """Lint and dry-run every rule of ``config`` (raises ConfigError on condition errors)."""
     conditions = compile_rules(config.rules, source)
-    ops = Simulation(config).initial_view()
+    ops = Simulation(config, []).initial_view()
     model = None
     if config.churn_model is not None:
         model = ChurnModel.from_json(config.churn_model)

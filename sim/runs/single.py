@@ -9,38 +9,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sim.config import ExperimentConfig
-from sim.engine.simulation import RunResult, Simulation
-from sim.runs.manifest import build_manifest
+from sim.engine.policy import build_strategies
+from sim.engine.simulation import Simulation, SimulationResult
 from sim.plots.run import plot_run
-from sim.rules.schema import compile_rules
 from sim.runs.folder import check_writable, write_run
+from sim.runs.manifest import build_manifest
 from strategies.base import Strategy
-from strategies.registry import make_strategy
-from strategies.rules import RuleSet
-
-
-def build_strategies(config: ExperimentConfig, source: str = "<config>") -> list[Strategy]:
-    """Instantiate (and validate) the strategies a config names, plus ``rules`` if it has any."""
-    strategies = [
-        make_strategy(spec.name, spec.params, where=f"{source}: strategies.{i}")
-        for i, spec in enumerate(config.strategies)
-    ]
-    if config.rules:
-
-        compile_rules(config.rules, source)
-        strategies.append(
-            RuleSet(
-                rules=tuple(r.model_dump() for r in config.rules),
-                config_source=source,
-                churn_model=str(config.churn_model) if config.churn_model else None,
-            )
-        )
-    return strategies
 
 
 def simulate(
     config: ExperimentConfig, strategies: list[Strategy], show_progress: bool = False
-) -> RunResult:
+) -> SimulationResult:
     """Run the simulation in memory, optionally with a progress bar."""
     if not show_progress:
         return Simulation(config, strategies).run()
@@ -60,7 +39,7 @@ def run_to_folder(
     source: str | None = None,
     overwrite: bool = False,
     show_progress: bool = False,
-) -> tuple[Path, RunResult, dict]:
+) -> tuple[Path, SimulationResult, dict]:
     """Simulate ``config`` and write its run folder atomically. Returns (path, result, manifest).
 
     The destination is checked before simulating, so a refusal costs nothing; a failure while
@@ -78,6 +57,18 @@ def run_to_folder(
     path = write_run(out_dir, result.tables, manifest, plots=plots, overwrite=overwrite)
     manifest["timings"]["write_s"] = round(time.perf_counter() - t1, 3)
     return path, result, manifest
+
+
+def run_in_memory(
+    config: ExperimentConfig, source: str | None = None, show_progress: bool = False
+) -> tuple[SimulationResult, dict]:
+    """Simulate ``config`` without writing anything. Returns (result, manifest): the manifest
+    :func:`run_to_folder` would write, without the folder's file list."""
+    t0 = time.perf_counter()
+    result = simulate(config, build_strategies(config, source or "<config>"), show_progress)
+    manifest = build_manifest(config, source, dict(result.timings))
+    manifest["timings"]["total_s"] = round(time.perf_counter() - t0, 3)
+    return result, manifest
 
 
 def default_out_dir(config: ExperimentConfig, root: Path = Path("runs")) -> Path:

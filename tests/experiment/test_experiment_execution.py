@@ -16,7 +16,7 @@ import pytest
 from sim.config import read_yaml
 from sim.experiment.executor import Execution, execute_experiment
 from sim.experiment.plan import plan_cells, replication_seed
-from sim.experiment.spec import load_experiment
+from sim.experiment.spec import read_experiment_spec
 from sim.runs.folder import RunFolderError, load_run
 
 YAML = """
@@ -43,7 +43,7 @@ def _config(tmp_path: Path, text: str = YAML, name: str = "tiny.yaml") -> Path:
 
 
 def _execute(config: Path, out: Path, **kwargs):
-    spec = load_experiment(config)
+    spec = read_experiment_spec(config)
     cells = plan_cells(spec, read_yaml(config), str(config))
     return execute_experiment(spec, cells, str(config), out, Execution(progress=False, **kwargs))
 
@@ -142,7 +142,7 @@ def test_failed_run_is_recorded_and_the_others_go_on(reference, tmp_path, monkey
             super().on_day(ops)
 
     monkeypatch.setitem(registry.BUILTIN, "tiered_content", Exploding)
-    spec = load_experiment(config)
+    spec = read_experiment_spec(config)
     seeds = {r: replication_seed(spec.seed, r) for r in range(2)}
     result = _execute(config, tmp_path / "fail", workers=1)
     index = result.index.set_index("run_id")

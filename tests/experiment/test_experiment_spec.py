@@ -8,7 +8,7 @@ import pytest
 
 from sim.config import ConfigError
 from sim.experiment.plan import plan_cells, plan_runs, replication_seed, set_path, sweep_points
-from sim.experiment.spec import CONTROL, load_experiment, parse_experiment
+from sim.experiment.spec import CONTROL, parse_experiment, read_experiment_spec
 
 BASE = {
     "name": "exp",
@@ -82,7 +82,7 @@ def test_load_experiment_refuses_a_run_config(tmp_path: Path):
     path = tmp_path / "run.yaml"
     path.write_text("name: x\nstrategies: [{name: none}]\n")
     with pytest.raises(ConfigError, match="not an experiment"):
-        load_experiment(path)
+        read_experiment_spec(path)
 
 
 def test_replication_seeds_are_stable_and_distinct():

@@ -17,10 +17,10 @@ import yaml
 
 from sim.cli.main import main
 from sim.config import ConfigError, ExperimentConfig, parse_config
+from sim.engine.policy import build_strategies
 from sim.engine.simulation import Simulation
 from sim.rules.fields import CATALOG, fields_markdown, user_fields
 from sim.runs.rules_check import check_rules
-from sim.runs.single import build_strategies
 from sim.world import lifecycle as lc
 from sim.world.actions import Operations
 from strategies.base import Strategy

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from sim.engine.policy import build_strategies
 from sim.runs import facts
-from sim.runs.single import build_strategies
 
 USERS = 8_000
 DAYS = 90

@@ -197,7 +197,7 @@ def test_an_experiment_runs_its_arms_on_the_twins_users(twin_dir) -> None:
     from sim.experiment.analysis import analyse_experiment
     from sim.experiment.executor import Execution, execute_experiment
     from sim.experiment.plan import plan_cells
-    from sim.experiment.spec import load_experiment
+    from sim.experiment.spec import read_experiment_spec
     from sim.runs.folder import load_run
 
     path = twin_dir.parent / "configs" / "experiment_on_twin.yaml"
@@ -208,7 +208,7 @@ def test_an_experiment_runs_its_arms_on_the_twins_users(twin_dir) -> None:
         "live: 0}\ncontrol:\n  strategies: [{name: blanket}]\narms:\n  recall:\n"
         "    strategies: [{name: blanket}, {name: recall_coupon}]\nanalysis: {uplift: false}\n"
     )
-    spec = load_experiment(path)
+    spec = read_experiment_spec(path)
     cells = plan_cells(spec, read_yaml(path), str(path))
     out = twin_dir.parent / "experiment_on_twin"
     result = execute_experiment(spec, cells, str(path), out, Execution(progress=False))

@@ -10,8 +10,8 @@ from collections import defaultdict
 import numpy as np
 
 from sim.config import parse_config
+from sim.engine.policy import build_strategies
 from sim.engine.simulation import Simulation
-from sim.runs.single import build_strategies
 from sim.world.actions import Operations
 from strategies.base import Strategy
 
