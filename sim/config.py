@@ -20,6 +20,7 @@ from sim.twin.folder import TwinFolderError, check_twin_folder
 from sim.world.params import Strict, WorldParams
 from sim.world.population_spec import PopulationSpec
 from sim.world.pressure import PressureSpec
+from strategies.registry import make_strategy
 
 
 class StrategySpec(Strict):
@@ -160,9 +161,17 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> ExperimentCo
         raise ConfigError(format_validation_error(source, err)) from None
     if config.rules:
         compile_rules(config.rules, source)
+    check_strategies(config, source)
     check_churn_model(config, source)
     check_twin(config, source)
     return config
+
+
+def check_strategies(config: ExperimentConfig, source: str = "<config>") -> None:
+    """ConfigError naming ``strategies.N.params.KEY`` if a strategy or a parameter is bad
+    (each strategy is built once, which checks its parameters against their declarations)."""
+    for i, spec in enumerate(config.strategies):
+        make_strategy(spec.name, spec.params, where=f"{source}: strategies.{i}")
 
 
 def check_twin(config: ExperimentConfig, source: str = "<config>") -> None:

@@ -13,6 +13,7 @@ import math
 from sim.world.actions import Operations
 from sim.world.params import CONTENT_TIERS, PREFERENCES
 from strategies.base import Strategy
+from strategies.params import param
 
 
 def messages_on_day(rate: float, day: int) -> int:
@@ -28,28 +29,12 @@ class Blanket(Strategy):
     source = "[000][003] blanket operations 一刀切; [003] group A: 8 promos a day"
     cost_model = "costs.message ¥ per message sent"
 
-    def __init__(
-        self,
-        promos_per_day: float = 1.0,
-        content_per_day: float = 0.0,
-        content_tier: str = "course",
-        content_category: str = "career",
-    ) -> None:
-        self.promos_per_day = promos_per_day
-        self.content_per_day = content_per_day
-        self.content_tier = content_tier
-        self.content_category = content_category
-
-    def start(self, ops: Operations) -> None:
-        self.validate_params()
-
-    def validate_params(self) -> None:
-        if not 0 <= self.promos_per_day <= 50 or not 0 <= self.content_per_day <= 50:
-            raise ValueError("promos_per_day and content_per_day must be in [0, 50]")
-        if self.content_tier not in CONTENT_TIERS:
-            raise ValueError(f"content_tier must be one of {list(CONTENT_TIERS)}")
-        if self.content_category not in PREFERENCES:
-            raise ValueError(f"content_category must be one of {list(PREFERENCES)}")
+    promos_per_day: float = param(
+        1.0, "promos per user per day (0.5 = every other day)", low=0, high=50
+    )
+    content_per_day: float = param(0.0, "content pushes per user per day", low=0, high=50)
+    content_tier: str = param("course", "tier of the content pushed", choices=CONTENT_TIERS)
+    content_category: str = param("career", "category of the content pushed", choices=PREFERENCES)
 
     def on_day(self, ops: Operations) -> None:
         everyone = ops.reachable()

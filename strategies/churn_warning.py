@@ -23,7 +23,8 @@ import numpy as np
 from sim.world.actions import Operations
 from sim.world.population import grow_array
 from strategies.base import Strategy
-from strategies.common import NEVER, check_range, silence
+from strategies.common import NEVER, silence
+from strategies.params import param
 
 
 class ChurnWarning(Strategy):
@@ -34,21 +35,16 @@ class ChurnWarning(Strategy):
     source = "[000][003] churn warning: behaviour-combination triggers before the user is gone"
     cost_model = "operator minutes × costs.operator_hourly per 1v1 contact"
 
-    def __init__(
-        self, silent_days: int = 7, after_open_days: int = 3, cooldown_days: int = 14,
-        minutes: float | None = None,
-    ) -> None:  # fmt: skip
-        self.silent_days = silent_days
-        self.after_open_days = after_open_days
-        self.cooldown_days = cooldown_days
-        self.minutes = minutes
-
-    def validate_params(self) -> None:
-        check_range("silent_days", self.silent_days, 1, 365)
-        check_range("after_open_days", self.after_open_days, 1, 365)
-        check_range("cooldown_days", self.cooldown_days, 1, 3650)
-        if self.minutes is not None:
-            check_range("minutes", self.minutes, 0.1, 600)
+    silent_days: int = param(7, "days of silence that trigger a warning", low=1, high=365)
+    after_open_days: int = param(
+        3, "days inactive after an opened message that trigger one", low=1, high=365
+    )
+    cooldown_days: int = param(
+        14, "days before the same user can be warned again", low=1, high=3650
+    )
+    minutes: float | None = param(
+        None, "minutes per 1v1 (None = world's contact_minutes)", low=0.1, high=600
+    )
 
     def start(self, ops: Operations) -> None:
         self.warned_day_ = np.full(ops.n_users, NEVER, np.int64)

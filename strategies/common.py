@@ -1,4 +1,4 @@
-"""Small helpers the built-in strategies share: reading silence, cadences, stage tiers, ranges.
+"""Small helpers the built-in strategies share: reading silence, cadences, stage tiers.
 
 Nothing here acts on users; helpers only read ``ops`` views. A strategy's own per-user memory
 (arrays ending in ``_``) grows with the population through :func:`sim.world.population.grow_array`.
@@ -36,9 +36,3 @@ def stage_tiers(ops: Operations, users: np.ndarray) -> dict[str, np.ndarray]:
     for code, tier in STAGE_TIER.items():
         out.setdefault(tier, []).append(users[stage == code])
     return {tier: np.concatenate(parts) for tier, parts in out.items()}
-
-
-def check_range(name: str, value: float, low: float, high: float) -> None:
-    """Raise ``ValueError`` naming ``name`` unless ``low <= value <= high``."""
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value!r}")

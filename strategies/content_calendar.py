@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from sim.world.actions import Operations
 from strategies.base import Strategy
-from strategies.common import check_range, stage_tiers, weekday
+from strategies.common import stage_tiers, weekday
+from strategies.params import param
 
 
 class ContentCalendar(Strategy):
@@ -32,26 +33,12 @@ class ContentCalendar(Strategy):
     source = "[001] content calendar: Mon knowledge, Wed interaction, Fri promo, weekend seeding"
     cost_model = "costs.message ¥ per push or promo message"
 
-    def __init__(
-        self,
-        knowledge_day: int = 0,
-        interaction_day: int = 2,
-        promotion_day: int = 4,
-        seeding_day: int = 5,
-        promo_count: int = 1,
-        invite: bool = True,
-    ) -> None:
-        self.knowledge_day = knowledge_day
-        self.interaction_day = interaction_day
-        self.promotion_day = promotion_day
-        self.seeding_day = seeding_day
-        self.promo_count = promo_count
-        self.invite = invite
-
-    def validate_params(self) -> None:
-        for name in ("knowledge_day", "interaction_day", "promotion_day", "seeding_day"):
-            check_range(name, getattr(self, name), 0, 6)
-        check_range("promo_count", self.promo_count, 1, 20)
+    knowledge_day: int = param(0, "weekday of knowledge content (0 = Monday)", low=0, high=6)
+    interaction_day: int = param(2, "weekday of group interaction (0 = Monday)", low=0, high=6)
+    promotion_day: int = param(4, "weekday of the promotion (0 = Monday)", low=0, high=6)
+    seeding_day: int = param(5, "weekday of seeding stories (0 = Monday)", low=0, high=6)
+    promo_count: int = param(1, "promos per user on the promotion day", low=1, high=20)
+    invite: bool = param(True, "invite users in no group on the interaction day")
 
     def on_day(self, ops: Operations) -> None:
         today = weekday(ops.day)

@@ -19,7 +19,8 @@ from sim.world.actions import Operations
 from sim.world.lifecycle import bit_window
 from sim.world.population import grow_array
 from strategies.base import Strategy
-from strategies.common import NEVER, check_range
+from strategies.common import NEVER
+from strategies.params import param
 
 
 class Gamification(Strategy):
@@ -30,27 +31,20 @@ class Gamification(Strategy):
     source = "[003][004] gamification: points, check-in streaks (7 days -> perk), levels"
     cost_model = "points × costs.point_value + streak and level gifts ¥"
 
-    def __init__(
-        self,
-        points_per_active_day: float = 10.0,
-        streak_days: int = 7,
-        streak_gift: float = 3.0,
-        levels: tuple[float, ...] = (300.0, 1000.0, 3000.0),
-        level_gift: float = 5.0,
-    ) -> None:
-        self.points_per_active_day = points_per_active_day
-        self.streak_days = streak_days
-        self.streak_gift = streak_gift
-        self.levels = levels
-        self.level_gift = level_gift
+    points_per_active_day: float = param(10.0, "points per active day", low=0.01, high=1e5)
+    streak_days: int = param(7, "active days in a row that earn the streak perk", low=2, high=32)
+    streak_gift: float = param(3.0, "¥ value of the streak perk", low=0, high=10_000)
+    levels: tuple[float, ...] = param(
+        (300.0, 1000.0, 3000.0),
+        "points thresholds of the levels, increasing",
+        low=0,
+        closed="neither",
+    )
+    level_gift: float = param(5.0, "¥ badge gift × level number", low=0, high=10_000)
 
-    def validate_params(self) -> None:
-        check_range("points_per_active_day", self.points_per_active_day, 0.01, 1e5)
-        check_range("streak_days", self.streak_days, 2, 32)
-        check_range("streak_gift", self.streak_gift, 0.0, 10_000)
-        check_range("level_gift", self.level_gift, 0.0, 10_000)
-        if list(self.levels) != sorted(self.levels) or any(v <= 0 for v in self.levels):
-            raise ValueError(f"levels must be positive and increasing, got {self.levels!r}")
+    def check_params(self) -> None:
+        if list(self.levels) != sorted(self.levels):
+            raise self.param_error("levels", f"must be increasing, got {self.levels!r}")
 
     def start(self, ops: Operations) -> None:
         self.level_ = np.zeros(ops.n_users, np.int8)

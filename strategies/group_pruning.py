@@ -20,7 +20,8 @@ import numpy as np
 from sim.world.actions import Operations
 from sim.world.lifecycle import bit_window
 from strategies.base import Strategy
-from strategies.common import check_range, is_due, silence
+from strategies.common import is_due, silence
+from strategies.params import param
 
 
 class GroupPruning(Strategy):
@@ -31,15 +32,9 @@ class GroupPruning(Strategy):
     source = "[000][001] group pruning 清退: groups <= 200, remove long-silent members"
     cost_model = "nothing booked; removed members lose trust"
 
-    def __init__(self, max_size: int = 200, silent_days: int = 30, every_days: int = 7) -> None:
-        self.max_size = max_size
-        self.silent_days = silent_days
-        self.every_days = every_days
-
-    def validate_params(self) -> None:
-        check_range("max_size", self.max_size, 2, 100_000)
-        check_range("silent_days", self.silent_days, 1, 32)
-        check_range("every_days", self.every_days, 1, 365)
+    max_size: int = param(200, "members a group may keep (users)", low=2, high=100_000)
+    silent_days: int = param(30, "days without speaking before removal", low=1, high=32)
+    every_days: int = param(7, "days between two silence sweeps", low=1, high=365)
 
     def on_day(self, ops: Operations) -> None:
         users = ops.reachable()

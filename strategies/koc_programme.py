@@ -17,7 +17,8 @@ from __future__ import annotations
 from sim.world.actions import Operations
 from sim.world.lifecycle import bit_window
 from strategies.base import Strategy
-from strategies.common import check_range, is_due
+from strategies.common import is_due
+from strategies.params import param
 
 
 class KocProgramme(Strategy):
@@ -28,30 +29,18 @@ class KocProgramme(Strategy):
     source = "[002] low-value/high-engagement quadrant -> KOC; [003] ambassadors"
     cost_model = "gift ¥ + points × costs.point_value per reward"
 
-    def __init__(
-        self,
-        min_active_days_30: int = 8,
-        max_value: float = 500.0,
-        points: float = 100.0,
-        gift: float = 2.0,
-        every_days: int = 7,
-        invite: bool = True,
-    ) -> None:
-        self.min_active_days_30 = min_active_days_30
-        self.max_value = max_value
-        self.points = points
-        self.gift = gift
-        self.every_days = every_days
-        self.invite = invite
+    min_active_days_30: int = param(8, "active days of the last 30 to qualify", low=1, high=30)
+    max_value: float = param(
+        500.0, "¥ revenue to date below which a user qualifies", low=0, high=1e9
+    )
+    points: float = param(100.0, "points per reward", low=0, high=1e6)
+    gift: float = param(2.0, "¥ gift per reward", low=0, high=10_000)
+    every_days: int = param(7, "days between two reward rounds", low=1, high=365)
+    invite: bool = param(True, "invite qualifying users who are in no group")
 
-    def validate_params(self) -> None:
-        check_range("min_active_days_30", self.min_active_days_30, 1, 30)
-        check_range("max_value", self.max_value, 0.0, 1e9)
-        check_range("points", self.points, 0.0, 1e6)
-        check_range("gift", self.gift, 0.0, 10_000)
+    def check_params(self) -> None:
         if self.points + self.gift <= 0:
-            raise ValueError("points or gift must be positive")
-        check_range("every_days", self.every_days, 1, 365)
+            raise self.param_error("gift", "or points must be positive, got 0 for both")
 
     def on_day(self, ops: Operations) -> None:
         if not is_due(ops.day, self.every_days):

@@ -20,7 +20,7 @@ import numpy as np
 from sim.world.actions import Operations
 from sim.world.params import CONTENT_TIERS
 from strategies.base import Strategy
-from strategies.common import check_range
+from strategies.params import param
 
 
 class NewUserFollowup(Strategy):
@@ -31,24 +31,14 @@ class NewUserFollowup(Strategy):
     source = "[000] new-user follow-up: welcome, 1:1 on goals within 48 h, custom study path"
     cost_model = "costs.message ¥ per push; operator minutes × hourly rate per 1v1"
 
-    def __init__(
-        self,
-        welcome_tier: str = "free",
-        invite: bool = True,
-        followup_delay_days: int = 0,
-        followup_minutes: float | None = None,
-    ) -> None:
-        self.welcome_tier = welcome_tier
-        self.invite = invite
-        self.followup_delay_days = followup_delay_days
-        self.followup_minutes = followup_minutes
-
-    def validate_params(self) -> None:
-        if self.welcome_tier not in CONTENT_TIERS:
-            raise ValueError(f"welcome_tier must be one of {list(CONTENT_TIERS)}")
-        check_range("followup_delay_days", self.followup_delay_days, 0, 30)
-        if self.followup_minutes is not None:
-            check_range("followup_minutes", self.followup_minutes, 0.1, 600)
+    welcome_tier: str = param("free", "content tier of the welcome", choices=CONTENT_TIERS)
+    invite: bool = param(True, "send a group invitation with the welcome")
+    followup_delay_days: int = param(
+        0, "days after a first payment is seen to the 1v1", low=0, high=30
+    )
+    followup_minutes: float | None = param(
+        None, "minutes per 1v1 (None = world's default)", low=0.1, high=600
+    )
 
     def on_day(self, ops: Operations) -> None:
         users = ops.reachable()

@@ -12,6 +12,3 @@ class NoOperations(Strategy):
     summary = "no operations: no messages, offers or contacts"
     source = "reference policy"
     cost_model = "nothing is spent"
-
-    def __init__(self) -> None:
-        pass

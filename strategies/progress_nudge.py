@@ -19,7 +19,8 @@ import numpy as np
 from sim.world.actions import Operations
 from sim.world.population import grow_array
 from strategies.base import Strategy
-from strategies.common import check_range, is_due, stage_tiers
+from strategies.common import is_due, stage_tiers
+from strategies.params import param
 
 
 class ProgressNudge(Strategy):
@@ -30,22 +31,14 @@ class ProgressNudge(Strategy):
     source = "[000] progress nudges: '80% done - claim your gift'; weekly study report"
     cost_model = "gift ¥ + points × costs.point_value per reward; costs.message per report"
 
-    def __init__(
-        self, threshold: float = 0.8, gift: float = 5.0, points: float = 50.0,
-        report_every_days: int = 7,
-    ) -> None:  # fmt: skip
-        self.threshold = threshold
-        self.gift = gift
-        self.points = points
-        self.report_every_days = report_every_days
+    threshold: float = param(0.8, "course progress share that earns the gift", low=0.01, high=1)
+    gift: float = param(5.0, "¥ completion gift", low=0, high=10_000)
+    points: float = param(50.0, "points with the completion gift", low=0, high=1e6)
+    report_every_days: int = param(7, "days between two study reports", low=1, high=365)
 
-    def validate_params(self) -> None:
-        check_range("threshold", self.threshold, 0.01, 1.0)
-        check_range("gift", self.gift, 0.0, 10_000)
-        check_range("points", self.points, 0.0, 1e6)
+    def check_params(self) -> None:
         if self.gift + self.points <= 0:
-            raise ValueError("gift or points must be positive")
-        check_range("report_every_days", self.report_every_days, 1, 365)
+            raise self.param_error("gift", "or points must be positive, got 0 for both")
 
     def start(self, ops: Operations) -> None:
         # progress already past the threshold before the run is history, not a nudge

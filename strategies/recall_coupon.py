@@ -23,7 +23,8 @@ import numpy as np
 from sim.world.actions import Operations
 from sim.world.population import grow_array
 from strategies.base import Strategy
-from strategies.common import NEVER, check_range, silence
+from strategies.common import NEVER, silence
+from strategies.params import param
 
 
 class RecallCoupon(Strategy):
@@ -34,33 +35,25 @@ class RecallCoupon(Strategy):
     source = "[000][003] recall coupons 召回券; trigger: 7 days silent; [003] churn depth"
     cost_model = "costs.coupon_issue per coupon + forgone discount; message; operator time"
 
-    def __init__(
-        self,
-        trigger_silence_days: int = 7,
-        deep_after_days: int = 60,
-        discount: float = 0.5,
-        deep_discount: float = 0.5,
-        valid_days: int = 14,
-        cooldown_days: int = 30,
-        call_minutes: float | None = None,
-    ) -> None:
-        self.trigger_silence_days = trigger_silence_days
-        self.deep_after_days = deep_after_days
-        self.discount = discount
-        self.deep_discount = deep_discount
-        self.valid_days = valid_days
-        self.cooldown_days = cooldown_days
-        self.call_minutes = call_minutes
+    trigger_silence_days: int = param(7, "days of silence before a recall", low=1, high=365)
+    deep_after_days: int = param(
+        60, "days of silence from which churn is deep (a call)", low=1, high=3650
+    )
+    discount: float = param(0.5, "share off the price, shallow churn", low=0.01, high=0.99)
+    deep_discount: float = param(0.5, "share off the price, deep churn", low=0.01, high=0.99)
+    valid_days: int = param(14, "days a coupon stays valid", low=1, high=365)
+    cooldown_days: int = param(30, "days before the same user is recalled again", low=1, high=3650)
+    call_minutes: float | None = param(
+        None, "minutes per call (None = world's default)", low=0.1, high=600
+    )
 
-    def validate_params(self) -> None:
-        check_range("trigger_silence_days", self.trigger_silence_days, 1, 365)
-        check_range("deep_after_days", self.deep_after_days, self.trigger_silence_days, 3650)
-        check_range("discount", self.discount, 0.01, 0.99)
-        check_range("deep_discount", self.deep_discount, 0.01, 0.99)
-        check_range("valid_days", self.valid_days, 1, 365)
-        check_range("cooldown_days", self.cooldown_days, 1, 3650)
-        if self.call_minutes is not None:
-            check_range("call_minutes", self.call_minutes, 0.1, 600)
+    def check_params(self) -> None:
+        if self.deep_after_days < self.trigger_silence_days:
+            raise self.param_error(
+                "deep_after_days",
+                f"must be ≥ trigger_silence_days "
+                f"({self.trigger_silence_days}), got {self.deep_after_days}",
+            )
 
     def start(self, ops: Operations) -> None:
         self.recalled_day_ = np.full(ops.n_users, NEVER, np.int64)

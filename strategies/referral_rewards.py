@@ -22,7 +22,7 @@ import numpy as np
 from sim.world.actions import Operations
 from sim.world.population import grow_array
 from strategies.base import Strategy
-from strategies.common import check_range
+from strategies.params import param
 
 
 class ReferralRewards(Strategy):
@@ -33,19 +33,16 @@ class ReferralRewards(Strategy):
     source = "[001][003] referral / fission 老带新: invite 3 -> gift, 5 -> VIP group"
     cost_model = "gift ¥ + points × costs.point_value per reward; costs.message per push"
 
-    def __init__(
-        self, gift_at: int = 3, gift: float = 20.0, vip_at: int = 5, vip_points: float = 500.0
-    ) -> None:
-        self.gift_at = gift_at
-        self.gift = gift
-        self.vip_at = vip_at
-        self.vip_points = vip_points
+    gift_at: int = param(3, "referred friends that earn the gift", low=1, high=1000)
+    gift: float = param(20.0, "¥ gift at gift_at friends", low=0.01, high=10_000)
+    vip_at: int = param(5, "referred friends that earn VIP (≥ gift_at)", low=1, high=1000)
+    vip_points: float = param(500.0, "points at vip_at friends", low=0.01, high=1e7)
 
-    def validate_params(self) -> None:
-        check_range("gift_at", self.gift_at, 1, 1000)
-        check_range("vip_at", self.vip_at, self.gift_at, 1000)
-        check_range("gift", self.gift, 0.01, 10_000)
-        check_range("vip_points", self.vip_points, 0.01, 1e7)
+    def check_params(self) -> None:
+        if self.vip_at < self.gift_at:
+            raise self.param_error(
+                "vip_at", f"must be ≥ gift_at ({self.gift_at}), got {self.vip_at}"
+            )
 
     def start(self, ops: Operations) -> None:
         self.level_ = np.zeros(ops.n_users, np.int8)

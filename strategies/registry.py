@@ -1,18 +1,16 @@
 """Finding strategies by name: the built-ins plus any installed through the entry-point group
 ``siyu.strategies`` (a third-party package declares ``name = "module:Class"`` there).
 
-Parameters from a config are validated against the strategy's ``__init__`` signature with
-pydantic (types from the annotations, unknown names rejected), so a typo is an error that names
-the config key.
+Parameters from a config are checked against the strategy's declarations
+(:mod:`strategies.params`) when it is built, so a typo or a value out of range is an error that
+names the config key. A third-party strategy that declares nothing is still found and built (its
+class warns when defined; see :mod:`strategies.base`); only its parameter names are checked.
 """
 
 from __future__ import annotations
 
-import inspect
 from importlib.metadata import entry_points
 from typing import Any
-
-from pydantic import ConfigDict, ValidationError, create_model
 
 from sim.errors import ConfigError
 from strategies.base import Strategy
@@ -24,6 +22,7 @@ from strategies.group_pruning import GroupPruning
 from strategies.koc_programme import KocProgramme
 from strategies.new_user_followup import NewUserFollowup
 from strategies.none import NoOperations
+from strategies.params import ParameterError, check_names
 from strategies.progress_nudge import ProgressNudge
 from strategies.recall_coupon import RecallCoupon
 from strategies.referral_rewards import ReferralRewards
@@ -62,43 +61,22 @@ def get_strategy_class(name: str) -> type[Strategy]:
     return known[name]
 
 
-def _params_model(cls: type[Strategy]):
-    fields: dict[str, Any] = {}
-    for p in inspect.signature(cls.__init__).parameters.values():
-        if p.name == "self":
-            continue
-        annotation = Any if p.annotation is inspect.Parameter.empty else p.annotation
-        default = ... if p.default is inspect.Parameter.empty else p.default
-        fields[p.name] = (annotation, default)
-    return create_model(
-        f"{cls.__name__}Params", __config__=ConfigDict(extra="forbid", strict=False), **fields
-    )
+def config_values(cls: type[Strategy], params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` from a config as keyword arguments of ``cls``: names checked (with a
+    did-you-mean), lists made tuples and integers given for a float made floats."""
+    check_names(cls.name, cls.parameters, params)
+    declared = {p.name: p for p in cls.parameters}
+    return {key: declared[key].from_config(value) for key, value in params.items()}
 
 
 def make_strategy(name: str, params: dict[str, Any], where: str = "strategies") -> Strategy:
-    """Build a strategy from config data; errors name ``where`` (e.g. ``x.yaml: strategies.0``)."""
+    """Build a strategy from config data; errors name ``where`` (e.g. ``x.yaml: strategies.0``)
+    and the parameter's key under it."""
     try:
         cls = get_strategy_class(name)
     except KeyError as exc:
         raise ConfigError(f"{where}.name: {exc.args[0]}") from None
     try:
-        checked = _params_model(cls).model_validate(params)
-    except ValidationError as err:
-        problems = []
-        for e in err.errors():
-            key = ".".join(str(p) for p in e["loc"])
-            msg = (
-                "unknown parameter"
-                if e["type"] == "extra_forbid" or e["type"] == "extra_forbidden"
-                else e["msg"]
-            )
-            problems.append(
-                f"{where}.params.{key}: {msg}; parameters of {name!r}: {cls.param_names()}"
-            )
-        raise ConfigError("\n".join(problems)) from None
-    strategy = cls(**checked.model_dump())
-    try:
-        strategy.validate_params()
-    except ValueError as exc:
-        raise ConfigError(f"{where}.params: {exc}") from None
-    return strategy
+        return cls(**config_values(cls, params))
+    except ParameterError as err:
+        raise ConfigError(err.located(f"{where}.params")) from None

@@ -41,6 +41,7 @@ from sim.rules.schema import OnDaysAfter, OnProgress, Rule, compile_rules
 from sim.world.actions import Operations
 from sim.world.lifecycle import NO_DAY
 from strategies.base import Strategy
+from strategies.params import param
 
 RULE_COLUMNS = (
     "day", "rule", "selected", "suppressed", "held_out", "over_budget", "capped", "acted",
@@ -110,15 +111,11 @@ class RuleSet(Strategy):
     source = "DESIGN.md point 6; DOMAIN.md §5 recall coupons, progress nudges, churn warning"
     cost_model = "each rule's action costs, booked under 'rules:<rule name>'; per-rule budgets"
 
-    def __init__(
-        self,
-        rules: tuple[dict[str, Any], ...] = (),
-        config_source: str = "<config>",
-        churn_model: str | None = None,
-    ) -> None:
-        self.rules = rules
-        self.config_source = config_source
-        self.churn_model = churn_model
+    rules: tuple[dict[str, Any], ...] = param(
+        (), "the config's rules, as dicts (see RULES_LANGUAGE)"
+    )
+    config_source: str = param("<config>", "the config file named in error messages")
+    churn_model: str | None = param(None, "model file behind churn_risk (None = no model)")
 
     def start(self, ops: Operations) -> None:
         self.rules_ = [Rule.model_validate(r) for r in self.rules]

@@ -16,7 +16,8 @@ from __future__ import annotations
 from sim.world.actions import Operations
 from sim.world.params import PREFERENCES
 from strategies.base import Strategy
-from strategies.common import check_range, is_due, stage_tiers
+from strategies.common import is_due, stage_tiers
+from strategies.params import param
 
 
 class TieredContent(Strategy):
@@ -27,23 +28,10 @@ class TieredContent(Strategy):
     source = "[000][003] tiered content 分层内容; [003] group B tiered by stage"
     cost_model = "costs.message ¥ per content push"
 
-    def __init__(
-        self,
-        every_days: int = 7,
-        offset_days: int = 0,
-        personalised: bool = True,
-        category: str = "career",
-    ) -> None:
-        self.every_days = every_days
-        self.offset_days = offset_days
-        self.personalised = personalised
-        self.category = category
-
-    def validate_params(self) -> None:
-        check_range("every_days", self.every_days, 1, 365)
-        check_range("offset_days", self.offset_days, 0, 365)
-        if self.category not in PREFERENCES:
-            raise ValueError(f"category must be one of {list(PREFERENCES)}")
+    every_days: int = param(7, "days between two pushes to a user", low=1, high=365)
+    offset_days: int = param(0, "day of the first push (run day number)", low=0, high=365)
+    personalised: bool = param(True, "each user's preferred category (else `category`)")
+    category: str = param("career", "category pushed when not personalised", choices=PREFERENCES)
 
     def on_day(self, ops: Operations) -> None:
         if not is_due(ops.day, self.every_days, self.offset_days):

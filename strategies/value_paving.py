@@ -21,7 +21,8 @@ import numpy as np
 
 from sim.world.actions import Operations
 from strategies.base import Strategy
-from strategies.common import check_range, stage_tiers
+from strategies.common import stage_tiers
+from strategies.params import param
 
 
 class ValuePaving(Strategy):
@@ -32,20 +33,10 @@ class ValuePaving(Strategy):
     source = "[001] value paving 价值铺垫 before the pitch: ~3x conversion"
     cost_model = "costs.message ¥ per content push or promo message"
 
-    def __init__(
-        self, paving_days: int = 7, content_every_days: int = 1, promo_every_days: int = 7,
-        promo_count: int = 1,
-    ) -> None:  # fmt: skip
-        self.paving_days = paving_days
-        self.content_every_days = content_every_days
-        self.promo_every_days = promo_every_days
-        self.promo_count = promo_count
-
-    def validate_params(self) -> None:
-        check_range("paving_days", self.paving_days, 0, 365)
-        check_range("content_every_days", self.content_every_days, 1, 365)
-        check_range("promo_every_days", self.promo_every_days, 1, 365)
-        check_range("promo_count", self.promo_count, 1, 20)
+    paving_days: int = param(7, "days of content before the first promo", low=0, high=365)
+    content_every_days: int = param(1, "days between two paving pushes", low=1, high=365)
+    promo_every_days: int = param(7, "days between two promos after paving", low=1, high=365)
+    promo_count: int = param(1, "promos per user each promo day", low=1, high=20)
 
     def on_day(self, ops: Operations) -> None:
         users = ops.reachable()

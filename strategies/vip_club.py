@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from sim.world.actions import Operations
 from strategies.base import Strategy
-from strategies.common import check_range, is_due
+from strategies.common import is_due
+from strategies.params import param
 
 
 class VipClub(Strategy):
@@ -28,30 +29,14 @@ class VipClub(Strategy):
     source = "[000] core-user VIP club (paid >= 3 times): exclusive sessions, care, gifts"
     cost_model = "costs.message per push; operator minutes × hourly rate per call; gift ¥"
 
-    def __init__(
-        self,
-        min_purchases: int = 3,
-        content_every_days: int = 7,
-        care_every_days: int = 30,
-        care_minutes: float | None = None,
-        gift: float = 50.0,
-        gift_every_days: int = 90,
-    ) -> None:
-        self.min_purchases = min_purchases
-        self.content_every_days = content_every_days
-        self.care_every_days = care_every_days
-        self.care_minutes = care_minutes
-        self.gift = gift
-        self.gift_every_days = gift_every_days
-
-    def validate_params(self) -> None:
-        check_range("min_purchases", self.min_purchases, 1, 1000)
-        check_range("content_every_days", self.content_every_days, 1, 365)
-        check_range("care_every_days", self.care_every_days, 1, 365)
-        if self.care_minutes is not None:
-            check_range("care_minutes", self.care_minutes, 0.1, 600)
-        check_range("gift", self.gift, 0.0, 100_000)
-        check_range("gift_every_days", self.gift_every_days, 1, 3650)
+    min_purchases: int = param(3, "purchases (history included) to be a member", low=1, high=1000)
+    content_every_days: int = param(7, "days between two member pushes", low=1, high=365)
+    care_every_days: int = param(30, "days between two care calls to a member", low=1, high=365)
+    care_minutes: float | None = param(
+        None, "minutes per call (None = world's default)", low=0.1, high=600
+    )
+    gift: float = param(50.0, "¥ holiday gift", low=0, high=100_000)
+    gift_every_days: int = param(90, "days between two holiday gifts", low=1, high=3650)
 
     def on_day(self, ops: Operations) -> None:
         users = ops.reachable()

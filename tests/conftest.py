@@ -27,6 +27,7 @@ from sim.config import ExperimentConfig, parse_config
 from sim.engine.simulation import Simulation
 from sim.world.actions import Operations
 from strategies.base import Strategy
+from strategies.params import param
 from strategies.registry import make_strategy
 
 SMALL_USERS = 4_000
@@ -81,8 +82,7 @@ class Busy(Strategy):
     name = "busy"
     summary = "every action, a little"
 
-    def __init__(self, coupon: float = 0.3) -> None:
-        self.coupon = coupon
+    coupon: float = param(0.3, "share off the price of its coupons", low=0.01, high=0.99)
 
     def start(self, ops: Operations) -> None:
         ops.after(3, self._follow_up)

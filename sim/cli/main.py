@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
+from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from sim import api
 from sim.analysis.summary import print_summary
@@ -35,6 +39,7 @@ from sim.experiment.spec import is_experiment
 from sim.runs.folder import RunFolderError
 from sim.runs.rules_check import check_rules
 from sim.runs.single import console, default_out_dir
+from strategies.base import Strategy
 from strategies.registry import available, get_strategy_class
 
 EXIT_USER_ERROR = 2
@@ -124,18 +129,45 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     cls = get_strategy_class(args.name)
     out.print(f"[bold]{cls.name}[/bold] — {cls.summary}")
     out.print(f"source: {cls.source}\ncost model: {cls.cost_model}")
-    table = Table("parameter", "type", "default")
-    for p in inspect.signature(cls.__init__).parameters.values():
-        if p.name == "self":
-            continue
-        kind = "" if p.annotation is inspect.Parameter.empty else str(p.annotation)
-        default = "(required)" if p.default is inspect.Parameter.empty else repr(p.default)
-        table.add_row(p.name, kind, default)
-    out.print(table)
+    out.print(parameter_table(cls))
     module_doc = sys.modules[cls.__module__].__doc__
     if module_doc:
-        out.print(module_doc.strip(), markup=False)
+        out.print(reflowed(module_doc), markup=False)
     return 0
+
+
+def parameter_table(cls: type[Strategy]) -> Table:
+    """A strategy's declared parameters: name, type, allowed values, default and meaning."""
+    table = Table(title="parameters", box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False)
+    table.add_column("parameter", no_wrap=True)
+    for header in ("type", "allowed", "default"):
+        table.add_column(header, max_width=16)
+    table.add_column("meaning", ratio=1)
+    for p in cls.parameters:
+        cells = (p.name, p.type_name, p.allowed or "-", shown(p.default), p.meaning)
+        table.add_row(*(Text(cell) for cell in cells))
+    if not cls.parameters:
+        table.add_row("(none)", "", "", "", "")
+    return table
+
+
+def shown(value: Any) -> str:
+    """A default as a short text: numbers in ``g`` format, tuples as their items."""
+    if isinstance(value, tuple):
+        return "(" + ", ".join(shown(v) for v in value) + ")"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def reflowed(doc: str) -> str:
+    """A docstring with each paragraph (and bullet) on one line, for the terminal to wrap."""
+    blocks = []
+    for block in inspect.cleandoc(doc).split("\n\n"):
+        items = re.split(r"\n(?=[*-] )", block)
+        blocks.append("\n".join(" ".join(line.strip() for line in item.splitlines())
+                                for item in items))  # fmt: skip
+    return "\n\n".join(blocks)
 
 
 def cmd_rules(args: argparse.Namespace) -> int:

@@ -5,7 +5,8 @@ In the spirit of scikit-learn's ``check_estimator``. It checks, in order, and ra
 
 * ``class-attributes`` — ``name``, ``summary``, ``source`` and ``cost_model`` are non-empty;
 * ``explicit-params`` — ``__init__`` takes only named keywords, each with a default, stored
-  unchanged under the same name; ``validate_params()`` accepts the defaults;
+  unchanged under the same name; every keyword is declared with ``param()`` (type, range,
+  meaning) and every declaration is a keyword with the declared default; the defaults validate;
 * ``get-params`` — ``get_params()`` round-trips through the constructor;
 * ``clone`` — ``clone()`` is a new object of the same type with equal parameters and no learned
   attributes (names ending in ``_``) before ``start``;
@@ -28,9 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.world.actions import ACTIONS, Operations
 from sim.config import ExperimentConfig, parse_config
 from sim.engine.simulation import Simulation
+from sim.world.actions import ACTIONS, Operations
 from strategies.base import Strategy
 
 CHECK_USERS = 2_000
@@ -104,15 +105,32 @@ def _check_explicit_params(cls: type[Strategy]) -> None:
                 f"{cls.__name__}.__init__ must not take *args/**kwargs ({p.name})")  # fmt: skip
         _expect(p.default is not p.empty, "explicit-params",
                 f"{cls.__name__}.__init__ parameter {p.name!r} needs a default")  # fmt: skip
-    instance = cls()
+    _check_declarations(cls, {p.name: p.default for p in params})
+    try:
+        instance = cls()
+    except ValueError as exc:
+        raise AssertionError(f"check_strategy[explicit-params]: defaults rejected: {exc}") from exc
     for p in params:
         _expect(hasattr(instance, p.name) and _equal(getattr(instance, p.name), p.default),
                 "explicit-params",
                 f"{cls.__name__} must store {p.name!r} unchanged under that name")  # fmt: skip
-    try:
-        instance.validate_params()
-    except ValueError as exc:
-        raise AssertionError(f"check_strategy[explicit-params]: defaults rejected: {exc}") from exc
+
+
+def _check_declarations(cls: type[Strategy], defaults: dict[str, Any]) -> None:
+    """Every ``__init__`` keyword declared with ``param()``, and every declaration a keyword."""
+    declared = {p.name: p for p in cls.parameters if p.declared}
+    missing = [name for name in defaults if name not in declared]
+    extra = [name for name in declared if name not in defaults]
+    _expect(not missing, "explicit-params",
+            f"{cls.__name__}: keywords without a param() declaration: {missing}")  # fmt: skip
+    _expect(not extra, "explicit-params",
+            f"{cls.__name__}: declared parameters __init__ does not take: {extra}")  # fmt: skip
+    for name, p in declared.items():
+        _expect(_equal(p.default, defaults[name]), "explicit-params",
+                f"{cls.__name__}.{name}: declared default {p.default!r} but __init__ has "
+                f"{defaults[name]!r}")  # fmt: skip
+        _expect(p.problem(p.default) is None, "explicit-params",
+                f"{cls.__name__}.{name}: default {p.problem(p.default)}")  # fmt: skip
 
 
 def _check_get_params(strategy: Strategy) -> None:

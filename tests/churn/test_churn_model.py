@@ -29,6 +29,7 @@ from sim.rules.fields import user_fields
 from sim.runs.churn_training import build_dataset, evaluate
 from sim.world.actions import Operations
 from strategies.base import Strategy
+from strategies.params import param
 from strategies.rules import RuleSet
 
 SNAPSHOT, WINDOW = 20, 20
@@ -155,8 +156,7 @@ class RiskRecorder(Strategy):
 
     name = "risk_recorder"
 
-    def __init__(self, model_path: str = "") -> None:
-        self.model_path = model_path
+    model_path: str = param("", "the churn model JSON to score with")
 
     def start(self, ops: Operations) -> None:
         self.model_ = ChurnModel.from_json(self.model_path)
@@ -173,7 +173,7 @@ def test_rule_on_churn_risk_targets_users_who_then_churn_more(trained, make_conf
         rules=tuple(r.model_dump() for r in cfg.rules), config_source="test.yaml",
         churn_model=str(cfg.churn_model),
     )  # fmt: skip
-    recorder = RiskRecorder(str(trained["path"]))
+    recorder = RiskRecorder(model_path=str(trained["path"]))
     sim = Simulation(cfg, [recorder, rules], keep_user_actions=True)
     sim.run()
     acted = [u for d, s, _a, u, _n in sim.ledger.user_rows if s == "rules:risky" and d == SNAPSHOT]

@@ -10,6 +10,7 @@ import pytest
 from sim.world.actions import Operations
 from sim.world.params import DEFAULT_LADDER
 from strategies.base import Strategy
+from strategies.params import param
 
 SEEDS = (11, 12, 13)
 
@@ -19,9 +20,8 @@ class CouponForAll(Strategy):
 
     name = "coupon_for_all"
 
-    def __init__(self, discount: float = 0.5, valid_days: int = 30) -> None:
-        self.discount = discount
-        self.valid_days = valid_days
+    discount: float = param(0.5, "share off the list price", low=0.0, high=1.0)
+    valid_days: int = param(30, "days the coupon is valid", low=1)
 
     def on_day(self, ops: Operations) -> None:
         if ops.day == 0:

@@ -45,9 +45,6 @@ class Recorder(Strategy):
 
     name = "recorder"
 
-    def __init__(self) -> None:
-        pass
-
     def start(self, ops: Operations) -> None:
         self.snaps_: dict[int, dict[str, np.ndarray]] = {}
 

@@ -20,7 +20,8 @@ import pytest
 from sim.config import ConfigError
 from sim.engine.simulation import Simulation
 from sim.runs.check_strategy import check_config, check_strategy
-from strategies.base import Strategy
+from strategies.base import Strategy, UndeclaredParametersWarning
+from strategies.params import param
 from strategies.registry import BUILTIN, available, make_strategy
 from strategies.value_paving import ValuePaving
 
@@ -104,8 +105,7 @@ def test_make_strategy_validates_ranges() -> None:
 class _Writes(Strategy):
     name, summary, source, cost_model = "writes", "x", "x", "x"
 
-    def __init__(self, delay: int = 0) -> None:
-        self.delay = delay
+    delay: int = param(0, "days before the direct write", low=0)
 
     def on_day(self, ops) -> None:
         ops.after(self.delay, lambda o: o._sim.pop.col("trust").__setitem__(0, 1.0))
@@ -114,16 +114,15 @@ class _Writes(Strategy):
 class _Stateful(Strategy):
     name, summary, source, cost_model = "stateful", "x", "x", "x"
 
-    def __init__(self, k: int = 1) -> None:
-        self.k = k
-        self.seen_ = 0
+    k: int = param(1, "unused")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.seen_ = 0  # learned state before start: what the clone check catches
 
 
 class _Global(Strategy):
     name, summary, source, cost_model = "global", "x", "x", "x"
-
-    def __init__(self) -> None:
-        pass
 
     def on_day(self, ops) -> None:
         users = ops.reachable()
@@ -286,6 +285,7 @@ def test_churn_warning_contacts_at_risk_users_and_keeps_more_of_them(seed: int) 
 PLUGIN = '''
 """A third-party strategy: a weekly free push to everyone."""
 from strategies.base import Strategy
+from strategies.params import param
 
 
 class Weekly(Strategy):
@@ -294,8 +294,7 @@ class Weekly(Strategy):
     source = "test plugin"
     cost_model = "costs.message per push"
 
-    def __init__(self, weekday: int = 0) -> None:
-        self.weekday = weekday
+    weekday: int = param(0, "day of the week of the push (0 = Monday)", low=0, high=6)
 
     def on_day(self, ops) -> None:
         if ops.day % 7 == self.weekday:
@@ -303,19 +302,53 @@ class Weekly(Strategy):
 '''
 
 
-def test_entry_point_strategy_is_discovered_and_runs(tmp_path: Path, monkeypatch) -> None:
-    (tmp_path / "siyu_weekly_plugin.py").write_text(textwrap.dedent(PLUGIN))
-    dist = tmp_path / "siyu_weekly_plugin-0.1.dist-info"
+UNDECLARED_PLUGIN = '''
+"""An older third-party strategy that writes its own __init__ and declares nothing."""
+from strategies.base import Strategy
+
+
+class Daily(Strategy):
+    name = "daily_plugin"
+    summary = "a daily free push"
+    source = "test plugin"
+    cost_model = "costs.message per push"
+
+    def __init__(self, tier: str = "free") -> None:
+        self.tier = tier
+
+    def on_day(self, ops) -> None:
+        ops.push_content(ops.reachable(), self.tier)
+'''
+
+
+def install_plugin(tmp_path: Path, monkeypatch, name: str, source: str, cls: str) -> None:
+    """Install module ``siyu_<name>`` as a distribution with a ``siyu.strategies`` entry point."""
+    (tmp_path / f"siyu_{name}.py").write_text(textwrap.dedent(source))
+    dist = tmp_path / f"siyu_{name}-0.1.dist-info"
     dist.mkdir()
-    (dist / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: siyu-weekly-plugin\nVersion: 0.1\n"
-    )
-    (dist / "entry_points.txt").write_text(
-        "[siyu.strategies]\nweekly_plugin = siyu_weekly_plugin:Weekly\n"
-    )
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: siyu-{name}\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(f"[siyu.strategies]\n{name} = siyu_{name}:{cls}\n")
     monkeypatch.syspath_prepend(str(tmp_path))
+
+
+def test_entry_point_strategy_is_discovered_and_runs(tmp_path: Path, monkeypatch) -> None:
+    install_plugin(tmp_path, monkeypatch, "weekly_plugin", PLUGIN, "Weekly")
     assert "weekly_plugin" in available()
     strategy = make_strategy("weekly_plugin", {"weekday": 2})
     tables = check_strategy(strategy)
     assert set(tables["costs"]["day"] % 7) == {2}
     assert tables["daily"]["messages_content"].sum() > 0
+    with pytest.raises(ConfigError, match=r"weekday \(weekly_plugin\) must be an int in \[0, 6\]"):
+        make_strategy("weekly_plugin", {"weekday": 7})
+
+
+def test_undeclared_plugin_runs_with_a_warning_but_fails_the_check(tmp_path, monkeypatch) -> None:
+    install_plugin(tmp_path, monkeypatch, "daily_plugin", UNDECLARED_PLUGIN, "Daily")
+    with pytest.warns(UndeclaredParametersWarning, match="Daily"):
+        assert "daily_plugin" in available()
+    strategy = make_strategy("daily_plugin", {"tier": "camp"})
+    assert strategy.get_params() == {"tier": "camp"}
+    with pytest.raises(ConfigError, match="tierr.*did you mean 'tier'"):
+        make_strategy("daily_plugin", {"tierr": "camp"})
+    with pytest.raises(AssertionError, match=r"explicit-params.*without a param\(\) declaration"):
+        check_strategy(strategy)

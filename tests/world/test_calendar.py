@@ -4,44 +4,50 @@ behaviour; ``ops.after`` lands on the right day, and the order is the same in ev
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from sim.calendar import Calendar
 from sim.engine.simulation import Simulation
 from sim.world.actions import Operations
-from strategies.base import Strategy
+from strategies.base import Strategy, UndeclaredParametersWarning
 
+# A test double whose parameters (a plan of tuples, a log list) are not declarable types; it
+# writes its own __init__, so defining it warns by design.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UndeclaredParametersWarning)
 
-class Scheduler(Strategy):
-    """Test-only: schedules labelled contacts and logs when each piece of work runs.
+    class Scheduler(Strategy):
+        """Test-only: schedules labelled contacts and logs when each piece of work runs.
 
-    ``plan`` is a list of (day it is scheduled on, delay, label); day -1 means in ``start``.
-    """
+        ``plan`` is a list of (day it is scheduled on, delay, label); day -1 means in ``start``.
+        """
 
-    name = "scheduler"
+        name = "scheduler"
 
-    def __init__(self, plan: tuple = (), log: list | None = None) -> None:
-        self.plan = plan
-        self.log = log
+        def __init__(self, plan: tuple = (), log: list | None = None) -> None:
+            self.plan = plan
+            self.log = log
 
-    def _schedule(self, ops: Operations, when: int) -> None:
-        for day, delay, label in self.plan:
-            if day == when:
-                ops.after(delay, self._task(label))
+        def _schedule(self, ops: Operations, when: int) -> None:
+            for day, delay, label in self.plan:
+                if day == when:
+                    ops.after(delay, self._task(label))
 
-    def _task(self, label: str):
-        def run(ops: Operations) -> None:
-            self.log.append(("delayed", ops.day, label))
-            ops.contact_1v1(ops.reachable()[:1])
+        def _task(self, label: str):
+            def run(ops: Operations) -> None:
+                self.log.append(("delayed", ops.day, label))
+                ops.contact_1v1(ops.reachable()[:1])
 
-        return run
+            return run
 
-    def start(self, ops: Operations) -> None:
-        self._schedule(ops, -1)
+        def start(self, ops: Operations) -> None:
+            self._schedule(ops, -1)
 
-    def on_day(self, ops: Operations) -> None:
-        self.log.append(("operations", ops.day, ""))
-        self._schedule(ops, ops.day)
+        def on_day(self, ops: Operations) -> None:
+            self.log.append(("operations", ops.day, ""))
+            self._schedule(ops, ops.day)
 
 
 PLAN = (

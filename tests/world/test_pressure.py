@@ -14,6 +14,7 @@ from sim.engine.policy import build_strategies
 from sim.engine.simulation import Simulation
 from sim.world.actions import Operations
 from strategies.base import Strategy
+from strategies.params import param
 
 
 class Spammer(Strategy):
@@ -21,9 +22,8 @@ class Spammer(Strategy):
 
     name = "spammer"
 
-    def __init__(self, promos: int = 1, batches: int = 1) -> None:
-        self.promos = promos
-        self.batches = batches
+    promos: int = param(1, "promos per call", low=0)
+    batches: int = param(1, "calls per day", low=0)
 
     def on_day(self, ops: Operations) -> None:
         for _ in range(self.batches):
@@ -35,8 +35,7 @@ class Caller(Strategy):
 
     name = "caller"
 
-    def __init__(self, n: int = 30) -> None:
-        self.n = n
+    n: int = param(30, "users to contact on day 0", low=0)
 
     def on_day(self, ops: Operations) -> None:
         if ops.day == 0:
