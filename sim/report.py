@@ -18,7 +18,6 @@ import json
 import os
 import re
 import tempfile
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiment.analysis import analyse_experiment
+from sim.io.atomic import write_text
 from sim.runs.folder import RunFolderError
 
 NOTEBOOKS = {"report": "report.ipynb", "sweep": "sweep.ipynb"}
@@ -404,16 +404,6 @@ def notebook_html(nb: Any, title: str, show_code: bool = True) -> str:
     return body
 
 
-def _atomic_write(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
 def _ensure_analysis(folder: Path, analyse_if_missing: bool) -> None:
     if (folder / ANALYSIS).is_dir():
         return
@@ -477,5 +467,5 @@ def render_report(
     html_path.parent.mkdir(parents=True, exist_ok=True)
     title = f"{manifest.get('name', folder.name)} — {source.stem}"
     html = notebook_html(nb, title, show_code)
-    _atomic_write(html_path.with_suffix(".ipynb"), nbformat.writes(nb))
-    return _atomic_write(html_path, html)
+    write_text(html_path.with_suffix(".ipynb"), nbformat.writes(nb))
+    return write_text(html_path, html)

@@ -41,6 +41,7 @@ import pandas as pd
 from scipy.special import expit
 
 from sim.errors import ConfigError
+from sim.io.atomic import write_text
 from sim.world import lifecycle as lc
 
 if TYPE_CHECKING:
@@ -237,13 +238,8 @@ class ChurnModel:
 
     def to_json(self, path: str | Path) -> Path:
         """Write the model to ``path`` (JSON, floats written exactly); returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text + "\n", encoding="utf-8")
-        tmp.replace(path)
-        return path
+        return write_text(path, text + "\n")
 
     @classmethod
     def from_json(cls, path: str | Path) -> ChurnModel:

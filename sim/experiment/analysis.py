@@ -22,9 +22,6 @@ Written atomically to ``<experiment>/analysis/``.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +35,7 @@ from sim.analysis import stats, survival, uplift
 from sim.experiment.index import read_index, read_manifest
 from sim.experiment.plots import plot_analysis
 from sim.experiment.spec import CONTROL, ExperimentSpec
+from sim.io.folders import folder_state, publish_folder, write_folder_atomically
 from sim.runs.folder import RunFolderError, load_run
 
 ANALYSIS_DIR = "analysis"
@@ -443,22 +441,24 @@ def analyse_experiment(folder: str | Path, plots: bool = True) -> dict[str, pd.D
         "runs_pending": int((index["status"] == "pending").sum()),
         "randomisation": spec.randomisation.model_dump(),
     }  # fmt: skip
-    target = folder / ANALYSIS_DIR
-    tmp = folder / f".{ANALYSIS_DIR}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
+
+    def fill(tmp: Path) -> None:
         _write_tables(tmp, tables, meta)
         if plots:
             plot_analysis(tables, spec, tmp / "plots", sweep_values(manifest))
-        trash = folder / f".{ANALYSIS_DIR}.old-{uuid.uuid4().hex[:8]}"
-        if target.exists():
-            os.rename(target, trash)
-        os.rename(tmp, target)
-        shutil.rmtree(trash, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    target = folder / ANALYSIS_DIR
+    write_folder_atomically(target, fill, lambda tmp: _replace_analysis(tmp, target))
     return tables
+
+
+def _replace_analysis(tmp: Path, target: Path) -> None:
+    """Put the finished ``tmp`` in place of the experiment's own analysis folder, if any."""
+
+    def appeared() -> FileExistsError:
+        return FileExistsError(f"{target} appeared while the analysis was being written")
+
+    publish_folder(tmp, target, folder_state(target, lambda _: True), appeared)
 
 
 def sweep_values(manifest: dict) -> pd.DataFrame | None:

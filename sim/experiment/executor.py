@@ -49,7 +49,8 @@ from sim.experiment.index import (
 from sim.experiment.plan import Cell, RunTask, plan_runs
 from sim.experiment.spec import CONTROL, ExperimentSpec
 from sim.experiment.worker import execute_task
-from sim.runs.folder import NotARunFolder, RunFolderExists, is_complete_run, swap_in, write_run
+from sim.io.atomic import swap_in
+from sim.runs.folder import NotARunFolder, RunFolderExists, is_complete_run, write_run
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ import pandas as pd
 
 from sim.experiment.plan import Cell, RunTask
 from sim.experiment.spec import ExperimentSpec
-from sim.io.outputs import write_frame, write_text
+from sim.io.atomic import write_text
+from sim.io.outputs import write_frame
 from sim.provenance import code_revision, package_versions
 
 EXPERIMENT_FILE = "experiment.json"

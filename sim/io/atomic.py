@@ -1,9 +1,11 @@
 """Atomic writing: tables with pinned Parquet settings, fsync, hashed file lists, hidden
-temporary siblings and the swap that replaces a folder in one rename.
+temporary siblings, the one single-file writer (:func:`replace_file`) and the swap that replaces
+a folder in one rename.
 
-Run folders (:mod:`sim.runs.folder`), experiment folders and twin folders (:mod:`sim.twin.folder`)
-are all published with these helpers: everything is written into a hidden sibling
-``.<name>.tmp-<random>`` and renamed into place, so a reader never sees a half-written folder.
+Every file the project publishes on its own (outputs, reports, model files) goes through
+:func:`replace_file`; run, experiment, twin and backtest folders are published with these
+helpers through :mod:`sim.io.folders`: everything is written into a hidden sibling
+``.<name>.tmp-<random>`` and renamed into place, so a reader never sees a half-written result.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import secrets
 import shutil
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,20 @@ def json_default(obj: Any) -> Any:
     if isinstance(obj, set | frozenset):
         return sorted(obj)
     raise TypeError(f"manifest value of type {type(obj).__name__} is not JSON serialisable")
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` with NaN and infinities replaced by None and numpy scalars by Python numbers,
+    recursively through dicts, lists and tuples, so that it dumps as strict JSON."""
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(v) for v in value]
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def to_json(manifest: Mapping[str, Any]) -> str:
@@ -106,6 +122,28 @@ def file_digest(path: Path | str) -> dict[str, Any]:
     """Path, size and sha256 of an input file (recorded in manifests and twin folders)."""
     path = Path(path)
     return {"path": str(path), "size": path.stat().st_size, "sha256": sha256_file(path)}
+
+
+def replace_file(path: Path | str, write: Callable[[Path], object]) -> Path:
+    """Write ``path`` atomically: ``write`` fills a hidden temporary sibling, which is fsynced
+    and renamed over ``path`` (its folder is created if needed). On failure the temporary file
+    is removed and an earlier ``path`` is left as it was. Returns ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(6)}")
+    try:
+        write(tmp)
+        fsync(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync(path.parent)
+    return path
+
+
+def write_text(path: Path | str, text: str) -> Path:
+    """Write UTF-8 ``text`` to ``path`` atomically (see :func:`replace_file`)."""
+    return replace_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def make_tmp_dir(parent: Path, name: str) -> Path:

@@ -1,18 +1,17 @@
-"""Single-file outputs — a table as ``.csv`` or ``.parquet``, a text file — checked before the
-work that produces them and written atomically (a temporary sibling, then a rename), so a failed
+"""Single-file table outputs — ``.csv`` or ``.parquet`` — checked before the work that produces
+them and written atomically (:func:`sim.io.atomic.replace_file`), so a failed
 or interrupted write never leaves half a file and an earlier result is replaced only on request.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from sim.io.atomic import write_table
+from sim.io.atomic import replace_file, write_table
 
 TABLE_SUFFIXES = (".csv", ".parquet")
 
@@ -33,27 +32,11 @@ def check_new_files(paths: Iterable[Path], overwrite: bool) -> None:
             raise FileExistsError(f"{path} exists and is not a file; refusing to replace it")
 
 
-def _replace_atomically(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write UTF-8 text atomically, creating the folder if needed."""
-    _replace_atomically(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
 def write_frame(frame: pd.DataFrame, path: Path, **csv_options: Any) -> None:
     """Write a frame atomically: ``.parquet`` with the run folders' pinned settings (same frame,
     same bytes), anything else as CSV without the index, with ``csv_options`` for ``to_csv``."""
     path = Path(path)
     if path.suffix.lower() == ".parquet":
-        _replace_atomically(path, lambda tmp: write_table(frame, tmp))
+        replace_file(path, lambda tmp: write_table(frame, tmp))
     else:
-        _replace_atomically(path, lambda tmp: frame.to_csv(tmp, index=False, **csv_options))
+        replace_file(path, lambda tmp: frame.to_csv(tmp, index=False, **csv_options))

@@ -20,9 +20,6 @@ byte-identical files (the same seed gives the same bytes).
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,21 +28,20 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from sim.io.atomic import (
-    PLOTS_DIR,
-    file_entries,
-    fsync,
-    is_safe_relpath,
-    make_tmp_dir,
-    sha256_file,
-    swap_in,
-    to_json,
-    write_table,
+from sim.io.atomic import PLOTS_DIR, sha256_file, to_json, write_table
+from sim.io.folders import (
+    FOREIGN,
+    OURS,
+    finish_folder,
+    folder_state,
+    publish_folder,
+    read_json_object,
+    write_folder_atomically,
 )
+from sim.io.folders import completeness_problem as _folder_problem
 
 MANIFEST_NAME = "manifest.json"
 RUN_FORMAT = "siyu-run/1"
-
 
 
 class RunFolderError(Exception):
@@ -69,40 +65,17 @@ class IncompleteRun(RunFolderError):
 
 def _read_manifest(path: Path) -> dict | None:
     """The parsed manifest of ``path``, or None if it is missing or not a JSON object."""
-    try:
-        data = json.loads((path / MANIFEST_NAME).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_json_object(path / MANIFEST_NAME)
 
 
 def completeness_problem(path: Path | str) -> str | None:
     """Why ``path`` is not a complete run, or None if it is one.
 
     Complete means: ``manifest.json`` exists and parses, has ``"complete": true``, and every file
-    it lists exists with the listed size. (Hashes are not recomputed; see :meth:`RunFolder.verify`.)
+    it lists lies inside the folder and exists with the listed size. (Hashes are not recomputed;
+    see :meth:`RunFolder.verify`.)
     """
-    path = Path(path)
-    if not path.is_dir():
-        return f"{path} is not a directory"
-    manifest = _read_manifest(path)
-    if manifest is None:
-        return f"{path / MANIFEST_NAME} is missing or is not a JSON object"
-    if manifest.get("complete") is not True:
-        return f"{path / MANIFEST_NAME} does not say complete: true"
-    files = manifest.get("files")
-    if not isinstance(files, dict):
-        return f"{path / MANIFEST_NAME} has no 'files' listing"
-    for rel, info in files.items():
-        if not is_safe_relpath(rel) or not isinstance(info, dict):
-            return f"bad file entry {rel!r} in {path / MANIFEST_NAME}"
-        target = path / rel
-        if not target.is_file():
-            return f"listed file {rel} is missing"
-        size = target.stat().st_size
-        if size != info.get("size"):
-            return f"listed file {rel} has {size} bytes, the manifest says {info.get('size')}"
-    return None
+    return _folder_problem(Path(path), MANIFEST_NAME)
 
 
 def is_complete_run(path: Path | str) -> bool:
@@ -119,14 +92,8 @@ def _looks_like_run(path: Path) -> bool:
 
 
 def _classify(out_dir: Path) -> str:
-    """One of "missing", "empty", "run", "foreign"."""
-    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
-        return "foreign"
-    if not out_dir.exists():
-        return "missing"
-    if not any(out_dir.iterdir()):
-        return "empty"
-    return "run" if _looks_like_run(out_dir) else "foreign"
+    """The :func:`~sim.io.folders.folder_state` of ``out_dir``, a run counting as ours."""
+    return folder_state(out_dir, _looks_like_run)
 
 
 def check_writable(out_dir: Path | str, overwrite: bool = False) -> None:
@@ -138,13 +105,13 @@ def check_writable(out_dir: Path | str, overwrite: bool = False) -> None:
     """
     out_dir = Path(out_dir)
     kind = _classify(out_dir)
-    if kind == "foreign":
+    if kind == FOREIGN:
         what = "a file or link" if not out_dir.is_dir() or out_dir.is_symlink() else "a folder"
         raise NotARunFolder(
             f"{out_dir} exists and is {what} that is not a siyu run (no valid {MANIFEST_NAME}); "
             "refusing to replace it. Choose a different --out."
         )
-    if kind == "run" and not overwrite:
+    if kind == OURS and not overwrite:
         state = "a complete" if is_complete_run(out_dir) else "an incomplete"
         raise RunFolderExists(
             f"{out_dir} already holds {state} siyu run; use --overwrite or a different --out."
@@ -191,40 +158,26 @@ def _write_contents(
             p = Path(produced)
             inside = p.is_absolute() and p.is_relative_to(tmp)
             plot_names.append(p.relative_to(tmp).as_posix() if inside else f"{PLOTS_DIR}/{p.name}")
-    full = dict(manifest)
-    full.update(
-        {
-            "format": RUN_FORMAT,
-            "tables": table_info,
-            "plots": sorted(plot_names),
-            "files": file_entries(tmp, skip=MANIFEST_NAME),
-            "complete": True,
-        }
-    )
-    (tmp / MANIFEST_NAME).write_text(to_json(full), encoding="utf-8")
-    fsync(tmp / MANIFEST_NAME)
-    fsync(tmp)
+    described = {
+        **manifest,
+        "format": RUN_FORMAT,
+        "tables": table_info,
+        "plots": sorted(plot_names),
+    }
+    finish_folder(tmp, MANIFEST_NAME, described)
 
 
 def _publish(tmp: Path, out_dir: Path, overwrite: bool) -> None:
     """Move the finished ``tmp`` to ``out_dir``; never leaves ``out_dir`` half-written."""
     check_writable(out_dir, overwrite)  # again: something may have appeared meanwhile
-    kind = _classify(out_dir)
-    if kind == "empty":
-        out_dir.rmdir()
-    if kind == "run":
-        swap_in(tmp, out_dir)
-    else:
-        try:
-            os.rename(tmp, out_dir)
-        except OSError as exc:
-            if out_dir.exists():  # created by someone else between the check and the rename
-                raise RunFolderExists(
-                    f"{out_dir} appeared while the run was being written; "
-                    "use --overwrite or a different --out."
-                ) from exc
-            raise
-    fsync(out_dir.parent)
+
+    def appeared() -> RunFolderExists:
+        return RunFolderExists(
+            f"{out_dir} appeared while the run was being written; "
+            "use --overwrite or a different --out."
+        )
+
+    publish_folder(tmp, out_dir, _classify(out_dir), appeared)
 
 
 def write_run(
@@ -258,14 +211,11 @@ def write_run(
         _check_table_name(name)
         _check_frame(name, frame)
     to_json(manifest)  # fail now, not after the expensive part, if it cannot be stored
-    tmp = make_tmp_dir(out_dir.parent, out_dir.name)
-    try:
-        _write_contents(tmp, tables, manifest, plots)
-        _publish(tmp, out_dir, overwrite)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+    return write_folder_atomically(
+        out_dir,
+        fill=lambda tmp: _write_contents(tmp, tables, manifest, plots),
+        publish=lambda tmp: _publish(tmp, out_dir, overwrite),
+    )
 
 
 # --------------------------------------------------------------------------- reading

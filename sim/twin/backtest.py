@@ -31,9 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.io.atomic import strict_json
 from sim.io.figures import new_figure, save_figure
 from sim.twin.bgnbd import BGNBD
-from sim.twin.folder import BACKTEST_FORMAT, BACKTEST_JSON, _clean_json, write_folder
+from sim.twin.folder import BACKTEST_FORMAT, BACKTEST_JSON, write_folder
 from sim.twin.forecast import QUANTILES, Forecast, forecast, week_ends
 from sim.twin.model import TwinFit, TwinModel, fit_twin
 from sim.twin.rfm import from_day, holdout_outsiders, to_day, user_statistics
@@ -313,7 +314,7 @@ def print_comparison(result: BacktestResult, console=None) -> None:
 
 
 def _json_metrics(result: BacktestResult) -> dict[str, Any]:
-    return _clean_json({
+    return strict_json({
         "calibration_end": f"{result.calibration_end:%Y-%m-%d}",
         "until": f"{result.until:%Y-%m-%d}",
         "horizon_days": result.horizon,

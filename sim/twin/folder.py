@@ -10,7 +10,7 @@ A twin folder holds::
         fit_report.md    the fit in words and tables
         plots/frequency_fit.png  observed vs model-expected purchase-day counts
 
-As with run folders (:mod:`sim.runs.folder`, whose helpers this reuses) everything is written to
+As with run folders (both use :mod:`sim.io.folders`) everything is written to
 a hidden sibling and renamed into place; the main JSON file ends with ``"complete": true`` and
 lists every file with its size and sha256, so a half-written folder is never taken for a twin.
 An existing folder is replaced only with ``overwrite`` and only if it is a folder of the same
@@ -20,9 +20,6 @@ kind; anything else is refused. A backtest folder has the same layout with ``bac
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,16 +29,18 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from sim.io.atomic import (
-    PLOTS_DIR,
-    file_entries,
-    fsync,
-    make_tmp_dir,
-    swap_in,
-    to_json,
-    write_table,
-)
+from sim.io.atomic import PLOTS_DIR, strict_json, to_json, write_table
 from sim.io.figures import new_figure, save_figure
+from sim.io.folders import (
+    FOREIGN,
+    OURS,
+    completeness_problem,
+    finish_folder,
+    folder_state,
+    publish_folder,
+    read_json_object,
+    write_folder_atomically,
+)
 from sim.provenance import code_revision, package_versions
 from sim.twin.model import ALL_PARAMS, SPEND_PARAMS, GammaGamma, TwinFit, TwinModel
 
@@ -74,37 +73,27 @@ class TwinFolderError(Exception):
 # --------------------------------------------------------------------------- generic folders
 
 
-def _read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+def _state(out_dir: Path, meta_name: str, fmt: str) -> str:
+    """:func:`~sim.io.folders.folder_state` of ``out_dir`` (ours: ``meta_name`` says ``fmt``)."""
 
+    def is_ours(path: Path) -> bool:
+        meta = read_json_object(path / meta_name)
+        return meta is not None and meta.get("format") == fmt
 
-def _kind(out_dir: Path, meta_name: str, fmt: str) -> str:
-    """One of "missing", "empty", "ours", "foreign"."""
-    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
-        return "foreign"
-    if not out_dir.exists():
-        return "missing"
-    if not any(out_dir.iterdir()):
-        return "empty"
-    meta = _read_json(out_dir / meta_name)
-    return "ours" if meta is not None and meta.get("format") == fmt else "foreign"
+    return folder_state(out_dir, is_ours)
 
 
 def check_writable(out_dir: Path | str, meta_name: str, fmt: str, overwrite: bool) -> None:
     """Raise :class:`TwinFolderError` if ``out_dir`` could not be (re)placed."""
     out_dir = Path(out_dir)
-    kind = _kind(out_dir, meta_name, fmt)
+    kind = _state(out_dir, meta_name, fmt)
     what = "twin" if meta_name == TWIN_JSON else "backtest"
-    if kind == "foreign":
+    if kind == FOREIGN:
         raise TwinFolderError(
             f"{out_dir} exists and is not a siyu {what} folder (no valid {meta_name}); "
             "refusing to replace it. Choose a different --out."
         )
-    if kind == "ours" and not overwrite:
+    if kind == OURS and not overwrite:
         raise TwinFolderError(
             f"{out_dir} already holds a {what}; use --overwrite or a different --out."
         )
@@ -126,8 +115,8 @@ def write_folder(
     out_dir = Path(out_dir).absolute()
     check_writable(out_dir, meta_name, fmt, overwrite)
     to_json(meta)  # not serialisable: fail before writing anything
-    tmp = make_tmp_dir(out_dir.parent, out_dir.name)
-    try:
+
+    def fill(tmp: Path) -> None:
         for name, frame in (tables or {}).items():
             write_table(frame, tmp / f"{name}.parquet")
         for name, text in (texts or {}).items():
@@ -135,45 +124,16 @@ def write_folder(
         if plots is not None:
             (tmp / PLOTS_DIR).mkdir()
             plots(tmp / PLOTS_DIR)
-        full = {**meta, "format": fmt, "files": file_entries(tmp, skip=meta_name),
-                "complete": True}  # fmt: skip
-        (tmp / meta_name).write_text(to_json(full), encoding="utf-8")
-        fsync(tmp / meta_name)
-        _publish(tmp, out_dir, meta_name, fmt, overwrite)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+        finish_folder(tmp, meta_name, {**meta, "format": fmt})
 
+    def publish(tmp: Path) -> None:
+        check_writable(out_dir, meta_name, fmt, overwrite)  # again: something may have appeared
+        publish_folder(
+            tmp, out_dir, _state(out_dir, meta_name, fmt),
+            lambda: TwinFolderError(f"{out_dir} appeared while it was being written"),
+        )  # fmt: skip
 
-def _publish(tmp: Path, out_dir: Path, meta_name: str, fmt: str, overwrite: bool) -> None:
-    check_writable(out_dir, meta_name, fmt, overwrite)  # again: something may have appeared
-    kind = _kind(out_dir, meta_name, fmt)
-    if kind == "empty":
-        out_dir.rmdir()
-    if kind == "ours":
-        swap_in(tmp, out_dir)
-    else:
-        try:
-            os.rename(tmp, out_dir)
-        except OSError as exc:
-            raise TwinFolderError(f"{out_dir} appeared while it was being written") from exc
-    fsync(out_dir.parent)
-
-
-def _completeness_problem(path: Path, meta_name: str, fmt: str) -> str | None:
-    meta = _read_json(path / meta_name)
-    if meta is None:
-        return f"{path / meta_name} is missing or is not a JSON object"
-    if meta.get("format") != fmt or meta.get("complete") is not True:
-        return f"{path / meta_name} is not a complete {fmt} description"
-    for rel, info in (meta.get("files") or {}).items():
-        target = path / rel
-        if ".." in Path(rel).parts or not target.is_file():
-            return f"listed file {rel} is missing"
-        if target.stat().st_size != info.get("size"):
-            return f"listed file {rel} does not have the size recorded in {meta_name}"
-    return None
+    return write_folder_atomically(out_dir, fill, publish)
 
 
 # --------------------------------------------------------------------------- twin folders
@@ -236,19 +196,6 @@ def _spend_json(spend: GammaGamma | None) -> dict[str, Any] | None:
     }
 
 
-def _clean_json(value: Any) -> Any:
-    """NaN/inf → None so twin.json is strict JSON."""
-    if isinstance(value, dict):
-        return {k: _clean_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean_json(v) for v in value]
-    if isinstance(value, float | np.floating) and not np.isfinite(value):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def write_twin(
     fit: TwinFit,
     out_dir: Path | str,
@@ -263,7 +210,7 @@ def write_twin(
 
     users = fit.users.copy()
     users.insert(1, "uid", derive_uids(users["user_id"]).astype(np.int64))
-    meta = _clean_json(
+    meta = strict_json(
         {
             "calibration_end": fit.calibration_end.strftime("%Y-%m-%d"),
             "model": _model_json(fit),
@@ -309,7 +256,7 @@ def check_twin_folder(path: Path | str) -> None:
     path = Path(path)
     if not path.is_dir():
         raise TwinFolderError(f"{path} is not a twin folder (no such directory)")
-    problem = _completeness_problem(path, TWIN_JSON, TWIN_FORMAT)
+    problem = completeness_problem(path, TWIN_JSON, TWIN_FORMAT)
     if problem is not None:
         raise TwinFolderError(f"{path} is not a complete twin folder: {problem}")
 
@@ -318,7 +265,7 @@ def load_twin(path: Path | str) -> Twin:
     """Open a complete twin folder; :class:`TwinFolderError` says what is wrong otherwise."""
     path = Path(path)
     check_twin_folder(path)
-    meta = _read_json(path / TWIN_JSON)
+    meta = read_json_object(path / TWIN_JSON)
     assert meta is not None
     m = meta["model"]
     cov = np.array(

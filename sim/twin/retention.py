@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.io.outputs import check_new_files, check_table_path, write_frame, write_text
+from sim.io.atomic import write_text
+from sim.io.outputs import check_new_files, check_table_path, write_frame
 from sim.twin.events import EventFileError
 from sim.twin.forecast import CSV_OPTIONS
 from sim.twin.sbg import BetaDiscreteWeibull, ShiftedBetaGeometric
