@@ -8,8 +8,8 @@ cell, and leaves any earlier report untouched.
 
 The notebooks read the folder through :func:`load_report`, which gives every analysis table (an
 empty frame when a table is absent, e.g. no uplift) with the experiment manifest and run index,
-through the small helpers :func:`policy_table`, :func:`sweep_design` and :func:`numeric_axis`,
-and names and formats metrics with :func:`metric_name` and :func:`format_value`.
+through the small helpers :func:`policy_table`, :func:`sweep_design` and :func:`numeric_axis`;
+they name and format metrics with the vocabulary of :mod:`sim.analysis.metrics`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiment.analysis import analyse_experiment
+from sim.experiment.analysis import ANALYSIS_DIR, analyse_experiment
+from sim.experiment.index import EXPERIMENT_FILE
 from sim.io.atomic import write_text
 from sim.runs.folder import RunFolderError
 
@@ -33,102 +34,12 @@ NOTEBOOKS = {"report": "report.ipynb", "sweep": "sweep.ipynb"}
 PARAMETER = "EXPERIMENT_DIR"
 INJECTED_TAG = "injected-parameters"
 KERNEL = "python3"
-MANIFEST = "experiment.json"
-ANALYSIS = "analysis"
 NOTEBOOKS_ENV = "SIYU_NOTEBOOKS"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class ReportError(RunFolderError):
     """A report could not be made: no notebook, no kernel, not an experiment, or a cell failed."""
-
-
-# --------------------------------------------------------------------------- metrics in words
-KEY_METRICS = (
-    "net_value_per_user", "revenue_per_user", "cost_per_user", "paying_share", "churned_share",
-    "retention_d30", "rmst",
-)  # fmt: skip
-"""The metrics a report leads with."""
-SHARE_METRICS = frozenset({
-    "paying_share", "churned_share", "reach_share", "open_share", "click_share", "pay_share",
-    "retention_d1", "retention_d7", "retention_d30", "retention_d90",
-})  # fmt: skip
-"""Metrics that are shares of users (shown in %, differences in percentage points)."""
-MONEY_METRICS = frozenset({
-    "revenue_per_user", "cost_per_user", "net_value_per_user", "discounted_net_value_per_user",
-})  # fmt: skip
-"""Metrics in yuan."""
-LOWER_IS_BETTER = frozenset({
-    "cost_per_user", "churned_share", "world_total_cost", "world_group_leaves_per_month",
-    "world_group_death_share_90d",
-})  # fmt: skip
-"""Metrics where a decrease is an improvement (everything else: an increase is)."""
-METRIC_NAMES = {
-    "net_value_per_user": "net value per user (revenue − cost)",
-    "revenue_per_user": "revenue per user",
-    "cost_per_user": "operating cost per user",
-    "discounted_net_value_per_user": "discounted net value per user",
-    "purchases_per_user": "purchases per user",
-    "paying_share": "share of users who paid",
-    "churned_share": "share of users churned",
-    "retention_d1": "retained on day 1",
-    "retention_d7": "retained on day 7",
-    "retention_d30": "retained on day 30",
-    "retention_d90": "retained on day 90",
-    "reach_share": "share reached by an action",
-    "open_share": "share who opened a push",
-    "click_share": "share who opened an offer",
-    "pay_share": "share who paid (funnel)",
-    "mean_duration": "mean days before churn",
-    "rmst": "restricted mean survival (days)",
-}
-"""Readable names of the comparison metrics."""
-_UNITS = {"rmst": "days", "mean_duration": "days", "purchases_per_user": "purchases"}
-
-
-def metric_name(metric: str) -> str:
-    """A readable name: ``world_groups_alive_end`` -> ``world: groups alive end``."""
-    if metric.startswith("world_"):
-        return "world: " + metric.removeprefix("world_").replace("_", " ")
-    return METRIC_NAMES.get(metric, metric.replace("_", " "))
-
-
-def metric_unit(metric: str, difference: bool = False) -> str:
-    """The unit of a metric (of its difference when ``difference``): ¥, %, pp, days ..."""
-    if metric in SHARE_METRICS:
-        return "pp" if difference else "%"
-    if metric in MONEY_METRICS:
-        return "¥"
-    return _UNITS.get(metric, "")
-
-
-def format_value(metric: str, value: float | None, difference: bool = False) -> str:
-    """A value in its metric's unit: ``¥12.30``, ``45.1%``; differences signed (``+1.2 pp``).
-
-    Shares are multiplied by 100 (a difference of shares is in percentage points); missing
-    or infinite values are shown as an en dash.
-    """
-    if value is None or not np.isfinite(value):
-        return "–"
-    sign = "−" if value < 0 else ("+" if difference and value > 0 else "")
-    size = abs(float(value))
-    if metric in SHARE_METRICS:
-        return f"{sign}{100 * size:.1f} pp" if difference else f"{sign}{100 * size:.1f}%"
-    if metric in MONEY_METRICS:
-        return f"{sign}¥{size:,.2f}"
-    return f"{sign}{size:,.3g}" if size < 1000 else f"{sign}{size:,.0f}"
-
-
-def format_yuan(value: float) -> str:
-    """A signed whole amount of money, e.g. ``+¥1,234`` or ``−¥56``."""
-    if not np.isfinite(value):
-        return "–"
-    return f"{'−' if value < 0 else '+'}¥{abs(value):,.0f}"
-
-
-def is_improvement(metric: str, difference: float) -> bool:
-    """Whether a difference moves the metric the good way (a decrease for costs and churn)."""
-    return bool(difference < 0) if metric in LOWER_IS_BETTER else bool(difference > 0)
 
 
 # --------------------------------------------------------------------------- reading the folder
@@ -181,12 +92,12 @@ class ExperimentReport:
         return frame.reset_index(drop=True)
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
+def _checked_manifest(folder: Path) -> dict[str, Any]:
     """``experiment.json`` of ``folder``; a clear error when it is missing or unreadable."""
-    path = folder / MANIFEST
+    path = folder / EXPERIMENT_FILE
     if not path.is_file():
         raise ReportError(
-            f"{folder} is not a siyu experiment folder: {MANIFEST} is missing "
+            f"{folder} is not a siyu experiment folder: {EXPERIMENT_FILE} is missing "
             "(make one with `siyu run EXPERIMENT.yaml --out DIR`)"
         )
     try:
@@ -211,12 +122,12 @@ def load_report(experiment_dir: str | Path) -> ExperimentReport:
     ExperimentReport
     """
     folder = Path(experiment_dir)
-    manifest = read_manifest(folder)
+    manifest = _checked_manifest(folder)
     index_path = folder / "index.parquet"
     index = pd.read_parquet(index_path) if index_path.is_file() else pd.DataFrame()
-    analysis = folder / ANALYSIS
+    analysis = folder / ANALYSIS_DIR
     if not analysis.is_dir():
-        raise ReportError(f"{folder}: no {ANALYSIS}/ folder; run `siyu analyse {folder}` first")
+        raise ReportError(f"{folder}: no {ANALYSIS_DIR}/ folder; run `siyu analyse {folder}` first")
     meta_path = analysis / "analysis.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
     tables = {p.stem: pd.read_parquet(p) for p in sorted(analysis.glob("*.parquet"))}
@@ -405,11 +316,11 @@ def notebook_html(nb: Any, title: str, show_code: bool = True) -> str:
 
 
 def _ensure_analysis(folder: Path, analyse_if_missing: bool) -> None:
-    if (folder / ANALYSIS).is_dir():
+    if (folder / ANALYSIS_DIR).is_dir():
         return
     hint = f"run `siyu analyse {folder}` first"
     if not analyse_if_missing:
-        raise ReportError(f"{folder}: no {ANALYSIS}/ folder; {hint}")
+        raise ReportError(f"{folder}: no {ANALYSIS_DIR}/ folder; {hint}")
     analyse_experiment(folder)
 
 
@@ -456,7 +367,7 @@ def render_report(
     if out_html is not None and Path(out_html).suffix == ".ipynb":
         raise ReportError(f"--out {out_html}: give an HTML file name (the .ipynb goes next to it)")
     folder = Path(experiment_dir).resolve()
-    manifest = read_manifest(folder)
+    manifest = _checked_manifest(folder)
     _ensure_analysis(folder, analyse_if_missing)
     source = find_notebook(notebook or default_notebook(manifest))
     nb = nbformat.read(source, as_version=4)

@@ -8,29 +8,26 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from sim.analysis.metrics import format_plain, verdict
+
 DEFAULT_METRICS = (
     "net_value_per_user", "revenue_per_user", "cost_per_user", "discounted_net_value_per_user",
     "churned_share", "retention_d7", "retention_d30", "retention_d90", "paying_share", "rmst",
     "world_groups_alive_end", "world_referred_arrivals",
 )  # fmt: skip
-_SHARES = ("_share", "retention_d")
+"""The metrics ``siyu compare`` shows unless asked for others (see :mod:`sim.analysis.metrics`)."""
+_STYLES = {1: "bold green", -1: "bold red", 0: ""}  # a significant effect: better, worse, neutral
 
 
-def _fmt(metric: str, x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    if any(s in metric for s in _SHARES):
-        return f"{100 * x:.2f}%"
-    return f"{x:,.2f}"
-
-
-def _pp(metric: str, x: float) -> str:
-    """Differences of shares in percentage points."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    if any(s in metric for s in _SHARES):
-        return f"{100 * x:+.2f} pp"
-    return f"{x:+,.2f}"
+def _row(r) -> tuple[list[str], str]:
+    """The cells and the style of one comparison row."""
+    low, high = (format_plain(r.metric, x, difference=True) for x in (r.ci_low, r.ci_high))
+    ci = f"{format_plain(r.metric, r.difference, difference=True)} [{low}, {high}]"
+    p = "–" if math.isnan(r.p_adjusted) else f"{r.p_adjusted:.3g}"
+    mde = "–" if math.isnan(r.mde) else format_plain(r.metric, abs(r.mde))
+    cells = [r.label, r.metric, format_plain(r.metric, r.control_mean),
+             format_plain(r.metric, r.arm_mean), ci, p, mde]  # fmt: skip
+    return cells, _STYLES[verdict(r.metric, r.difference)] if r.significant else ""
 
 
 def comparison_rich(
@@ -49,14 +46,8 @@ def comparison_rich(
         for name in ("arm", "metric", "control", "arm", "difference [95% CI]", "p adj.", "MDE"):
             t.add_column(name, justify="left" if name == "metric" else "right")
         for _, r in part.sort_values(["arm", "order"], kind="stable").iterrows():
-            low, high = _pp(r.metric, r.ci_low), _pp(r.metric, r.ci_high)
-            ci = f"{_pp(r.metric, r.difference)} [{low}, {high}]"
-            p = "–" if math.isnan(r.p_adjusted) else f"{r.p_adjusted:.3g}"
-            style = "bold green" if r.significant and r.difference > 0 else (
-                "bold red" if r.significant else "")  # fmt: skip
-            t.add_row(r.label, r.metric, _fmt(r.metric, r.control_mean), _fmt(r.metric, r.arm_mean),
-                      ci, p, _fmt(r.metric, abs(r.mde)) if
-                      not math.isnan(r.mde) else "–", style=style)  # fmt: skip
+            cells, style = _row(r)
+            t.add_row(*cells, style=style)
         tables.append(t)
         if economics is not None and len(economics):
             e = economics[economics["cell"] == c]

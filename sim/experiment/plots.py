@@ -14,15 +14,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.analysis.metrics import KEY_METRICS, metric_name
 from sim.io.figures import new_figure, save_figure
 
 if TYPE_CHECKING:
     from sim.experiment.spec import ExperimentSpec
-
-KEY_METRICS = (
-    "net_value_per_user", "revenue_per_user", "cost_per_user", "churned_share",
-    "retention_d30", "paying_share", "rmst",
-)  # fmt: skip
 
 
 def _save(fig, path: Path) -> str:
@@ -56,7 +52,7 @@ def plot_effects(comparison: pd.DataFrame, path: Path) -> str:
                 ax.plot([lo, hi], [y, y], color=colour, lw=2)
             ax.plot([mid], [y], "o", color=colour, label=arm if metric == KEY_METRICS[0] else None)
             ticks.append(y)
-            names.append(f"{metric}{' *' if r['significant'] else ''}")
+            names.append(f"{metric_name(metric)}{' *' if r['significant'] else ''}")
             y += 1
         y += 0.5
     ax.axvline(0, color="grey", lw=1)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.analysis.metrics import format_value
 from sim.experiment.analysis import analyse_experiment
 from sim.experiment.executor import Execution, execute_experiment
 from sim.experiment.plan import plan_cells
@@ -25,7 +26,6 @@ from sim.report import (
     ReportError,
     default_notebook,
     find_notebook,
-    format_value,
     inject_parameters,
     numeric_axis,
     render_report,

@@ -1,0 +1,159 @@
+"""The metric vocabulary: every metric an experiment compares, with its label, unit, direction
+and display format. ``siyu compare``, the experiment plots and the report notebooks all read it
+from here, so a metric means and looks the same everywhere.
+
+A metric's *kind* fixes its unit and format: ``money`` (¥), ``share`` (a share of users or
+groups in [0, 1], shown in % and its differences in percentage points), ``days`` and ``count``
+(with the thing counted as unit). Its *direction* says which change is an improvement.
+
+Per-user metrics are those of :data:`sim.analysis.outcomes.METRICS` plus ``rmst``; whole-world
+metrics are :func:`sim.analysis.outcomes.world_metrics` with a ``world_`` prefix. To add a
+metric, compute it there and describe it in :data:`METRICS` (a test checks that both agree).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+HIGHER, LOWER, NEUTRAL = 1, -1, 0
+"""Directions: an increase is an improvement, a decrease is, or neither."""
+
+KINDS = {"money": "¥", "share": "%", "days": "days", "count": ""}
+"""The kinds of metric and their unit (a count's unit is the thing it counts)."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric: its key in the analysis tables, a readable label, kind and direction."""
+
+    key: str
+    label: str
+    kind: str
+    direction: int = HIGHER
+    counts: str = ""  # what a count metric counts: its unit
+
+    def unit(self, difference: bool = False) -> str:
+        """¥, %, days, the counted thing; a difference of shares is in pp."""
+        if self.kind == "share":
+            return "pp" if difference else "%"
+        return self.counts if self.kind == "count" else KINDS[self.kind]
+
+
+def _world(key: str, kind: str, direction: int = HIGHER, counts: str = "") -> Metric:
+    label = "world: " + key.replace("_", " ")
+    return Metric(f"world_{key}", label, kind, direction, counts)
+
+
+METRICS: dict[str, Metric] = {
+    m.key: m
+    for m in (
+        Metric("net_value_per_user", "net value per user (revenue − cost)", "money"),
+        Metric("revenue_per_user", "revenue per user", "money"),
+        Metric("cost_per_user", "operating cost per user", "money", LOWER),
+        Metric("discounted_net_value_per_user", "discounted net value per user", "money"),
+        Metric("purchases_per_user", "purchases per user", "count", counts="purchases"),
+        Metric("paying_share", "share of users who paid", "share"),
+        Metric("churned_share", "share of users churned", "share", LOWER),
+        Metric("retention_d1", "retained on day 1", "share"),
+        Metric("retention_d7", "retained on day 7", "share"),
+        Metric("retention_d30", "retained on day 30", "share"),
+        Metric("retention_d90", "retained on day 90", "share"),
+        Metric("reach_share", "share reached by an action", "share", NEUTRAL),
+        Metric("open_share", "share who opened a push", "share"),
+        Metric("click_share", "share who opened an offer", "share"),
+        Metric("pay_share", "share who paid (funnel)", "share"),
+        Metric("mean_duration", "mean days before churn", "days"),
+        Metric("rmst", "restricted mean survival (days)", "days"),
+        _world("total_revenue", "money"),
+        _world("total_cost", "money", LOWER),
+        _world("total_net_value", "money"),
+        _world("users_registered", "count", counts="users"),
+        _world("arrivals", "count", counts="users"),
+        _world("referred_arrivals", "count", counts="users"),
+        _world("groups_alive_end", "count", counts="groups"),
+        _world("group_members_end", "count", counts="members"),
+        _world("group_speaking_rate_last30", "share"),
+        _world("group_death_share_90d", "share", LOWER),
+        _world("group_leaves_per_month", "count", LOWER, counts="leaves per month"),
+    )
+}
+"""Every compared metric by key."""
+
+KEY_METRICS = (
+    "net_value_per_user", "revenue_per_user", "cost_per_user", "paying_share", "churned_share",
+    "retention_d30", "rmst",
+)  # fmt: skip
+"""The metrics a report and the effects plot lead with, in this order."""
+
+SHARE_METRICS = frozenset(k for k, m in METRICS.items() if m.kind == "share")
+"""Metrics that are shares (shown in %, differences in percentage points)."""
+
+DASH = "–"
+"""Shown for a missing or infinite value."""
+
+
+def metric(key: str) -> Metric:
+    """The :class:`Metric` of ``key``; an unknown key reads as a neutral plain number."""
+    found = METRICS.get(key)
+    if found is not None:
+        return found
+    if key.startswith("world_"):
+        return _world(key.removeprefix("world_"), "count", NEUTRAL)
+    return Metric(key, key.replace("_", " "), "count", NEUTRAL)
+
+
+def metric_name(key: str) -> str:
+    """The readable label of a metric."""
+    return metric(key).label
+
+
+def metric_unit(key: str, difference: bool = False) -> str:
+    """The unit of a metric (of its difference when ``difference``): ¥, %, pp, days …"""
+    return metric(key).unit(difference)
+
+
+def verdict(key: str, difference: float) -> int:
+    """+1 if ``difference`` moves the metric the good way, -1 the bad way, 0 for no change or a
+    neutral metric."""
+    if not np.isfinite(difference) or difference == 0:
+        return 0
+    return metric(key).direction * (1 if difference > 0 else -1)
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or not np.isfinite(value)
+
+
+def format_value(key: str, value: float | None, difference: bool = False) -> str:
+    """A value as a report shows it: ``¥12.30``, ``45.1%``, ``3.2``; differences signed
+    (``+1.2 pp``). Shares are multiplied by 100 (a difference of shares is in percentage points).
+    """
+    if _missing(value):
+        return DASH
+    sign = "−" if value < 0 else ("+" if difference and value > 0 else "")
+    size = abs(float(value))
+    kind = metric(key).kind
+    if kind == "share":
+        return f"{sign}{100 * size:.1f} pp" if difference else f"{sign}{100 * size:.1f}%"
+    if kind == "money":
+        return f"{sign}¥{size:,.2f}"
+    return f"{sign}{size:,.3g}" if size < 1000 else f"{sign}{size:,.0f}"
+
+
+def format_plain(key: str, value: float | None, difference: bool = False) -> str:
+    """A value as a terminal table shows it: two decimals, shares in % (differences in pp),
+    no currency sign; differences signed."""
+    if _missing(value):
+        return DASH
+    if metric(key).kind == "share":
+        return f"{100 * value:+.2f} pp" if difference else f"{100 * value:.2f}%"
+    return f"{value:+,.2f}" if difference else f"{value:,.2f}"
+
+
+def format_yuan(value: float) -> str:
+    """A signed whole amount of money, e.g. ``+¥1,234`` or ``−¥56``."""
+    if _missing(value):
+        return DASH
+    return f"{'−' if value < 0 else '+'}¥{abs(value):,.0f}"

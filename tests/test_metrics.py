@@ -1,0 +1,56 @@
+"""The metric vocabulary covers every compared metric and formats each by its kind."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis import outcomes as oc
+from sim.analysis.metrics import (
+    HIGHER,
+    KEY_METRICS,
+    LOWER,
+    METRICS,
+    SHARE_METRICS,
+    format_plain,
+    format_value,
+    metric_name,
+    metric_unit,
+    verdict,
+)
+from sim.experiment.compare import DEFAULT_METRICS
+
+
+def _world_metric_keys() -> set[str]:
+    days = 3
+    daily = pd.DataFrame({column: np.ones(days) for column in oc.WORLD_DAILY_COLUMNS})
+    daily["day"] = np.arange(days)
+    return {f"world_{k}" for k in oc.world_metrics({"daily": daily}, days)}
+
+
+def test_every_compared_metric_is_described_and_nothing_else() -> None:
+    compared = set(oc.METRICS) | {"rmst"} | _world_metric_keys()
+    assert compared == set(METRICS)
+    assert set(KEY_METRICS) <= compared and set(DEFAULT_METRICS) <= compared
+
+
+def test_shares_are_percent_and_their_differences_percentage_points() -> None:
+    for key in SHARE_METRICS:
+        assert metric_unit(key) == "%" and metric_unit(key, difference=True) == "pp"
+        assert format_value(key, 0.5).endswith("%") and format_plain(key, 0.5) == "50.00%"
+        assert format_plain(key, -0.01, difference=True) == "-1.00 pp"
+    assert "world_group_death_share_90d" in SHARE_METRICS  # a share even though it is a world one
+
+
+def test_direction_decides_whether_a_change_is_better() -> None:
+    assert verdict("net_value_per_user", 1.0) == 1 and verdict("net_value_per_user", -1.0) == -1
+    assert verdict("cost_per_user", 1.0) == -1 and verdict("churned_share", -0.1) == 1
+    assert verdict("reach_share", 0.2) == 0 and verdict("rmst", float("nan")) == 0
+    assert {m.direction for m in METRICS.values()} >= {HIGHER, LOWER}
+
+
+def test_unknown_metrics_still_read_and_format() -> None:
+    assert metric_name("world_something_new") == "world: something new"
+    assert metric_name("brand_new_metric") == "brand new metric"
+    assert format_plain("brand_new_metric", 1234.5) == "1,234.50"
+    assert format_value("brand_new_metric", None) == "–" and verdict("brand_new_metric", 3.0) == 0
