@@ -1,5 +1,6 @@
-"""Curves computed from a run's tables: share retained by days since joining, mean cumulative
-revenue with right-censoring, and the deterministic Kaplan–Meier subsample. Pure functions;
+"""Curves computed from a run's tables: share retained by days since joining, the purchases of
+arrivals and their mean cumulative revenue with right-censoring, and the deterministic
+Kaplan–Meier subsample. Pure functions;
 the plots in :mod:`sim.plots.run` draw them.
 """
 
@@ -82,6 +83,24 @@ def mean_cumulative_revenue(
     keep = observed >= max(1.0, MIN_OBSERVED_SHARE * len(last_k))
     k = np.arange(k_max + 1)
     return k[keep], mean[keep]
+
+
+def arrival_purchases(
+    users: pd.DataFrame, purchases: pd.DataFrame, arrivals: np.ndarray, last_k: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(user row, days since joining, price) of each observed purchase made by an arrival.
+
+    ``arrivals`` marks the rows of ``users`` to keep, ``last_k`` is each user's last observed
+    day since joining; purchases of other or unknown users, or after ``last_k``, are dropped.
+    """
+    rows = user_rows(users, purchases["user_id"].to_numpy(np.int64))
+    keep = rows >= 0
+    keep[keep] = arrivals[rows[keep]]
+    rows = rows[keep]
+    p_k = purchases["day"].to_numpy(np.int64)[keep] - users["join_day"].to_numpy(np.int64)[rows]
+    price = purchases["price_paid"].to_numpy(float)[keep]
+    ok = (p_k >= 0) & (p_k <= last_k[rows])
+    return rows[ok], p_k[ok], price[ok]
 
 
 def km_sample(users: pd.DataFrame, max_users: int = KM_MAX_USERS) -> tuple[pd.DataFrame, int]:

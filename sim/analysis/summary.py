@@ -17,8 +17,10 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-STAGES = ("potential", "new", "core", "dormant", "churned")
-RETENTION_DAYS = (30, 90)
+from sim.world.lifecycle import STAGES
+
+ARRIVAL_RETENTION_DAYS = (30, 90)
+"""Days after joining at which the summary reports the retention of arrivals."""
 
 
 def is_arrival(join_day: np.ndarray) -> np.ndarray:
@@ -109,7 +111,7 @@ def summary_dict(
         "revenue_per_user": _share(revenue, users_end),
         "net_value_per_user": _share(revenue - cost, users_end),
     }
-    for k in RETENTION_DAYS:
+    for k in ARRIVAL_RETENTION_DAYS:
         out[f"retention_{k}d"], out[f"retention_{k}d_n"] = arrival_retention(users, horizon, k)
     out.update(_group_figures(daily, last))
     total = ((manifest or {}).get("timings") or {}).get("total_s")
@@ -152,7 +154,7 @@ def _rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("net value (revenue − cost)", _money(s["net_value"])),
         ("revenue per registered user", _money(s["revenue_per_user"])),
     ]
-    for k in RETENTION_DAYS:
+    for k in ARRIVAL_RETENTION_DAYS:
         n = s[f"retention_{k}d_n"]
         value = _pct(s[f"retention_{k}d"]) + (f" of {_int(n)}" if n else " (not observable)")
         rows.append((f"{k}-day retention of arrivals", value))

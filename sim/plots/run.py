@@ -27,15 +27,16 @@ from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
 from sim.analysis.curves import (
     KM_MAX_USERS,
+    arrival_purchases,
     km_sample,
     mean_cumulative_revenue,
     observed_durations,
     ratio,
     share_retained_curve,
-    user_rows,
 )
-from sim.analysis.summary import STAGES, horizon_of, is_arrival
+from sim.analysis.summary import horizon_of, is_arrival
 from sim.io.figures import new_figure, save_figure
+from sim.world.lifecycle import STAGES
 
 COHORT_DAYS = 30
 STAGE_COLOURS = {
@@ -214,20 +215,6 @@ def _ltv_calendar_panel(ax: Axes, daily: pd.DataFrame) -> None:
     ax.grid(alpha=0.3)
 
 
-def _arrival_purchases(
-    users: pd.DataFrame, purchases: pd.DataFrame, arrivals: np.ndarray, last_k: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(user row, days since joining, price) of each observed purchase made by an arrival."""
-    rows = user_rows(users, purchases["user_id"].to_numpy(np.int64))
-    keep = rows >= 0
-    keep[keep] = arrivals[rows[keep]]
-    rows = rows[keep]
-    p_k = purchases["day"].to_numpy(np.int64)[keep] - users["join_day"].to_numpy(np.int64)[rows]
-    price = purchases["price_paid"].to_numpy(float)[keep]
-    ok = (p_k >= 0) & (p_k <= last_k[rows])
-    return rows[ok], p_k[ok], price[ok]
-
-
 def _ltv_cohort_panel(
     ax: Axes, users: pd.DataFrame, purchases: pd.DataFrame | None, horizon: int
 ) -> None:
@@ -244,7 +231,7 @@ def _ltv_cohort_panel(
         _no_data(ax, "no purchases")
         return
     last_k = horizon - 1 - join
-    rows, p_k, price = _arrival_purchases(users, purchases, arrivals, last_k)
+    rows, p_k, price = arrival_purchases(users, purchases, arrivals, last_k)
     month = _arrival_months(join)
     cohorts = np.unique(month[arrivals])
     k, mean = mean_cumulative_revenue(last_k[arrivals], p_k, last_k[rows], price)

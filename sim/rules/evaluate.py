@@ -292,16 +292,18 @@ def evaluate(
         A fresh array of length ``n``: ``bool`` for conditions, ``float64`` for numbers.
     """
     kind = check(node, catalog, expect=None)
-    return _evaluate(node, columns, catalog, kind, n)
+    return evaluate_checked(node, columns, catalog, kind, n)
 
 
-def _evaluate(
+def evaluate_checked(
     node: Node,
     columns: Mapping[str, np.ndarray],
     catalog: Mapping[str, FieldSpec],
     kind: str,
     n: int | None,
 ) -> np.ndarray:
+    """:func:`evaluate` for a tree already type-checked: ``kind`` is what :func:`check` returned
+    for it, and the check is not repeated."""
     names = sorted({sub.name for sub in walk(node) if isinstance(sub, Field)})
     arrays = {name: _column(name, columns, catalog[name]) for name in names}
     lengths = {len(a) for a in arrays.values()} | ({n} if n is not None else set())

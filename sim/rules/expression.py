@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.rules.evaluate import FieldSpec, _evaluate, check, evaluate
+from sim.rules.evaluate import FieldSpec, check, evaluate, evaluate_checked
 from sim.rules.parser import (
     Bool,
     BoolOp,
@@ -82,7 +82,7 @@ class Condition:
         n : int, optional
             Population size, needed only if ``columns`` is empty.
         """
-        return _evaluate(self.ast, columns, self.catalog, "bool", n)
+        return evaluate_checked(self.ast, columns, self.catalog, "bool", n)
 
 
 def compile_condition(text: str, catalog: Mapping[str, FieldSpec]) -> Condition:
@@ -194,7 +194,9 @@ class _Contradictions:
         return None
 
     def constant(self, node: Node) -> object:
-        return _evaluate(node, {}, self.catalog, check(node, self.catalog, expect=None), 1)[0]
+        return evaluate_checked(node, {}, self.catalog, check(node, self.catalog, expect=None), 1)[
+            0
+        ]
 
     def collect(self, part: Node, facts: dict[str, _FieldFacts]) -> None:
         """Record ``part`` in ``facts`` if it is a one-field comparison; ignore it otherwise."""

@@ -32,6 +32,7 @@ import pandas as pd
 from sim.config import ExperimentConfig, parse_config
 from sim.engine.simulation import Simulation
 from sim.world.actions import ACTIONS, Operations
+from sim.world.groups import GROUP_COLUMNS
 from strategies.base import Strategy
 
 CHECK_USERS = 2_000
@@ -191,7 +192,7 @@ def _equal(a: Any, b: Any) -> bool:
 def run_guarded(config: ExperimentConfig, strategy: Strategy) -> dict[str, pd.DataFrame]:
     """Run ``strategy`` alone with the world's arrays frozen outside its action calls."""
     sim = Simulation(config, [strategy])
-    sim.strategies = [_Guarded(s) for s in sim.strategies]
+    sim.strategies = [_Guarded(s, sim) for s in sim.strategies]
     return sim.run().tables
 
 
@@ -203,8 +204,9 @@ class _Freezer:
         self.is_frozen = False
 
     def _arrays(self) -> list[np.ndarray]:
-        # the checker reaches into the engine on purpose: it polices strategies, not the engine
-        return [*self.sim.pop._cols.values(), *self.sim.groups._cols.values()]
+        # the full buffers, not the used rows: a strategy could write past ``n`` too
+        groups = self.sim.groups
+        return [*self.sim.pop.arrays(), *(groups.buffer(name) for name in GROUP_COLUMNS)]
 
     def set(self, frozen: bool) -> bool:
         """Freeze (or thaw) every array; returns the previous state."""
@@ -264,14 +266,15 @@ for _action in ACTIONS:
 class _Guarded:
     """Stands in for a strategy inside the engine and runs its hooks with the world frozen."""
 
-    def __init__(self, inner: Strategy) -> None:
+    def __init__(self, inner: Strategy, sim: Simulation) -> None:
         self.inner = inner
         self.name = inner.name
+        self.sim = sim
         self._ops: _GuardedOps | None = None
 
     def _guarded_ops(self, ops: Operations) -> _GuardedOps:
         if self._ops is None:
-            self._ops = _GuardedOps(ops._sim, ops.strategy, _Freezer(ops._sim))
+            self._ops = _GuardedOps(self.sim, ops.strategy, _Freezer(self.sim))
         return self._ops
 
     def start(self, ops: Operations) -> None:

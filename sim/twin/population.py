@@ -36,7 +36,7 @@ from scipy.special import expit, logit
 from sim.rng import Purpose, uniforms
 from sim.twin.folder import Twin, TwinFolderError, load_twin
 from sim.twin.rfm import to_day
-from sim.world.arrivals import _categorical, user_attributes
+from sim.world.arrivals import initial_channels, user_attributes
 from sim.world.lifecycle import NO_DAY
 from sim.world.params import PREFERENCES, WorldParams
 from sim.world.population_spec import CHANNELS, OCCUPATIONS, PopulationSpec
@@ -121,8 +121,7 @@ def _codes(
 
 
 def _channel(spec: PopulationSpec, seed: int, uids: np.ndarray, known) -> np.ndarray:
-    shares = [spec.initial_channel_shares.get(c, 0.0) for c in CHANNELS]
-    channel = _categorical(uniforms(seed, Purpose.ATTR_CHANNEL, 0, uids), shares)
+    channel = initial_channels(spec, seed, uids)
     if known is not None and "channel" in known:
         codes, given = _codes(known, "channel", CHANNELS)
         channel[given] = codes[given]

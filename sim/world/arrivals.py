@@ -84,13 +84,17 @@ def user_attributes(
     }
 
 
+def initial_channels(spec: PopulationSpec, seed: int, uids: np.ndarray) -> np.ndarray:
+    """The acquisition channel of users of the initial base, drawn from its channel shares."""
+    shares = [spec.initial_channel_shares.get(c, 0.0) for c in CHANNELS]
+    return _categorical(uniforms(seed, Purpose.ATTR_CHANNEL, 0, uids), shares)
+
+
 def initial_base(spec: PopulationSpec, world: WorldParams, seed: int) -> dict[str, np.ndarray]:
     """The users present at day 0, with tenure and a short assumed history."""
     count = spec.initial_users
     uids = derive_uids(seed, Purpose.INITIAL_UID, 0, count)
-    shares = [spec.initial_channel_shares.get(c, 0.0) for c in CHANNELS]
-    channel = _categorical(uniforms(seed, Purpose.ATTR_CHANNEL, 0, uids), shares)
-    cols = user_attributes(spec, seed, uids, channel)
+    cols = user_attributes(spec, seed, uids, initial_channels(spec, seed, uids))
 
     tenure = np.floor(uniforms(seed, Purpose.ATTR_TENURE, 0, uids) * (spec.initial_tenure_days + 1))
     join_day = (-tenure - 1).astype(np.int32)  # the base joined before day 0

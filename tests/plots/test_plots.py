@@ -15,10 +15,16 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from sim.analysis.curves import km_sample, mean_cumulative_revenue, share_retained_curve
-from sim.analysis.summary import STAGES, print_summary, summary_dict, summary_table
-from sim.plots.run import PLOT_FILES, _arrival_purchases, plot_run, plot_survival
+from sim.analysis.curves import (
+    arrival_purchases,
+    km_sample,
+    mean_cumulative_revenue,
+    share_retained_curve,
+)
+from sim.analysis.summary import print_summary, summary_dict, summary_table
+from sim.plots.run import PLOT_FILES, plot_run, plot_survival
 from sim.runs.folder import is_complete_run, load_run, write_run
+from sim.world.lifecycle import STAGES
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -375,7 +381,7 @@ def test_ltv_uses_only_observed_purchases_of_known_arrivals():
     )
     join = users["join_day"].to_numpy()
     last_k = 9 - join  # horizon 10
-    rows, p_k, price = _arrival_purchases(users, purchases, join > 0, last_k)
+    rows, p_k, price = arrival_purchases(users, purchases, join > 0, last_k)
     # the base user's (30) and the unknown user's (99) purchases are dropped
     assert rows.tolist() == [1, 2, 2] and p_k.tolist() == [1, 1, 0]
     assert price.tolist() == [1.0, 2.0, 16.0]
