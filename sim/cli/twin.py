@@ -30,7 +30,7 @@ from sim.engine.policy import build_strategies
 from sim.io.atomic import file_digest
 from sim.io.outputs import check_new_files, check_table_path, write_frame
 from sim.runs.sample_log import simulate_event_log
-from sim.twin.backtest import print_comparison, run_backtest, write_backtest
+from sim.twin.backtest import print_backtest, run_backtest, write_backtest
 from sim.twin.events import EventFileError, load_events, load_users
 from sim.twin.folder import (
     BACKTEST_FORMAT,
@@ -290,7 +290,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                "seed": args.seed, "draws": args.draws, "activity": args.activity}  # fmt: skip
     path = write_backtest(result, args.out, inputs={"events": file_digest(args.events)},
                           options=options, overwrite=args.overwrite)  # fmt: skip
-    print_comparison(result, _console())
+    print_backtest(result, _console())
     _console().print(f"backtest folder: [bold]{path}[/bold] (report.md)")
     return 0
 

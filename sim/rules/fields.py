@@ -18,11 +18,9 @@ from sim.churn.model import ChurnModel, churn_risk
 from sim.rules.evaluate import FieldSpec
 from sim.world import lifecycle as lc
 from sim.world.actions import Operations
+from sim.world.lifecycle import NEVER_DAYS
 from sim.world.params import PREFERENCES
 from sim.world.population_spec import CHANNELS, OCCUPATIONS
-
-NEVER_DAYS = lc.NEVER_DAYS  # ``days_since_*`` value for "never happened"
-
 
 _SPECS = (
     FieldSpec("stage", "category", lc.STAGES, "lifecycle stage"),

@@ -295,7 +295,7 @@ COMPARISON_HEADER = [
 ]  # fmt: skip
 
 
-def print_comparison(result: BacktestResult, console=None) -> None:
+def print_backtest(result: BacktestResult, console=None) -> None:
     """Print the comparison table with rich."""
     from rich.console import Console
     from rich.table import Table

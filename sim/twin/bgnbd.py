@@ -12,7 +12,7 @@ one time unit (days, weeks).
 log-parameters with L-BFGS-B and an analytic gradient; identical :math:`(x, t_x, T)` rows are
 collapsed into weights first, so a million customers fit in seconds. Standard errors come from
 the inverse of a numerical Hessian of the negative log-likelihood on the log scale, mapped back
-by the delta method. :func:`numerical_hessian` is shared with the retention models.
+by the delta method (:func:`standard_errors`, shared with the retention models).
 
 Reference: P. S. Fader, B. G. S. Hardie and K. L. Lee (2005), "'Counting Your Customers' the Easy
 Way: An Alternative to the Pareto/NBD Model", *Marketing Science* 24(2), 275-284; the CDNOW
@@ -31,10 +31,11 @@ PARAMS = ("r", "alpha", "a", "b")
 _LOG_BOUND = 20.0  # log-parameters are kept in [-20, 20]
 
 
-def numerical_hessian(
+def hessian_from_values(
     f: Callable[[np.ndarray], float], x: np.ndarray, step: float = 1e-4
 ) -> np.ndarray:
-    """Central-difference Hessian of a scalar function.
+    """Central-difference Hessian of a scalar function from its values (second differences;
+    :func:`sim.twin.model.hessian_from_gradient` differences an analytic gradient instead).
 
     Parameters
     ----------
@@ -78,7 +79,7 @@ def standard_errors(
     in the log-parameters, ``se = exp(log_params) * se_log`` (delta method). NaN where the
     Hessian is singular or not positive definite (a parameter the data cannot pin down).
     """
-    hess = numerical_hessian(negative_log_likelihood, log_params)
+    hess = hessian_from_values(negative_log_likelihood, log_params)
     try:
         cov = np.linalg.inv(hess)
         variances = np.diag(cov)

@@ -139,7 +139,7 @@ def write_folder(
 # --------------------------------------------------------------------------- twin folders
 
 
-def derive_uids(user_ids: pd.Series | np.ndarray) -> np.ndarray:
+def uids_of_user_ids(user_ids: pd.Series | np.ndarray) -> np.ndarray:
     """The simulator uid of each real user: a 63-bit BLAKE2b hash of its user_id (UTF-8), so
     the same id always gets the same uid. Raises if two ids collide."""
     ids = pd.Series(user_ids, dtype="string").to_numpy(dtype=object)
@@ -209,7 +209,7 @@ def write_twin(
     """Write a fitted twin folder (see the module docstring)."""
 
     users = fit.users.copy()
-    users.insert(1, "uid", derive_uids(users["user_id"]).astype(np.int64))
+    users.insert(1, "uid", uids_of_user_ids(users["user_id"]).astype(np.int64))
     meta = strict_json(
         {
             "calibration_end": fit.calibration_end.strftime("%Y-%m-%d"),

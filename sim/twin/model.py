@@ -337,8 +337,9 @@ def _evaluate(params: np.ndarray, pat: Patterns, flags: tuple[bool, bool, bool],
 # --------------------------------------------------------------------------- the purchase model
 
 
-def numerical_hessian(grad_fn, theta: np.ndarray, step: float = 1e-4) -> np.ndarray:
-    """Symmetrised central-difference Hessian from an analytic gradient function."""
+def hessian_from_gradient(grad_fn, theta: np.ndarray, step: float = 1e-4) -> np.ndarray:
+    """Symmetrised central-difference Hessian from an analytic gradient function (first
+    differences of the gradient; :func:`sim.twin.bgnbd.hessian_from_values` needs no gradient)."""
     k = theta.shape[0]
     hess = np.empty((k, k))
     for i in range(k):
@@ -443,7 +444,7 @@ class TwinModel:
             bounds=[_LOG_BOUNDS] * len(names),
             options={"maxiter": 1000, "ftol": 1e-12, "gtol": 1e-8},
         )  # fmt: skip
-        hess = numerical_hessian(lambda t: objective(t)[1], result.x) * total
+        hess = hessian_from_gradient(lambda t: objective(t)[1], result.x) * total
         self.free_names_ = names
         self._set_free(result.x, _covariance(hess))
         self.log_likelihood_ = float(-result.fun * total)
@@ -721,7 +722,7 @@ class GammaGamma:
         result = minimize(objective, start, jac=True, method="L-BFGS-B",
                           bounds=[_LOG_BOUNDS, _LOG_BOUNDS, (-12.0, 30.0)],
                           options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-9})  # fmt: skip
-        hess = numerical_hessian(lambda t: objective(t)[1], result.x) * x.size
+        hess = hessian_from_gradient(lambda t: objective(t)[1], result.x) * x.size
         self.log_params_ = result.x
         self.cov_log_ = _covariance(hess)
         self._set_tables()

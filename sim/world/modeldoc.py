@@ -130,7 +130,7 @@ def _type_name(annotation: Any) -> str:
     return f"{origin.__name__}[{inner}]"
 
 
-def format_value(value: Any) -> str:
+def format_yaml_value(value: Any) -> str:
     """A default value as it would be written in a YAML config (flow style)."""
     if isinstance(value, BaseModel):
         return type(value).__name__
@@ -141,18 +141,18 @@ def format_value(value: Any) -> str:
     if isinstance(value, tuple | list):
         if value and isinstance(value[0], BaseModel):
             return f"{len(value)} items (own table)"
-        return "[" + ", ".join(format_value(v) for v in value) + "]"
+        return "[" + ", ".join(format_yaml_value(v) for v in value) + "]"
     if isinstance(value, dict):
         if value and isinstance(next(iter(value.values())), BaseModel):
             return f"{len(value)} entries (own table)"
-        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}: {format_yaml_value(v)}" for k, v in value.items()) + "}"
     return str(value)
 
 
 def _bound(value: Any) -> str:
     if isinstance(value, int) and value >= 2**20 and (value & (value - 1)) == 0:
         return f"2^{value.bit_length() - 1}"
-    return format_value(value)
+    return format_yaml_value(value)
 
 
 def allowed_range(path: str, info: FieldInfo) -> str:
@@ -194,7 +194,7 @@ def _cell(text: str) -> str:
 
 
 def _default(info: FieldInfo) -> str:
-    return "required" if info.is_required() else format_value(info.default)
+    return "required" if info.is_required() else format_yaml_value(info.default)
 
 
 def _row(path: str, info: FieldInfo) -> ParamRow:
@@ -229,11 +229,11 @@ def _ladder_table(world: WorldParams) -> str:
         (
             str(i + 1),
             f"`{p.name}`",
-            format_value(p.price),
-            format_value(p.reference_price),
-            format_value(p.base_daily_conversion),
+            format_yaml_value(p.price),
+            format_yaml_value(p.reference_price),
+            format_yaml_value(p.base_daily_conversion),
             str(p.min_gap_days),
-            format_value(p.study_per_active_day),
+            format_yaml_value(p.study_per_active_day),
             p.content_tier,
         )
         for i, p in enumerate(world.products)
@@ -247,8 +247,8 @@ def _ladder_table(world: WorldParams) -> str:
 
 def _occupation_table(spec: PopulationSpec) -> str:
     rows = [
-        (f"`{name}`", format_value(o.share), str(o.age_min), str(o.age_max),
-         format_value(o.income_median))
+        (f"`{name}`", format_yaml_value(o.share), str(o.age_min), str(o.age_max),
+         format_yaml_value(o.income_median))
         for name, o in spec.occupations.items()
     ]  # fmt: skip
     return markdown_table(("occupation", "share", "age min", "age max", "income median ¥"), rows)
@@ -258,10 +258,10 @@ def _channel_table(spec: PopulationSpec) -> str:
     rows = [
         (
             f"`{name}`",
-            format_value(c.engagement_logit_mean),
-            format_value(c.initial_trust),
-            format_value(spec.initial_channel_shares.get(name, 0.0)),
-            format_value(spec.arrivals_per_day.get(name, 0.0)),
+            format_yaml_value(c.engagement_logit_mean),
+            format_yaml_value(c.initial_trust),
+            format_yaml_value(spec.initial_channel_shares.get(name, 0.0)),
+            format_yaml_value(spec.arrivals_per_day.get(name, 0.0)),
         )
         for name, c in spec.channels.items()
     ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.twin.bgnbd import BGNBD, collapse_rows, numerical_hessian
+from sim.twin.bgnbd import BGNBD, collapse_rows, hessian_from_values
 
 CDNOW = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 HOLDOUT = 39.0
@@ -190,7 +190,7 @@ def test_unfitted_model_says_so():
         BGNBD().expected_purchases(1, 1, 1.0, 2.0)
 
 
-def test_numerical_hessian_of_a_quadratic_is_exact():
+def test_hessian_from_values_of_a_quadratic_is_exact():
     matrix = np.array([[2.0, 0.5], [0.5, 3.0]])
-    hess = numerical_hessian(lambda v: 0.5 * v @ matrix @ v, np.array([0.3, -0.2]))
+    hess = hessian_from_values(lambda v: 0.5 * v @ matrix @ v, np.array([0.3, -0.2]))
     np.testing.assert_allclose(hess, matrix, rtol=1e-6)
