@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from sim.churn.model import load_churn_model
 from sim.errors import ConfigError
-from sim.rules.schema import Rule, compile_rules
+from sim.rules.schema import Rule, compile_rules, unique_rule_names
 from sim.twin.folder import TwinFolderError, check_twin_folder
 from sim.world.params import Strict, WorldParams
 from sim.world.population_spec import PopulationSpec
@@ -60,11 +60,7 @@ class ExperimentConfig(Strict):
     @field_validator("rules")
     @classmethod
     def _unique_rule_names(cls, v: tuple[Rule, ...]) -> tuple[Rule, ...]:
-        names = [r.name for r in v]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"rule names must be unique; repeated: {', '.join(dup)}")
-        return v
+        return unique_rule_names(v)
 
 
 def format_validation_error(

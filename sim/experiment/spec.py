@@ -34,7 +34,7 @@ from sim.config import (
     resolve_relative_paths,
 )
 from sim.errors import ConfigError
-from sim.rules.schema import Rule, compile_rules
+from sim.rules.schema import Rule, compile_rules, unique_rule_names
 from sim.world.assignment import Assignment
 from sim.world.params import Strict
 
@@ -52,11 +52,7 @@ class ArmSpec(Strict):
     @field_validator("rules")
     @classmethod
     def _unique_rule_names(cls, v: tuple[Rule, ...]) -> tuple[Rule, ...]:
-        names = [r.name for r in v]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"rule names must be unique; repeated: {', '.join(dup)}")
-        return v
+        return unique_rule_names(v)
 
 
 class RangeSpec(Strict):

@@ -154,6 +154,16 @@ class Rule(Strict):
         return True
 
 
+def unique_rule_names(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+    """``rules`` unchanged if their names are unique; ValueError naming the repeated ones
+    otherwise (the validator of every policy's ``rules`` list)."""
+    names = [r.name for r in rules]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"rule names must be unique; repeated: {', '.join(dup)}")
+    return rules
+
+
 def compile_rules(rules: Sequence[Rule], source: str = "<config>") -> list[Condition]:
     """Compile every rule's condition against the field catalog.
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.config import ConfigError
+from sim.config import ConfigError, parse_config
 from sim.experiment.plan import plan_cells, plan_runs, replication_seed, set_path, sweep_points
 from sim.experiment.spec import CONTROL, parse_experiment, read_experiment_spec
 
@@ -167,3 +167,13 @@ def test_set_path_errors_name_the_parameter():
     assert data["arms"]["a"]["strategies"][0]["params"]["discount"] == 0.5
     with pytest.raises(ConfigError, match="arms.a.strategies.3"):
         set_path(data, "arms.a.strategies.3.params.x", 1)
+
+
+def test_repeated_rule_names_are_refused_in_a_config_and_in_an_arm():
+    push = {"action": "push_content", "params": {"tier": "basic", "category": "x"}}
+    rule = {"name": "a", "when": 'stage == "new"', "do": push}
+    with pytest.raises(ConfigError, match="rule names must be unique; repeated: a"):
+        parse_config({"name": "x", "rules": [rule, rule]}, "x.yaml")
+    with pytest.raises(ConfigError, match="rule names must be unique; repeated: a"):
+        parse_experiment(_with(arms={"r": {"rules": [rule, rule]}}), "exp.yaml")
+    assert len(parse_experiment(_with(arms={"r": {"rules": [rule]}}), "exp.yaml").arms["r"].rules)
