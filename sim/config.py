@@ -10,11 +10,11 @@ import difflib
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from sim.churn.model import load_churn_model
 from sim.errors import ConfigError
+from sim.io.yaml import excerpt, read_yaml_file
 from sim.rules.schema import Rule, compile_rules, unique_rule_names
 from sim.twin.folder import TwinFolderError, check_twin_folder
 from sim.world.params import Strict, WorldParams
@@ -74,10 +74,8 @@ def format_validation_error(
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = _unknown_key_message(e["loc"], root or ExperimentConfig)
-        got = e.get("input")
-        shown = "" if e["type"] in ("missing", "extra_forbidden") else f" (got {got!r})"
-        if len(shown) > 80:
-            shown = shown[:77] + "...)"
+        hidden = e["type"] in ("missing", "extra_forbidden")
+        shown = "" if hidden else f" (got {excerpt(e.get('input'))})"
         lines.append(f"  {path}: {msg}{shown}")
     return "\n".join(lines)
 
@@ -118,20 +116,13 @@ def _model_of(annotation: Any) -> Any:
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    """Parse a YAML mapping, turning syntax errors into a ConfigError with line and column."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config ({exc.strerror})") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from exc
+    """Parse a YAML mapping with the one YAML loader (:mod:`sim.io.yaml`: repeated keys, alias
+    bombs and oversized files refused), as a ConfigError with file, line and column."""
+    data = read_yaml_file(path)
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys at the top level, got {data!r}")
+        raise ConfigError(
+            f"{path}: expected a mapping of keys at the top level, got {excerpt(data)}"
+        )
     return data
 
 

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from sim.errors import ConfigError
+from sim.io.yaml import excerpt
 
 PARAM_KEY = "siyu.param"  # where param() keeps its declaration in the dataclass field's metadata
 Closed = Literal["both", "left", "right", "neither"]
@@ -118,7 +119,7 @@ class Param:
             ok = isinstance(value, tuple | list) and all(self._fits(v, self.item) for v in value)
         else:
             ok = self._fits(value, self.kind)
-        return None if ok else f"must be {self.expected()}, got {value!r}"
+        return None if ok else f"must be {self.expected()}, got {excerpt(value)}"
 
     def _fits(self, value: Any, kind: type) -> bool:
         if kind is dict:

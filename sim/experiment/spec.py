@@ -34,6 +34,7 @@ from sim.config import (
     resolve_relative_paths,
 )
 from sim.errors import ConfigError
+from sim.io.yaml import excerpt
 from sim.rules.schema import Rule, compile_rules, unique_rule_names
 from sim.world.assignment import Assignment
 from sim.world.params import Strict
@@ -107,7 +108,8 @@ class SweepSpec(Strict):
                     ) from None
             elif not isinstance(values, list):
                 raise ValueError(
-                    f"{path}: expected a list of values or a range {{low, high}}, got {values!r}"
+                    f"{path}: expected a list of values or a range {{low, high}}, "
+                    f"got {excerpt(values)}"
                 )
             out[path] = values
         return out
