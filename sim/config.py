@@ -10,7 +10,7 @@ import difflib
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from sim.churn.model import load_churn_model
 from sim.errors import ConfigError
@@ -21,6 +21,9 @@ from sim.world.params import Strict, WorldParams
 from sim.world.population_spec import PopulationSpec
 from sim.world.pressure import PressureSpec
 from strategies.registry import make_strategy
+
+# users a run may hold: the initial base plus every arrival (population.initial_users' own limit)
+MAX_USERS = 50_000_000
 
 
 class StrategySpec(Strict):
@@ -61,6 +64,18 @@ class ExperimentConfig(Strict):
     @classmethod
     def _unique_rule_names(cls, v: tuple[Rule, ...]) -> tuple[Rule, ...]:
         return unique_rule_names(v)
+
+    @model_validator(mode="after")
+    def _population_fits_in_memory(self) -> ExperimentConfig:
+        per_day = sum(self.population.arrivals_per_day.values())
+        users = self.population.initial_users + self.days * per_day
+        if users > MAX_USERS:
+            raise ValueError(
+                f"population.arrivals_per_day: {per_day:,.0f} arrivals a day for {self.days} days "
+                f"plus {self.population.initial_users:,} initial users make ~{users:,.0f} users; "
+                f"a run may hold at most {MAX_USERS:,}"
+            )
+        return self
 
 
 def format_validation_error(

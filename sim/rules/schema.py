@@ -31,13 +31,13 @@ import inspect
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import Field, ValidationError, create_model, model_validator
 
 from sim.errors import ConfigError
 from sim.rules.expression import Condition, compile_condition
 from sim.rules.fields import CATALOG
 from sim.rules.tokens import RuleSyntaxError
-from sim.world.actions import Operations
+from sim.world.actions import Operations, reward_problem
 from sim.world.params import Strict
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -72,14 +72,18 @@ class OnProgress(Strict):
 Schedule = Literal["daily"] | OnWeekday | OnEveryDays | OnDaysAfter | OnProgress
 
 
-def _action_params_model(action: str):
+def _action_params_model(action: str) -> type[Strict]:
+    """A model of the action's keyword parameters, built from the types of the
+    :class:`~sim.world.actions.Operations` method (bounds included), on the :class:`Strict` base
+    (finite numbers, booleans are not numbers)."""
     method = getattr(Operations, action)
     fields: dict[str, Any] = {}
-    for p in list(inspect.signature(method).parameters.values())[2:]:  # self, users
+    signature = inspect.signature(method, eval_str=True)
+    for p in list(signature.parameters.values())[2:]:  # self, users
         annotation = Any if p.annotation is inspect.Parameter.empty else p.annotation
         default = ... if p.default is inspect.Parameter.empty else p.default
         fields[p.name] = (annotation, default)
-    return create_model(f"{action}_params", __config__=ConfigDict(extra="forbid"), **fields)
+    return create_model(f"{action}_params", __base__=Strict, **fields)
 
 
 class Do(Strict):
@@ -91,16 +95,19 @@ class Do(Strict):
 
     @model_validator(mode="after")
     def _check_params(self) -> Do:
+        model = _action_params_model(self.action)
         try:
-            _action_params_model(self.action).model_validate(self.params)
+            values = model.model_validate(self.params)
         except ValidationError as err:
-            names = list(_action_params_model(self.action).model_fields)
             problems = "; ".join(
                 f"{'.'.join(str(x) for x in e['loc'])}: "
                 f"{'unknown parameter' if e['type'] == 'extra_forbidden' else e['msg']}"
                 for e in err.errors()
             )
+            names = list(model.model_fields)
             raise ValueError(f"params of {self.action}: {problems} (parameters: {names})") from None
+        if self.action == "reward" and (problem := reward_problem(values.points, values.gift)):
+            raise ValueError(f"params of reward: {problem}")
         return self
 
 

@@ -36,9 +36,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Protocol
+from typing import Annotated, Protocol
 
 import numpy as np
+from pydantic import AfterValidator, Field
 
 from sim.calendar import Calendar
 from sim.world.groups import Groups
@@ -58,6 +59,34 @@ ACTION_COLUMNS = {
     "reward": "rewards",
 }
 ACTIONS = tuple(ACTION_COLUMNS)
+
+
+def _one_of(allowed: tuple[str, ...]) -> AfterValidator:
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"expected one of {list(allowed)}")
+        return value
+
+    return AfterValidator(check)
+
+
+# The parameter types of the actions: a rule's `do.params` is validated against them when the
+# config is loaded (sim.rules.schema), so a bad value is refused before anything is simulated.
+Tier = Annotated[str, _one_of(CONTENT_TIERS)]
+Category = Annotated[str, _one_of(PREFERENCES)]
+Discount = Annotated[float, Field(gt=0, lt=1, description="share off the price")]
+ValidDays = Annotated[int, Field(ge=1, le=3650, description="days, today included")]
+Count = Annotated[int, Field(ge=1, le=100, description="messages per user")]
+Minutes = Annotated[float, Field(gt=0, le=1440, description="operator minutes per contact")]
+Amount = Annotated[float, Field(ge=0, le=1e9, description="points or ¥")]
+
+
+def reward_problem(points: float, gift: float) -> str | None:
+    """Why a reward of ``points`` and ``gift`` cannot be given, or None."""
+    if points < 0 or gift < 0 or points + gift <= 0:
+        return "reward needs positive points or gift"
+    return None
+
 
 # the content tier that fits each stage [000][003]
 STAGE_TIER = {
@@ -226,7 +255,7 @@ class Operations:
         self._sim.pressure.record(action, users, units_each)
         self.last_users = users
 
-    def push_content(self, users: np.ndarray, tier: str, category: str | None = None) -> int:
+    def push_content(self, users: np.ndarray, tier: Tier, category: Category | None = None) -> int:
         """Push one piece of content of ``tier``; ``category=None`` personalises it to each
         user's preference. Returns how many users were reached."""
         if tier not in CONTENT_TIERS:
@@ -247,7 +276,7 @@ class Operations:
         self._book("push_content", users, self._sim.world.costs.message)
         return int(users.shape[0])
 
-    def send_promo(self, users: np.ndarray, count: int = 1) -> int:
+    def send_promo(self, users: np.ndarray, count: Count = 1) -> int:
         """Send ``count`` promotional messages for each user's next product."""
         if count < 1:
             raise ValueError("count must be >= 1")
@@ -256,7 +285,7 @@ class Operations:
         self._book("send_promo", users, count * self._sim.world.costs.message, units_each=count)
         return int(users.shape[0])
 
-    def give_coupon(self, users: np.ndarray, discount: float, valid_days: int) -> int:
+    def give_coupon(self, users: np.ndarray, discount: Discount, valid_days: ValidDays) -> int:
         """A coupon of ``discount`` (0..1) off the next purchase, valid ``valid_days`` days."""
         if not 0.0 < discount < 1.0:
             raise ValueError(f"discount must be in (0, 1), got {discount}")
@@ -269,7 +298,7 @@ class Operations:
         self._book("give_coupon", users, self._sim.world.costs.coupon_issue)
         return int(users.shape[0])
 
-    def contact_1v1(self, users: np.ndarray, minutes: float | None = None) -> int:
+    def contact_1v1(self, users: np.ndarray, minutes: Minutes | None = None) -> int:
         """A human 1v1 conversation today (costs operator time).
 
         Contacts beyond today's operator capacity are queued for the next days; ``self.postponed``
@@ -311,10 +340,10 @@ class Operations:
         self._book("remove_from_group", users, 0.0)
         return int(users.shape[0])
 
-    def reward(self, users: np.ndarray, points: float = 0.0, gift: float = 0.0) -> int:
+    def reward(self, users: np.ndarray, points: Amount = 0.0, gift: Amount = 0.0) -> int:
         """Give points and/or a gift worth ``gift`` ¥."""
-        if points < 0 or gift < 0 or points + gift <= 0:
-            raise ValueError("reward needs positive points or gift")
+        if problem := reward_problem(points, gift):
+            raise ValueError(problem)
         users = self._targets(users)
         pop = self._sim.pop
         pop.col("points")[users] += points

@@ -9,16 +9,75 @@ how each one enters the daily transitions; its parameter tables are generated fr
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from typing import Any, get_args
+
+import annotated_types
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 PREFERENCES = ("career", "growth", "parenting", "finance", "tech")
 CONTENT_TIERS = ("free", "camp", "course", "member", "comeback")
 
+MAX_MAGNITUDE = 1e9  # a number without its own upper bound: |x| <= this (no overflow, sane memory)
+
 
 class Strict(BaseModel):
-    """Base for every config model: unknown keys are errors, instances are immutable."""
+    """Base for every config model: unknown keys are errors, instances are immutable, and
+    numbers are numbers — finite (``.nan``/``.inf`` refused), not booleans (``days: true`` is
+    not 1), and within ±:data:`MAX_MAGNITUDE` where a field declares no upper bound itself."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans_are_not_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and _expects_number(field.annotation):
+            for item in _items(value):
+                if isinstance(item, bool):
+                    raise ValueError(f"expected a number, got the boolean {str(item).lower()}")
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _numbers_in_sane_range(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None or not _expects_number(field.annotation):
+            return value
+        if _has_upper_bound(field.metadata):
+            return value
+        for item in _items(value):
+            if isinstance(item, int | float) and abs(item) > MAX_MAGNITUDE:
+                raise ValueError(
+                    f"expected a number between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}"
+                )
+        return value
+
+
+def _items(value: Any) -> tuple[Any, ...]:
+    """The value itself, or the items of a list/tuple, or the values of a dict."""
+    if isinstance(value, dict):
+        return tuple(value.values())
+    if isinstance(value, list | tuple):
+        return tuple(value)
+    return (value,)
+
+
+def _expects_number(annotation: Any) -> bool:
+    """Whether an annotation is a number, or an optional/list/dict of numbers."""
+    if annotation in (int, float):
+        return True
+    return any(_expects_number(arg) for arg in get_args(annotation) if arg is not str)
+
+
+def _has_upper_bound(metadata: list[Any]) -> bool:
+    return any(isinstance(m, annotated_types.Le | annotated_types.Lt) for m in metadata)
 
 
 class LifecycleParams(Strict):
