@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sim import api
+from sim.cli.args import positive_int
 from sim.experiment.aa import run_aa
 from sim.experiment.analysis import analyse_experiment
 from sim.experiment.compare import print_comparison
@@ -20,10 +21,12 @@ from sim.runs.single import console
 
 
 def add_execution_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--workers", type=int, help="local worker processes (default: CPU count)")
+    p.add_argument(
+        "--workers", type=positive_int, help="local worker processes (default: CPU count)"
+    )
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) to run on")
     p.add_argument("--resume", action="store_true", help="continue an interrupted experiment")
-    p.add_argument("--replications", type=int, help="override the number of replications")
+    p.add_argument("--replications", type=positive_int, help="override the number of replications")
     p.add_argument("--no-analysis", action="store_true", help="only run, do not analyse")
 
 
@@ -38,11 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     aa = sub.add_parser("aa", help="A/A test: false-positive rate of the analysis")
     aa.add_argument("config", type=Path)
-    aa.add_argument("--repetitions", type=int, default=100)
+    aa.add_argument("--repetitions", type=positive_int, default=100)
     aa.add_argument("--users", type=int)
     aa.add_argument("--days", type=int)
     aa.add_argument("--seed", type=int)
-    aa.add_argument("--workers", type=int)
+    aa.add_argument("--workers", type=positive_int)
     aa.add_argument("--out", type=Path, help="write the p-values and summary here (Parquet)")
 
     rep = sub.add_parser("report", help="execute the report notebook of an experiment to HTML")

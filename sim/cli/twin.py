@@ -25,12 +25,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.cli.args import positive_int
 from sim.config import load_config
 from sim.engine.policy import build_strategies
 from sim.io.atomic import file_digest
 from sim.io.outputs import check_new_files, check_table_path, write_frame
 from sim.runs.sample_log import simulate_event_log
 from sim.twin.backtest import print_backtest, run_backtest, write_backtest
+from sim.twin.dates import DateError, check_window, parse_day
 from sim.twin.events import EventFileError, load_events, load_users
 from sim.twin.folder import (
     BACKTEST_FORMAT,
@@ -116,21 +118,32 @@ def _input_options(p: argparse.ArgumentParser) -> None:
 
 def _mc_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="Monte-Carlo seed (default 0)")
-    p.add_argument("--draws", type=int, default=200, help="Monte-Carlo draws (default 200)")
+    p.add_argument(
+        "--draws", type=positive_int, default=200, help="Monte-Carlo draws (default 200)"
+    )
 
 
 # --------------------------------------------------------------------------- helpers
 
 
 def parse_date(text: str, flag: str) -> pd.Timestamp:
-    """A calendar day from a flag value; :class:`TwinInputError` naming the flag otherwise."""
+    """A calendar day from a flag value, ISO 8601 only (:func:`sim.twin.dates.parse_day`, the
+    parser of the event files too); :class:`TwinInputError` naming the flag otherwise."""
     try:
-        stamp = pd.Timestamp(text)
-    except (ValueError, TypeError):
-        stamp = pd.NaT
-    if stamp is pd.NaT or pd.isna(stamp):
-        raise TwinInputError(f"{flag}: expected a date such as 2024-06-30, got {text!r}")
-    return stamp.normalize()
+        return parse_day(text, flag)
+    except DateError as exc:
+        raise TwinInputError(str(exc)) from None
+
+
+def check_data_covers(log, calibration_end: pd.Timestamp, until: pd.Timestamp | None = None):
+    """TwinInputError unless the event log's span covers the calibration end (and ``until``)."""
+    dates = log.events["date"]
+    if dates.empty:
+        raise TwinInputError(f"{log.source}: no valid event to fit on")
+    try:
+        check_window(dates.min(), dates.max(), calibration_end, until, source=log.source)
+    except DateError as exc:
+        raise TwinInputError(str(exc)) from None
 
 
 def parse_mapping(pairs: list[str]) -> dict[str, str] | None:
@@ -201,6 +214,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     cal = parse_date(args.calibration_end, "--calibration-end")
     check_writable(args.out, TWIN_JSON, TWIN_FORMAT, args.overwrite)
     log = _load(args)
+    check_data_covers(log, cal)
     stats = user_statistics(log.events, cal)
     if stats.empty:
         raise TwinInputError(
@@ -284,6 +298,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise TwinInputError(f"--until {until.date()} must be after --calibration-end {cal.date()}")
     check_writable(args.out, BACKTEST_JSON, BACKTEST_FORMAT, args.overwrite)
     log = _load(args)
+    check_data_covers(log, cal, until)
     result = run_backtest(log.events, cal, until, seed=args.seed, draws=args.draws,
                           activity=args.activity)  # fmt: skip
     options = {"merge_same_day": args.merge_same_day, "columns": parse_mapping(args.map),

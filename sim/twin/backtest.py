@@ -34,6 +34,7 @@ import pandas as pd
 from sim.io.atomic import strict_json
 from sim.io.figures import new_figure, save_figure
 from sim.twin.bgnbd import BGNBD
+from sim.twin.dates import check_window
 from sim.twin.folder import BACKTEST_FORMAT, BACKTEST_JSON, write_folder
 from sim.twin.forecast import QUANTILES, Forecast, forecast, week_ends
 from sim.twin.model import TwinFit, TwinModel, fit_twin
@@ -158,6 +159,8 @@ def run_backtest(
     horizon = end - cal
     if horizon < 1:
         raise ValueError(f"until ({until}) must be after the calibration end ({calibration_end})")
+    if not events.empty:  # a holdout the data does not cover would "pass" on no events
+        check_window(events["date"].min(), events["date"].max(), from_day(cal), from_day(end))
     ends = week_ends(horizon)
     stats = user_statistics(events, calibration_end, until)
     if stats.empty:

@@ -26,6 +26,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from sim.twin.dates import ISO_HINT, has_offset, parse_iso_timestamps
+
 EVENT_TYPES = ("purchase", "active", "open", "message", "join", "leave")
 EVENT_COLUMNS = ("user_id", "timestamp", "event", "amount")
 REQUIRED_COLUMNS = ("user_id", "timestamp", "event")
@@ -33,7 +35,7 @@ SUFFIXES = (".csv", ".csv.gz", ".parquet")
 ON_ERROR = ("stop", "quarantine")
 
 _NS_PER_UNIT = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
-_TIMESTAMP_HINT = "expected a date or datetime such as 2024-03-05 or 2024-03-05 14:30:00"
+_TIMESTAMP_HINT = ISO_HINT
 
 
 class EventFileError(ValueError):
@@ -258,10 +260,24 @@ def _unreadable(path: Path, kind: str, exc: Exception) -> EventFileError:
         return EventFileError(f"{path}: is a directory, expected a {kind} file")
     if isinstance(exc, PermissionError):
         return EventFileError(f"{path}: permission denied")
-    hint = ""
-    if "UTF8" in str(exc) or "utf-8" in str(exc).lower():
-        hint = " (not UTF-8 text? pass the file's encoding, e.g. encoding='gbk')"
-    return EventFileError(f"{path}: cannot read as {kind}: {exc}{hint}")
+    if isinstance(exc, UnicodeDecodeError) or "UTF8" in str(exc) or "utf-8" in str(exc).lower():
+        return EventFileError(f"{path}: {_not_utf8(path)}")
+    return EventFileError(f"{path}: cannot read as {kind}: {exc}")
+
+
+def _not_utf8(path: Path) -> str:
+    """What to say about a file that is not UTF-8 text, naming UTF-16 when it looks like it."""
+    try:
+        with open(path, "rb") as f:
+            start = f.read(2)
+    except OSError:
+        start = b""
+    seen = " (it looks like UTF-16: it starts with a UTF-16 byte-order mark)" if start in (
+        b"\xff\xfe", b"\xfe\xff") else ""  # fmt: skip
+    return (
+        f"expected UTF-8 text{seen}; save the file as UTF-8 (CSV UTF-8 in Excel), or pass its "
+        "encoding to load_events(..., encoding='gbk')"
+    )
 
 
 def _file_columns(path: Path, kind: str, encoding: str) -> list[str]:
@@ -275,7 +291,7 @@ def _file_columns(path: Path, kind: str, encoding: str) -> list[str]:
             parse_options=pa_csv.ParseOptions(invalid_row_handler=lambda row: "skip"),
         )
         return list(reader.schema.names)
-    except (OSError, pa.ArrowException) as exc:
+    except (OSError, pa.ArrowException, UnicodeDecodeError) as exc:
         raise _unreadable(path, kind, exc) from exc
 
 
@@ -321,7 +337,7 @@ def _read_event_columns(path: Path, mapping: dict[str, str], encoding: str) -> _
 def _read_parquet(path: Path, names: list[str]) -> pa.Table:
     try:
         return pq.read_table(path, columns=names)
-    except (OSError, pa.ArrowException) as exc:
+    except (OSError, pa.ArrowException, UnicodeDecodeError) as exc:
         raise _unreadable(path, "parquet", exc) from exc
 
 
@@ -382,7 +398,7 @@ def _read_csv_once(path, include, types, encoding, *, threads: bool):
                 quoted_strings_can_be_null=False,
             ),
         )
-    except (OSError, pa.ArrowException) as exc:
+    except (OSError, pa.ArrowException, UnicodeDecodeError) as exc:
         raise _unreadable(path, "CSV", exc) from exc
     return table, bad
 
@@ -427,18 +443,20 @@ def _user_ids(arr: pa.ChunkedArray) -> pa.ChunkedArray:
     return _as_text(arr)
 
 
-def _parse_timestamps(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """Naive UTC ``datetime64[ns]`` values and a 'missing' mask; unparseable values are NaT."""
+def _parse_timestamps(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Naive UTC ``datetime64[ns]`` values, a 'missing' mask and a 'has a time-zone offset'
+    mask; unparseable values are NaT (ISO 8601 only, :mod:`sim.twin.dates`)."""
+    no_offset = np.zeros(len(arr), dtype=bool)
     if pa.types.is_timestamp(arr.type):
         ints = arr.cast(pa.int64()).to_numpy(zero_copy_only=False)
         missing = arr.is_null().to_numpy(zero_copy_only=False)
         ns = np.where(missing, 0, ints) * _NS_PER_UNIT[arr.type.unit]
         values = ns.astype("datetime64[ns]")
         values[missing] = np.datetime64("NaT")
-        return values, missing
+        return values, missing, no_offset
     if pa.types.is_date(arr.type):
         missing = arr.is_null().to_numpy(zero_copy_only=False)
-        return arr.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False), missing
+        return arr.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False), missing, no_offset
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         raise EventFileError(
             f"timestamp column has type {arr.type}; {_TIMESTAMP_HINT} (text or a Parquet "
@@ -449,12 +467,24 @@ def _parse_timestamps(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     nulled = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), text)
     try:
         parsed = pc.cast(nulled, pa.timestamp("ns"))
-        return parsed.to_numpy(zero_copy_only=False), missing
+        return parsed.to_numpy(zero_copy_only=False), missing, no_offset
     except pa.ArrowException:
-        pass  # offsets, non-padded or slashed dates, or bad values: pandas' ISO 8601 parser
+        pass  # offsets, non-padded or slashed dates, or bad values: the ISO 8601 parser
     objects = nulled.to_numpy(zero_copy_only=False)
-    parsed = pd.to_datetime(objects, format="ISO8601", errors="coerce", utc=True)
-    return parsed.tz_localize(None).to_numpy(dtype="datetime64[ns]"), missing
+    offset = has_offset(pd.Series(objects, dtype=object))
+    return parse_iso_timestamps(objects), missing, offset
+
+
+def _check_one_time_zone_convention(offset: np.ndarray, usable: np.ndarray, raw: _Raw) -> None:
+    """EventFileError if some timestamps carry a time-zone offset and others do not: a naive
+    time cannot be placed against an aware one (one of them would move to another day)."""
+    aware, naive = np.flatnonzero(offset & usable), np.flatnonzero(~offset & usable)
+    if len(aware) and len(naive):
+        raise EventFileError(
+            f"{raw.word} {raw.where[aware[0]]} has a time-zone offset but {raw.word} "
+            f"{raw.where[naive[0]]} has none ({len(aware):,} with, {len(naive):,} without); "
+            "write every timestamp with an offset (2024-03-05T14:30:00+08:00) or none"
+        )
 
 
 def _parse_amounts(arr: pa.ChunkedArray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -495,8 +525,9 @@ def _validate(raw: _Raw, limit: int | None) -> tuple[dict[str, object], _Problem
     cols = raw.columns
     user = _user_ids(cols["user_id"])
     user_missing = _blank(user)
-    stamps, stamp_missing = _parse_timestamps(cols["timestamp"])
+    stamps, stamp_missing, stamp_offset = _parse_timestamps(cols["timestamp"])
     stamp_bad = ~stamp_missing & np.isnat(stamps)
+    _check_one_time_zone_convention(stamp_offset, ~stamp_missing & ~stamp_bad, raw)
     codes, event_missing = _event_codes(cols["event"])
     event_unknown = ~event_missing & (codes < 0)
     amounts, amount_empty = _parse_amounts(cols["amount"], n)

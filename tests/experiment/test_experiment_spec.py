@@ -170,7 +170,7 @@ def test_set_path_errors_name_the_parameter():
 
 
 def test_repeated_rule_names_are_refused_in_a_config_and_in_an_arm():
-    push = {"action": "push_content", "params": {"tier": "basic", "category": "x"}}
+    push = {"action": "push_content", "params": {"tier": "free", "category": "career"}}
     rule = {"name": "a", "when": 'stage == "new"', "do": push}
     with pytest.raises(ConfigError, match="rule names must be unique; repeated: a"):
         parse_config({"name": "x", "rules": [rule, rule]}, "x.yaml")

@@ -161,7 +161,7 @@ def test_messy_file_stops_listing_every_problem_with_its_line():
     [
         (",2024-01-01,open,", "missing user_id"),
         ("u,,open,", "missing timestamp"),
-        ("u,yesterday,open,", "unparseable timestamp, expected a date or datetime"),
+        ("u,yesterday,open,", "unparseable timestamp, expected an ISO 8601 date"),
         ("u,05/01/2024,open,", "unparseable timestamp"),
         ("u,2024-01-01,,", "missing event"),
         ("u,2024-01-01,refund,3", "unknown event, expected one of purchase"),
