@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 ISO_HINT = "expected an ISO 8601 date such as 2024-06-30 (or 2024-06-30 14:30:00)"
-_OFFSET = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
+# an offset after a time of day (a bare date's "-03" is its day, not an offset)
+_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)$"
 
 
 class DateError(ValueError):

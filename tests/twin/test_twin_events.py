@@ -1,7 +1,7 @@
 """Event-log and users-table import (sim/twin/events.py): schema, errors, quarantine, merge.
 
 ``tests/data/twin/events_messy.csv`` is a hand-written log: lines 2-4, 6, 16 and 17 are good
-(line 4 has a +08:00 offset and a capitalised event; line 5 is blank; line 16 is a ``leave``
+(line 4 has a capitalised event; line 5 is blank; line 16 is a ``leave``
 with amount 0), and each of lines 7-15 is malformed in one documented way.
 """
 
@@ -60,7 +60,7 @@ def test_clean_log_has_the_documented_schema(tmp_path):
         "b,2024-03-02 10:00:00,purchase,20\n"
         "a,2024-03-03,OPEN,\n"
         " a ,2024-03-01 08:30,purchase,9.9\n"
-        "b,2024-03-01T12:00:00+08:00,active,0\n",
+        "b,2024-03-01 04:00,active,0\n",
     )
     log = load_events(path)
     ev = log.events
@@ -73,7 +73,7 @@ def test_clean_log_has_the_documented_schema(tmp_path):
     assert ev["timestamp"].tolist() == [
         pd.Timestamp("2024-03-01 08:30"),
         pd.Timestamp("2024-03-03"),
-        pd.Timestamp("2024-03-01 04:00"),  # +08:00 converted to UTC
+        pd.Timestamp("2024-03-01 04:00"),
         pd.Timestamp("2024-03-02 10:00"),
     ]
     assert (ev["date"] == ev["timestamp"].dt.normalize()).all()
@@ -81,6 +81,27 @@ def test_clean_log_has_the_documented_schema(tmp_path):
     assert ev["amount"].isna().tolist() == [False, True, True, False]
     assert (log.rows_read, log.rows_quarantined, log.merged_purchases) == (4, 0, 0)
     assert log.source == str(path)
+
+
+def test_offsets_are_converted_to_utc(tmp_path):
+    path = _csv(tmp_path, "b,2024-03-01T02:00:00+08:00,active,\nb,2024-03-01T12:00:00Z,open,\n")
+    stamps = load_events(path).events["timestamp"].tolist()
+    assert stamps == [pd.Timestamp("2024-02-29 18:00"), pd.Timestamp("2024-03-01 12:00")]
+
+
+def test_offsets_and_naive_times_in_one_log_are_refused_naming_the_lines(tmp_path):
+    path = _csv(tmp_path, "a,2024-03-01 01:00,active,\nb,2024-03-01T01:00:00+08:00,active,\n")
+    with pytest.raises(
+        EventFileError, match="events.csv: line 3 has a time-zone offset but line 2"
+    ):
+        load_events(path)
+
+
+def test_a_utf16_log_names_the_file_and_the_encoding_expected(tmp_path):
+    path = tmp_path / "u16.csv"
+    path.write_text(HEADER + "a,2024-03-01,active,\n", encoding="utf-16")
+    with pytest.raises(EventFileError, match="u16.csv: expected UTF-8 text .*UTF-16"):
+        load_events(path)
 
 
 def test_ties_keep_file_order(tmp_path):
@@ -314,7 +335,7 @@ def test_merge_uses_the_utc_date(tmp_path):
         MESSY, on_error="quarantine", quarantine_path=quarantine, merge_same_day_purchases=True
     )
     u1 = log.events[(log.events["user_id"] == "u1") & (log.events["event"] == "purchase")]
-    assert u1["amount"].tolist() == [pytest.approx(208.9)]  # 9.9 + 199 (20:00+08:00 = 12:00 UTC)
+    assert u1["amount"].tolist() == [pytest.approx(208.9)]  # 9.9 + 199, same day
     assert log.merged_purchases == 1
 
 
