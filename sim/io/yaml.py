@@ -96,8 +96,9 @@ def parse_yaml(text: str, source: str) -> Any:
         raise ConfigError(
             f"{source}: {len(text):,} characters; a config may have at most {MAX_BYTES:,}"
         )
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)  # reads the stream: non-printable characters fail here
         node = loader.get_single_node()
         if node is None:
             return None
@@ -119,7 +120,8 @@ def parse_yaml(text: str, source: str) -> Any:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml_file(path: Path) -> Any:

@@ -16,6 +16,7 @@ attributes).
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -285,6 +286,7 @@ def _file_columns(path: Path, kind: str, encoding: str) -> list[str]:
     try:
         if kind == "parquet":
             return list(pq.read_schema(path).names)
+        _check_encoding(path, encoding)
         reader = pa_csv.open_csv(
             path,
             read_options=pa_csv.ReadOptions(encoding=encoding, block_size=1 << 20),
@@ -293,6 +295,19 @@ def _file_columns(path: Path, kind: str, encoding: str) -> list[str]:
         return list(reader.schema.names)
     except (OSError, pa.ArrowException, UnicodeDecodeError) as exc:
         raise _unreadable(path, kind, exc) from exc
+
+
+def _check_encoding(path: Path, encoding: str, sample: int = 1 << 16) -> None:
+    """EventFileError if the start of a CSV file is not text in ``encoding`` (a UTF-16 or
+    Latin-1 export), before the CSV reader meets it row by row."""
+    with pa.input_stream(str(path)) as stream:  # decompresses .csv.gz
+        head = stream.read(sample)
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(head, final=len(head) < sample)
+    except UnicodeDecodeError:
+        if encoding.replace("-", "").lower() == "utf8":
+            raise EventFileError(f"{path}: {_not_utf8(path)}") from None
+        raise EventFileError(f"{path}: not {encoding} text") from None
 
 
 def _check_columns(path: Path, mapping: dict[str, str], names: list[str], needed) -> list[str]:
