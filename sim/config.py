@@ -86,7 +86,7 @@ def format_validation_error(
     lines = [f"{source}: {err.error_count()} problem(s) in the config"]
     for e in err.errors():
         path = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = e["msg"]
+        msg = e["msg"].removeprefix("Value error, ")  # pydantic's wrapper of our ValueErrors
         if e["type"] == "extra_forbidden":
             msg = _unknown_key_message(e["loc"], root or ExperimentConfig)
         hidden = e["type"] in ("missing", "extra_forbidden")
