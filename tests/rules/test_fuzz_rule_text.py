@@ -15,7 +15,17 @@ TOKENS = st.sampled_from(
      "/", "%", "in", "[", "]", ",", "0", "1.5", "1e999", '"new"', '"x"', "true", "__class__",
      "__import__('os').system('x')", "lambda", ".", "'", '"']
 )  # fmt: skip
-TEXTS = st.one_of(st.text(max_size=60), st.lists(TOKENS, max_size=15).map(" ".join))
+NUMERIC = [name for name, spec in sorted(CATALOG.items()) if spec.kind == "number"]
+COMPARISONS = st.tuples(
+    st.sampled_from(NUMERIC or sorted(CATALOG)),
+    st.sampled_from(["==", "!=", "<", "<=", ">", ">="]),
+    st.one_of(st.integers(-(10**30), 10**30).map(str), st.sampled_from(["1e999", "-0.0", '"x"'])),
+).map(" ".join)
+TEXTS = st.one_of(
+    st.text(max_size=60),
+    st.lists(TOKENS, max_size=15).map(" ".join),
+    st.lists(COMPARISONS, min_size=1, max_size=3).map(" and ".join),
+)
 
 
 @settings(max_examples=500, deadline=None)
