@@ -49,6 +49,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     rep.add_argument("experiment", type=Path)
     rep.add_argument("--notebook", help="report (default) or sweep, or a notebook path")
     rep.add_argument("--out", type=Path, help="HTML file (default EXPERIMENT/report.html)")
+    rep.add_argument(
+        "--show-code",
+        action="store_true",
+        help="include the notebook's code in the HTML (hidden by default)",
+    )
+    rep.add_argument("--quiet", action="store_true", help="no progress bar")  # fmt: skip
 
 
 def cmd_run_experiment(args: argparse.Namespace) -> int:
@@ -136,8 +142,16 @@ def cmd_aa(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    columns = (TextColumn("[bold]report cells"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console(), disable=args.quiet, transient=True) as progress:
+        task = progress.add_task("report", total=None)
 
-    path = render_report(args.experiment, notebook=args.notebook, out_html=args.out)
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        path = render_report(args.experiment, notebook=args.notebook, out_html=args.out,
+                             show_code=args.show_code, on_cell=advance)  # fmt: skip
     console().print(f"report: [bold]{path}[/bold]")
     return 0
 
