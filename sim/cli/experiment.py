@@ -25,16 +25,21 @@ def add_execution_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue an interrupted experiment")
     p.add_argument("--replications", type=int, help="override the number of replications")
     p.add_argument("--no-analysis", action="store_true", help="only run, do not analyse")
+    p.add_argument("--wide", action="store_true", help="one full-width comparison table")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     an = sub.add_parser("analyse", help="(re)compute the comparison tables of an experiment")
     an.add_argument("experiment", type=Path)
+    an.add_argument("--wide", action="store_true", help="one full-width comparison table")
 
     cmp_ = sub.add_parser("compare", help="print the arm-vs-control table of an experiment")
     cmp_.add_argument("experiment", type=Path)
     cmp_.add_argument("--metric", action="append", help="metric(s) to show (repeatable)")
     cmp_.add_argument("--cell", help="sweep cell to show")
+    cmp_.add_argument("--wide", action="store_true",
+                      help="one table of every arm with the MDE, at full width (default: one "
+                           "table per arm, fitting 80 columns)")  # fmt: skip
 
     aa = sub.add_parser("aa", help="A/A test: false-positive rate of the analysis")
     aa.add_argument("config", type=Path)
@@ -77,7 +82,9 @@ def cmd_run_experiment(args: argparse.Namespace) -> int:
                   f"tracebacks in {out}/errors/[/red]")  # fmt: skip
     if not args.no_analysis:
         tables = analyse_experiment(out)
-        print_comparison(tables, con)
+        print_comparison(
+            tables, con, wide=args.wide, control=spec.label("control"), arms=spec.arm_names
+        )
         con.print(f"analysis: [bold]{out}/analysis/[/bold] (tables and plots); "
                   f"report: siyu report {out}")  # fmt: skip
     return 1 if result.failed else 0
@@ -103,14 +110,18 @@ def cmd_validate_experiment(args: argparse.Namespace) -> int:
 
 
 def cmd_analyse(args: argparse.Namespace) -> int:
-    tables = analyse_experiment(args.experiment)
-    print_comparison(tables, console())
-    return 0
+    analyse_experiment(args.experiment)
+    return _print_experiment(args, metrics=None, cell=None)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    tables = api.load_experiment(args.experiment).tables
-    print_comparison(tables, console(), metrics=args.metric, cell=args.cell)
+    return _print_experiment(args, metrics=args.metric, cell=args.cell)
+
+
+def _print_experiment(args: argparse.Namespace, metrics, cell) -> int:
+    result = api.load_experiment(args.experiment)
+    print_comparison(result.tables, console(), metrics=metrics, cell=cell, wide=args.wide,
+                     control=result.spec.label("control"), arms=result.spec.arm_names)  # fmt: skip
     return 0
 
 

@@ -39,6 +39,7 @@ from sim.experiment.spec import is_experiment
 from sim.runs.folder import RunFolderError
 from sim.runs.rules_check import check_rules
 from sim.runs.single import console, default_out_dir
+from sim.world.params import CostParams
 from strategies.base import Strategy
 from strategies.registry import available, get_strategy_class
 
@@ -121,19 +122,46 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_strategies(args: argparse.Namespace) -> int:
     out = console()
     if args.action == "list":
-        table = Table("name", "summary", "source")
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("name", no_wrap=True)
+        table.add_column("summary", ratio=1, overflow="fold")
+        table.add_column("source", ratio=1, overflow="fold")
         for name, cls in sorted(available().items()):
-            table.add_row(name, cls.summary, cls.source)
+            table.add_row(name, Text(cls.summary), Text(cls.source))
         out.print(table)
+        out.print(SOURCES_LINE)
         return 0
     cls = get_strategy_class(args.name)
-    out.print(f"[bold]{cls.name}[/bold] — {cls.summary}")
-    out.print(f"source: {cls.source}\ncost model: {cls.cost_model}")
+    out.print(Text.assemble((cls.name, "bold"), f" — {cls.summary}"))
+    out.print(Text(f"source: {cls.source}\ncost model: {cls.cost_model}"))
+    amounts = cost_amounts(cls.cost_model)
+    if amounts:
+        out.print(Text(f"default costs: {amounts} (set them under costs: in a config)"))
     out.print(parameter_table(cls))
     module_doc = sys.modules[cls.__module__].__doc__
     if module_doc:
         out.print(reflowed(module_doc), markup=False)
+    out.print(SOURCES_LINE)
     return 0
+
+
+SOURCES_LINE = "sources: docs/SOURCES.md (what each tag [000] to [004] is)"
+
+
+def cost_amounts(cost_model: str) -> str:
+    """The default amount of every ``costs.<name>`` a cost model mentions (and the operator's
+    hourly rate and minutes per contact when it books operator time)."""
+    names = re.findall(r"costs\.(\w+)", cost_model)
+    if "operator" in cost_model:
+        names += ["operator_hourly", "contact_minutes"]
+    fields = CostParams.model_fields
+    shown = []
+    for name in dict.fromkeys(n for n in names if n in fields):
+        value = fields[name].default
+        unit = "minutes" if name.endswith("minutes") else "¥"
+        amount = f"{value:g} {unit}" if unit == "minutes" else f"¥{value:g}"
+        shown.append(f"costs.{name} = {amount}")
+    return "; ".join(shown)
 
 
 def parameter_table(cls: type[Strategy]) -> Table:
@@ -161,9 +189,10 @@ def shown(value: Any) -> str:
 
 
 def reflowed(doc: str) -> str:
-    """A docstring with each paragraph (and bullet) on one line, for the terminal to wrap."""
+    """A docstring with each paragraph (and bullet) on one line, for the terminal to wrap, and
+    reStructuredText's literal marks (````name````) dropped."""
     blocks = []
-    for block in inspect.cleandoc(doc).split("\n\n"):
+    for block in inspect.cleandoc(doc).replace("``", "").split("\n\n"):
         items = re.split(r"\n(?=[*-] )", block)
         blocks.append("\n".join(" ".join(line.strip() for line in item.splitlines())
                                 for item in items))  # fmt: skip

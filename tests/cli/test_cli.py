@@ -190,6 +190,19 @@ def test_strategies_list_and_show(capsys):
     assert "no_such_strategy" in capsys.readouterr().err
 
 
+def test_strategy_tables_fit_80_columns_and_point_to_the_sources(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["strategies", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "…" not in listed and max(len(line) for line in listed.splitlines()) <= 80
+    assert "docs/SOURCES.md" in listed
+    assert main(["strategies", "show", "tiered_content"]) == 0
+    shown = capsys.readouterr().out
+    assert "…" not in shown and "docs/SOURCES.md" in shown
+    assert "costs.message = ¥" in shown  # the cost model with its amount
+    assert "``" not in shown  # docstrings rendered, not raw reStructuredText
+
+
 @pytest.mark.slow
 def test_console_script_entry_point():
     script = Path(sys.executable).with_name("siyu")
