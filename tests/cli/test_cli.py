@@ -6,6 +6,7 @@ console script.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -210,3 +211,13 @@ def test_console_script_entry_point():
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "OK" in done.stdout
+
+
+def test_the_readme_test_command_is_the_ci_one_and_safe_in_a_fresh_shell():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```bash\n(.*?)\n```", readme, flags=re.S)
+    command = next(b for b in blocks if b.endswith("pytest"))
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
+    assert ci[-1] == command  # CI runs exactly what the README tells a reader to run
+    assert ". .venv/bin/activate" in command and "python3 -m venv .venv" in command
+    assert command.index("activate") < command.index("pip install")  # never the system Python
