@@ -10,8 +10,10 @@
     siyu rules check CONFIG [--seed S] [--users N] [--days D]
 
 Errors in the user's input (config, flags, destination) print one clear message and exit with
-status 2; nothing is written. ``rules check`` exits 0 when every rule is clean, 1 when there are
-warnings (never fires, overlaps, unaffordable budget, never scheduled) and 2 on errors.
+status 2; nothing is written. Warnings (a library's, translated into the project's words where it
+matters, see :class:`sim.errors.SiyuWarning`) print as one ``warning:`` line each; ``--quiet``
+hides them with the progress bars. ``rules check`` exits 0 when every rule is clean, 1 when
+there are warnings (never fires, overlaps, unaffordable budget, never scheduled) and 2 on errors.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import inspect
 import re
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -218,13 +221,22 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return 1 if warnings else 0
 
 
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one ``warning:`` line on stderr (no source path and line)."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {"run": cmd_run, "validate": cmd_validate, "strategies": cmd_strategies,
                 "rules": cmd_rules, **experiment_cli.HANDLERS}  # fmt: skip
     try:
         handler = handlers.get(args.command) or args.handler
-        return handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = show_warning
+            if getattr(args, "quiet", False):
+                warnings.simplefilter("ignore")
+            return handler(args)
     except (ConfigError, RunFolderError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -10,11 +10,14 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
 
+from sim.cli import experiment as experiment_cli
 from sim.cli.main import main
+from sim.errors import SiyuWarning
 from sim.runs.folder import is_complete_run, load_run
 from strategies.registry import available
 
@@ -221,3 +224,15 @@ def test_the_readme_test_command_is_the_ci_one_and_safe_in_a_fresh_shell():
     assert ci[-1] == command  # CI runs exactly what the README tells a reader to run
     assert ". .venv/bin/activate" in command and "python3 -m venv .venv" in command
     assert command.index("activate") < command.index("pip install")  # never the system Python
+
+
+def test_warnings_print_as_one_line_and_quiet_hides_them(capsys, monkeypatch):
+    def warns(args) -> int:
+        warnings.warn(SiyuWarning("Cox model: the fit converged poorly"), stacklevel=1)
+        return 0
+
+    monkeypatch.setitem(experiment_cli.HANDLERS, "report", warns)
+    assert main(["report", "somewhere"]) == 0
+    assert capsys.readouterr().err == "warning: Cox model: the fit converged poorly\n"
+    assert main(["report", "somewhere", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
