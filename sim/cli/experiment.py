@@ -1,5 +1,5 @@
 """Command-line handlers for experiments: ``run`` (of an experiment file), ``analyse``,
-``compare``, ``aa`` and ``report``. :func:`register` adds them to the ``siyu`` parser."""
+``compare``, ``aa`` and ``report``. Their flags are in :mod:`sim.cli.parsers`."""
 
 from __future__ import annotations
 
@@ -17,49 +17,6 @@ from sim.experiment.plan import plan_experiment_file
 from sim.experiment.spec import read_experiment_spec
 from sim.report import render_report
 from sim.runs.single import console
-
-
-def add_execution_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--workers", type=int, help="local worker processes (default: CPU count)")
-    p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) to run on")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted experiment")
-    p.add_argument("--replications", type=int, help="override the number of replications")
-    p.add_argument("--no-analysis", action="store_true", help="only run, do not analyse")
-    p.add_argument("--wide", action="store_true", help="one full-width comparison table")
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    an = sub.add_parser("analyse", help="(re)compute the comparison tables of an experiment")
-    an.add_argument("experiment", type=Path)
-    an.add_argument("--wide", action="store_true", help="one full-width comparison table")
-
-    cmp_ = sub.add_parser("compare", help="print the arm-vs-control table of an experiment")
-    cmp_.add_argument("experiment", type=Path)
-    cmp_.add_argument("--metric", action="append", help="metric(s) to show (repeatable)")
-    cmp_.add_argument("--cell", help="sweep cell to show")
-    cmp_.add_argument("--wide", action="store_true",
-                      help="one table of every arm with the MDE, at full width (default: one "
-                           "table per arm, fitting 80 columns)")  # fmt: skip
-
-    aa = sub.add_parser("aa", help="A/A test: false-positive rate of the analysis")
-    aa.add_argument("config", type=Path)
-    aa.add_argument("--repetitions", type=int, default=100)
-    aa.add_argument("--users", type=int)
-    aa.add_argument("--days", type=int)
-    aa.add_argument("--seed", type=int)
-    aa.add_argument("--workers", type=int)
-    aa.add_argument("--out", type=Path, help="write the p-values and summary here (Parquet)")
-
-    rep = sub.add_parser("report", help="execute the report notebook of an experiment to HTML")
-    rep.add_argument("experiment", type=Path)
-    rep.add_argument("--notebook", help="report (default) or sweep, or a notebook path")
-    rep.add_argument("--out", type=Path, help="HTML file (default EXPERIMENT/report.html)")
-    rep.add_argument(
-        "--show-code",
-        action="store_true",
-        help="include the notebook's code in the HTML (hidden by default)",
-    )
-    rep.add_argument("--quiet", action="store_true", help="no progress bar")  # fmt: skip
 
 
 def cmd_run_experiment(args: argparse.Namespace) -> int:
@@ -165,6 +122,3 @@ def cmd_report(args: argparse.Namespace) -> int:
                              show_code=args.show_code, on_cell=advance)  # fmt: skip
     console().print(f"report: [bold]{path}[/bold]")
     return 0
-
-
-HANDLERS = {"analyse": cmd_analyse, "compare": cmd_compare, "aa": cmd_aa, "report": cmd_report}

@@ -231,7 +231,7 @@ def test_warnings_print_as_one_line_and_quiet_hides_them(capsys, monkeypatch):
         warnings.warn(SiyuWarning("Cox model: the fit converged poorly"), stacklevel=1)
         return 0
 
-    monkeypatch.setitem(experiment_cli.HANDLERS, "report", warns)
+    monkeypatch.setattr(experiment_cli, "cmd_report", warns)
     assert main(["report", "somewhere"]) == 0
     assert capsys.readouterr().err == "warning: Cox model: the fit converged poorly\n"
     assert main(["report", "somewhere", "--quiet"]) == 0
