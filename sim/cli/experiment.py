@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sim import api
+from sim.cli.progress import working
 from sim.experiment.aa import run_aa
 from sim.experiment.analysis import analyse_experiment
 from sim.experiment.compare import print_comparison
@@ -38,7 +39,8 @@ def cmd_run_experiment(args: argparse.Namespace) -> int:
         con.print(f"[red]failed runs are listed in {out}/index.csv with their error; "
                   f"tracebacks in {out}/errors/[/red]")  # fmt: skip
     if not args.no_analysis:
-        tables = analyse_experiment(out)
+        with working("analysing: comparisons, survival, uplift, figures", args.quiet):
+            tables = analyse_experiment(out)
         print_comparison(
             tables, con, wide=args.wide, control=spec.label("control"), arms=spec.arm_names
         )
@@ -67,7 +69,8 @@ def cmd_validate_experiment(args: argparse.Namespace) -> int:
 
 
 def cmd_analyse(args: argparse.Namespace) -> int:
-    analyse_experiment(args.experiment)
+    with working("analysing: comparisons, survival, uplift, figures", args.quiet):
+        analyse_experiment(args.experiment)
     return _print_experiment(args, metrics=None, cell=None)
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from sim.cli.parsers import add_twin
+from sim.cli.progress import working
 from sim.config import load_config
 from sim.engine.policy import build_strategies
 from sim.io.atomic import file_digest
@@ -99,6 +100,10 @@ def _load(args: argparse.Namespace):
     )
 
 
+def _quiet(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "quiet", False))
+
+
 def _console():
     from rich.console import Console
 
@@ -136,13 +141,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
     cal = parse_date(args.calibration_end, "--calibration-end")
     check_writable(args.out, TWIN_JSON, TWIN_FORMAT, args.overwrite)
-    log = _load(args)
-    stats = user_statistics(log.events, cal)
+    with working(f"reading {args.events}", _quiet(args)):
+        log = _load(args)
+        stats = user_statistics(log.events, cal)
     if stats.empty:
         raise TwinInputError(
             f"{args.events}: no event on or before the calibration end {cal.date()}"
         )
-    fit = fit_twin(stats, cal, activity=args.activity)
+    with working(f"fitting the twin to {len(stats):,} users", _quiet(args)):
+        fit = fit_twin(stats, cal, activity=args.activity)
     data = data_summary(log, cal, stats)
     attributes = None
     inputs = {"events": file_digest(args.events), "users": None}
@@ -199,7 +206,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             f"{twin.calibration_end.date()}"
         )
     check_output(args.out, args.overwrite)
-    fc = forecast(twin.model, twin.spend, twin.users, horizon, seed=args.seed, draws=args.draws)
+    with working(f"forecasting {horizon} days ({args.draws} draws)", _quiet(args)):
+        fc = forecast(twin.model, twin.spend, twin.users, horizon, seed=args.seed,
+                      draws=args.draws)  # fmt: skip
     users_path, weekly_path = write_forecast(fc, args.out, twin.calibration_end, args.overwrite)
     last = fc.weekly.iloc[-1]
     _console().print(
@@ -219,9 +228,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if until <= cal:
         raise TwinInputError(f"--until {until.date()} must be after --calibration-end {cal.date()}")
     check_writable(args.out, BACKTEST_JSON, BACKTEST_FORMAT, args.overwrite)
-    log = _load(args)
-    result = run_backtest(log.events, cal, until, seed=args.seed, draws=args.draws,
-                          activity=args.activity)  # fmt: skip
+    with working(f"reading {args.events}", _quiet(args)):
+        log = _load(args)
+    with working("backtest: fitting four models, forecasting the holdout", _quiet(args)):
+        result = run_backtest(log.events, cal, until, seed=args.seed, draws=args.draws,
+                              activity=args.activity)  # fmt: skip
     options = {"merge_same_day": args.merge_same_day, "columns": parse_mapping(args.map),
                "seed": args.seed, "draws": args.draws, "activity": args.activity}  # fmt: skip
     path = write_backtest(result, args.out, inputs={"events": file_digest(args.events)},
@@ -268,8 +279,9 @@ def cmd_sample_log(args: argparse.Namespace) -> int:
     check_new_files((out,), args.overwrite)
     start = parse_date(args.start_date, "--start-date")
     config = load_config(args.config, seed=args.seed, users=args.users, days=args.days)
-    log = simulate_event_log(config, build_strategies(config, str(args.config)),
-                             start_date=str(start.date()))  # fmt: skip
+    with working(f"simulating {config.days} days of {args.config}", _quiet(args)):
+        log = simulate_event_log(config, build_strategies(config, str(args.config)),
+                                 start_date=str(start.date()))  # fmt: skip
     write_frame(log, out, **CSV_OPTIONS)
     counts = log["event"].value_counts()
     _console().print(
