@@ -17,17 +17,12 @@ from sim import api
 from sim.analysis.summary import print_summary
 from sim.cli import experiment as experiment_cli
 from sim.config import load_config, read_yaml
-from sim.engine.policy import build_strategies
 from sim.experiment.spec import is_experiment
 from sim.runs.rules_check import check_rules
 from sim.runs.single import console, default_out_dir
 from sim.world.params import CostParams
 from strategies.base import Strategy
 from strategies.registry import available, get_strategy_class
-
-
-def _load(args: argparse.Namespace):
-    return load_config(args.config, seed=args.seed, users=args.users, days=args.days)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -42,19 +37,6 @@ def cmd_run(args: argparse.Namespace) -> int:
                      source=source)  # fmt: skip
     print_summary(result.tables, result.manifest, console=out_con)
     out_con.print(f"run folder: [bold]{result.folder}[/bold]")
-    return 0
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    if is_experiment(read_yaml(args.config)):
-        return experiment_cli.cmd_validate_experiment(args)
-    config = _load(args)
-    build_strategies(config, str(args.config))
-    names = ", ".join(s.name for s in config.strategies) or "none"
-    console().print(
-        f"{args.config}: OK — {config.population.initial_users:,} initial users, "
-        f"{config.days} days, seed {config.seed}, strategies: {names}"
-    )
     return 0
 
 

@@ -13,7 +13,7 @@ from sim.cli.progress import working
 from sim.experiment.aa import run_aa
 from sim.experiment.analysis import analyse_experiment
 from sim.experiment.compare import print_comparison
-from sim.experiment.executor import Execution, execute_experiment, validate_policies
+from sim.experiment.executor import Execution, execute_experiment
 from sim.experiment.plan import plan_experiment_file
 from sim.experiment.spec import read_experiment_spec
 from sim.report import render_report
@@ -47,25 +47,6 @@ def cmd_run_experiment(args: argparse.Namespace) -> int:
         con.print(f"analysis: [bold]{out}/analysis/[/bold] (tables and plots); "
                   f"report: siyu report {out}")  # fmt: skip
     return 1 if result.failed else 0
-
-
-def cmd_validate_experiment(args: argparse.Namespace) -> int:
-    """Check an experiment file: the spec, every sweep cell and every arm's strategies."""
-    spec, cells = plan_experiment_file(args.config, seed=args.seed, users=args.users,
-                                       days=args.days)  # fmt: skip
-    validate_policies(cells, str(args.config))  # what `siyu run` checks before any run
-    population = (
-        f"the twin {spec.population.twin}"
-        if spec.population.twin is not None
-        else f"{spec.population.initial_users:,} initial users"
-    )
-    console().print(
-        f"{args.config}: OK — experiment {spec.name}: {len(cells)} cell(s) × "
-        f"{len(spec.arm_names)} arms ({', '.join(spec.arm_names)}) × {spec.replications} "
-        f"replication(s); {population}, {spec.days} days, base seed {spec.seed}, "
-        f"randomised by {spec.randomisation.unit}"
-    )
-    return 0
 
 
 def cmd_analyse(args: argparse.Namespace) -> int:

@@ -49,7 +49,7 @@ def add_run_commands(sub: argparse._SubParsersAction) -> None:
     val = sub.add_parser("validate", help="check a config without running it")
     val.add_argument("config", type=Path)
     _config_overrides(val)
-    val.set_defaults(handler=f"{COMMANDS}:cmd_validate")
+    val.set_defaults(handler="sim.cli.validate:cmd_validate")
 
     strat = sub.add_parser("strategies", help="list or describe the available strategies")
     strat_sub = strat.add_subparsers(dest="action", required=True)

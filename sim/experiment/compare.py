@@ -127,8 +127,9 @@ def _wide_table(part: pd.DataFrame, c: str, arms: list[str] | None) -> Table:
     return t
 
 
-def _economics_table(economics: pd.DataFrame, c: str) -> Table:
+def _economics_table(economics: pd.DataFrame, c: str, arms: list[str] | None) -> Table:
     e = economics[economics["cell"] == c]
+    e = e.set_index("arm", drop=False).loc[_arm_order(e, arms)]
     t = Table(title=f"cell {c}: money per user, arm − control", box=box.SIMPLE_HEAD)
     for name in ("arm", "Δ revenue", "Δ cost", "Δ net value", "ROI (%)"):
         t.add_column(name, justify="left" if name == "arm" else "right", overflow="fold")
@@ -171,7 +172,7 @@ def comparison_rich(
         if collapsed:
             out.append("discounted net value = net value (discount rate 0): shown once.")
         if economics is not None and len(economics):
-            out.append(_economics_table(economics, c))
+            out.append(_economics_table(economics, c, arms))
     return out
 
 
