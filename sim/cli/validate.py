@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 
+from rich.console import Console
+
 from sim.config import load_config, read_yaml
 from sim.engine.policy import build_strategies
 from sim.experiment.executor import validate_policies
 from sim.experiment.plan import plan_experiment_file
 from sim.experiment.spec import is_experiment
-from sim.runs.single import console
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -23,7 +24,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config, seed=args.seed, users=args.users, days=args.days)
     build_strategies(config, str(args.config))
     names = ", ".join(s.name for s in config.strategies) or "none"
-    console().print(
+    Console(highlight=False).print(
         f"{args.config}: OK — {config.population.initial_users:,} initial users, "
         f"{config.days} days, seed {config.seed}, strategies: {names}"
     )
@@ -40,7 +41,7 @@ def cmd_validate_experiment(args: argparse.Namespace) -> int:
         if spec.population.twin is not None
         else f"{spec.population.initial_users:,} initial users"
     )
-    console().print(
+    Console(highlight=False).print(
         f"{args.config}: OK — experiment {spec.name}: {len(cells)} cell(s) × "
         f"{len(spec.arm_names)} arms ({', '.join(spec.arm_names)}) × {spec.replications} "
         f"replication(s); {population}, {spec.days} days, base seed {spec.seed}, "
