@@ -10,3 +10,15 @@ from __future__ import annotations
 
 class ConfigError(ValueError):
     """A config could not be read or validated; the message names the file and the key."""
+
+
+class RunFolderError(Exception):
+    """A run, experiment or report folder cannot be used (base class of the folder errors of
+    :mod:`sim.runs.folder`, the analysis and the report); the command line prints it without a
+    traceback."""
+
+
+class SiyuWarning(UserWarning):
+    """Something worth knowing that does not stop the command, said in the project's words
+    (e.g. a library's convergence warning, translated); the command line prints it as one
+    ``warning:`` line, and ``--quiet`` hides it."""

@@ -8,7 +8,8 @@ cell, and leaves any earlier report untouched.
 
 The notebooks read the folder through :func:`load_report`, which gives every analysis table (an
 empty frame when a table is absent, e.g. no uplift) with the experiment manifest and run index,
-through the small helpers :func:`policy_table`, :func:`sweep_design` and :func:`numeric_axis`;
+through the small helpers :func:`arm_verdicts` and :func:`decision_table` (the verdict the
+report opens with), :func:`policy_table`, :func:`sweep_design` and :func:`numeric_axis`;
 they name and format metrics with the vocabulary of :mod:`sim.analysis.metrics`.
 """
 
@@ -18,6 +19,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.analysis.metrics import (
+    DASH,
+    can_affect,
+    format_p,
+    format_percent,
+    format_value,
+    format_yuan,
+    metric_name,
+    verdict,
+)
 from sim.experiment.analysis import ANALYSIS_DIR, analyse_experiment
 from sim.experiment.index import EXPERIMENT_FILE
 from sim.io.atomic import write_text
@@ -35,6 +47,8 @@ PARAMETER = "EXPERIMENT_DIR"
 INJECTED_TAG = "injected-parameters"
 KERNEL = "python3"
 NOTEBOOKS_ENV = "SIYU_NOTEBOOKS"
+_REMOTE_SCRIPT = re.compile(r"<script[^>]*\ssrc=\"https?://[^\"]*\"[^>]*>\s*</script>\s*")
+CellCallback = Callable[[int, int], None]
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -178,6 +192,145 @@ def numeric_axis(values: pd.Series) -> tuple[np.ndarray, list[str] | None]:
     return text.map(order.index).to_numpy(float), order
 
 
+# --------------------------------------------------------------------------- the verdict
+RETENTION_DAYS = (90, 30, 7, 1)
+"""The report's retention metric is the latest of these days observed within the horizon."""
+ROLLOUT_USERS = 10_000
+"""The verdict scales the per-user net value effect to a rollout of this many users."""
+
+
+def _rows(report: ExperimentReport, cell: str | None) -> pd.DataFrame:
+    comparison = report.table("comparison", cell)
+    return comparison[comparison["scope"] == "user"] if len(comparison) else comparison
+
+
+def _effect(rows: pd.DataFrame, arm: str, key: str) -> pd.Series | None:
+    """The comparison row of ``arm`` on ``key`` when its difference is observable."""
+    found = rows[(rows["arm"] == arm) & (rows["metric"] == key)]
+    if found.empty or not np.isfinite(found.iloc[0]["difference"]):
+        return None
+    return found.iloc[0]
+
+
+def retention_metric(report: ExperimentReport, cell: str | None = None) -> str:
+    """``retention_dN`` for the latest day N observed within the horizon (day 30 of a 60-day
+    run); ``retention_d1`` when none is."""
+    rows = _rows(report, cell)
+    for day in RETENTION_DAYS:
+        key = f"retention_d{day}"
+        if len(rows) and rows[rows["metric"] == key]["difference"].notna().any():
+            return key
+    return "retention_d1"
+
+
+def _interval(r: pd.Series) -> str:
+    key = r["metric"]
+    low, high = (format_value(key, r[c], difference=True) for c in ("ci_low", "ci_high"))
+    return f"{low} to {high}"
+
+
+def _phrase(r: pd.Series | None, what: str) -> str:
+    if r is None:
+        return f"{what} not observable"
+    return f"{what} **{format_value(r['metric'], r['difference'], True)}** ({_interval(r)})"
+
+
+def _certainty(r: pd.Series | None, level: str) -> str:
+    """How sure we are of a net value effect, in words."""
+    if r is None:
+        return "No net value difference could be measured."
+    p = format_p(r["p_adjusted"])
+    excludes_zero = r["ci_low"] > 0 or r["ci_high"] < 0
+    if r["significant"]:
+        direction = "gain" if r["difference"] > 0 else "loss"
+        return f"The net value {direction} is significant (adjusted p {p})."
+    if excludes_zero:
+        return (
+            f"The {level} interval excludes zero, but after correcting for the many tests it is "
+            f"not significant (adjusted p {p}): a likely direction, not yet a finding — run more "
+            "replications."
+        )
+    return f"The net value difference is not distinguishable from zero (adjusted p {p})."
+
+
+def arm_verdicts(report: ExperimentReport, cell: str | None = None) -> dict[str, str]:
+    """For each treated arm, one or two sentences (Markdown) on what it does to net value,
+    retention and churn against the control, with units and intervals, and how sure we are."""
+    rows = _rows(report, cell)
+    level = f"{1 - float(report.meta.get('alpha', 0.05)):.0%}"
+    days = int(report.config.get("days", 0))
+    retention = retention_metric(report, cell)
+    control = report.labels.get("control", "control")
+    sentences = {}
+    for arm in report.arms[1:]:
+        net = _effect(rows, arm, "net_value_per_user")
+        parts = [_phrase(net, f"net value per user over {days} days")]
+        if net is not None:
+            scaled = f"{format_yuan(ROLLOUT_USERS * net['difference'])}"
+            parts[0] += f", about {scaled} for {ROLLOUT_USERS:,} users like these"
+        parts.append(_phrase(_effect(rows, arm, retention), metric_name(retention)))
+        parts.append(_phrase(_effect(rows, arm, "churned_share"), "share churned"))
+        sentences[arm] = (
+            f"**{report.labels[arm]}** against the control ({control}): "
+            + "; ".join(parts)
+            + f" ({level} intervals). "
+            + _certainty(net, level)
+        )
+    return sentences
+
+
+def _reading(r: pd.Series | None) -> str:
+    if r is None:
+        return "no measure"
+    if r["significant"]:
+        return (
+            "better (significant)"
+            if verdict(r["metric"], r["difference"]) > 0
+            else ("worse (significant)")
+        )
+    if r["ci_low"] > 0:
+        return "likely better, not significant"
+    if r["ci_high"] < 0:
+        return "likely worse, not significant"
+    return "no clear difference"
+
+
+def _cell_text(r: pd.Series | None) -> str:
+    if r is None:
+        return DASH
+    return f"{format_value(r['metric'], r['difference'], True)} ({_interval(r)})"
+
+
+def decision_table(report: ExperimentReport, cell: str | None = None) -> pd.DataFrame:
+    """One row per treated arm: net value, retention, churn (difference and interval), ROI in
+    percent and a reading of the net value effect, with readable column names and units."""
+    rows = _rows(report, cell)
+    econ = report.table("economics", cell)
+    retention = retention_metric(report, cell)
+    level = f"{1 - float(report.meta.get('alpha', 0.05)):.0%}"
+    table = []
+    for arm in report.arms[1:]:
+        net = _effect(rows, arm, "net_value_per_user")
+        roi = econ[econ["arm"] == arm]["roi"] if len(econ) else pd.Series(dtype=float)
+        table.append({
+            "arm": report.labels[arm],
+            f"Δ net value / user ({level} interval)": _cell_text(net),
+            f"Δ {metric_name(retention)}": _cell_text(_effect(rows, arm, retention)),
+            "Δ share churned": _cell_text(_effect(rows, arm, "churned_share")),
+            "ROI": format_percent(roi.iloc[0]) if len(roi) else DASH,
+            "net value: reading": _reading(net),
+        })  # fmt: skip
+    return pd.DataFrame(table)
+
+
+def judged(row: pd.Series) -> bool:
+    """Whether a comparison row may be shaded as a gain or a harm: significant, and on a metric
+    the arm can affect (see :func:`sim.analysis.metrics.can_affect`)."""
+    return bool(row["significant"]) and can_affect(
+        row["metric"], row["control_mean"], row["arm_mean"]
+    )
+
+
 # --------------------------------------------------------------------------- finding notebooks
 def notebook_folders() -> list[Path]:
     """Where report notebooks are looked for, in order: ``$SIYU_NOTEBOOKS``, the repository's
@@ -220,6 +373,25 @@ def default_notebook(manifest: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- executing
+NOTEBOOKS_EXTRA = 'pip install -e ".[notebooks]"'
+"""What installs the report's optional dependencies (nbformat, nbclient, nbconvert, ipykernel)."""
+
+
+def notebook_extra() -> Any:
+    """The ``nbformat`` module, or a one-line :class:`ReportError` naming the install command."""
+    try:
+        # lazy: a heavy optional dependency, only needed to make a report
+        import nbclient  # noqa: F401
+        import nbconvert  # noqa: F401
+        import nbformat
+    except ModuleNotFoundError as err:
+        raise ReportError(
+            f"siyu report needs the notebooks extra ({err.name} is not installed): "
+            f"run {NOTEBOOKS_EXTRA} in the siyu checkout"
+        ) from None
+    return nbformat
+
+
 def _check_literal(name: str, value: Any) -> None:
     """Only values whose ``repr`` is a Python literal can be injected as source code."""
     if not name.isidentifier():
@@ -267,8 +439,11 @@ def _failing_cell(nb: Any) -> tuple[int, str]:
     return 0, ""
 
 
-def execute_notebook(nb: Any, cwd: Path, timeout: int, name: str) -> Any:
-    """Run every cell of ``nb`` in a fresh ``python3`` kernel with ``cwd`` as working folder.
+def execute_notebook(
+    nb: Any, cwd: Path, timeout: int, name: str, on_cell: CellCallback | None = None
+) -> Any:
+    """Run every cell of ``nb`` in a fresh ``python3`` kernel with ``cwd`` as working folder;
+    ``on_cell(done, total)`` is called after each code cell (for a progress bar).
 
     The kernel process's own log (not the cells' output, which stays in the notebook) goes to
     a temporary file and is shown only when the kernel dies or times out.
@@ -277,8 +452,19 @@ def execute_notebook(nb: Any, cwd: Path, timeout: int, name: str) -> Any:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+    total = sum(c.cell_type == "code" for c in nb.cells)
+    done = iter(range(1, total + 1))
+
+    def cell_executed(**_: Any) -> None:
+        if on_cell is not None:
+            on_cell(next(done, total), total)
+
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name=KERNEL, resources={"metadata": {"path": str(cwd)}}
+        nb,
+        timeout=timeout,
+        kernel_name=KERNEL,
+        resources={"metadata": {"path": str(cwd)}},
+        on_cell_executed=cell_executed,
     )
     with tempfile.TemporaryFile() as kernel_log:
         try:
@@ -286,7 +472,7 @@ def execute_notebook(nb: Any, cwd: Path, timeout: int, name: str) -> Any:
         except NoSuchKernel:
             raise ReportError(
                 f"no Jupyter kernel {KERNEL!r}: install the notebook extra "
-                "(pip install -e '.[notebooks]', which brings ipykernel)"
+                f"({NOTEBOOKS_EXTRA}, which brings ipykernel)"
             ) from None
         except CellExecutionError as err:
             number, first = _failing_cell(nb)
@@ -304,7 +490,9 @@ def execute_notebook(nb: Any, cwd: Path, timeout: int, name: str) -> Any:
 
 
 def notebook_html(nb: Any, title: str, show_code: bool = True) -> str:
-    """The executed notebook as one HTML page with its figures embedded."""
+    """The executed notebook as one self-contained HTML page that can be mailed: figures
+    embedded, styles inline, and no script fetched from the web (the template's require.js and
+    MathJax are dropped: the report has no widgets and no formulas)."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter()
@@ -312,7 +500,7 @@ def notebook_html(nb: Any, title: str, show_code: bool = True) -> str:
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    return body
+    return _REMOTE_SCRIPT.sub("", body)
 
 
 def _ensure_analysis(folder: Path, analyse_if_missing: bool) -> None:
@@ -330,8 +518,9 @@ def render_report(
     out_html: str | Path | None = None,
     timeout: int = 600,
     *,
-    show_code: bool = True,
+    show_code: bool = False,
     analyse_if_missing: bool = True,
+    on_cell: CellCallback | None = None,
 ) -> Path:
     """Execute a report notebook on an experiment folder and write it as HTML.
 
@@ -348,9 +537,12 @@ def render_report(
     timeout : int
         Seconds allowed per cell.
     show_code : bool
-        Keep the code cells in the HTML (the executed ``.ipynb`` always has them).
+        Keep the code cells' input in the HTML (default: hidden, a reader sees text, tables
+        and figures; the executed ``.ipynb`` always has the code).
     analyse_if_missing : bool
         Analyse the experiment first when ``analysis/`` is absent (else an error says how).
+    on_cell : callable, optional
+        Called as ``on_cell(cells_done, code_cells)`` after each executed code cell.
 
     Returns
     -------
@@ -362,8 +554,7 @@ def render_report(
     ReportError
         Not an experiment, no notebook or kernel, or a cell failed (nothing is written then).
     """
-    import nbformat
-
+    nbformat = notebook_extra()
     if out_html is not None and Path(out_html).suffix == ".ipynb":
         raise ReportError(f"--out {out_html}: give an HTML file name (the .ipynb goes next to it)")
     folder = Path(experiment_dir).resolve()
@@ -372,7 +563,7 @@ def render_report(
     source = find_notebook(notebook or default_notebook(manifest))
     nb = nbformat.read(source, as_version=4)
     inject_parameters(nb, {PARAMETER: str(folder)})
-    execute_notebook(nb, folder.parent, timeout, source.name)
+    execute_notebook(nb, folder.parent, timeout, source.name, on_cell)
     html_path = Path(out_html) if out_html else folder / "report.html"
     html_path = html_path.resolve()
     html_path.parent.mkdir(parents=True, exist_ok=True)

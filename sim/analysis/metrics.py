@@ -33,6 +33,7 @@ class Metric:
     kind: str
     direction: int = HIGHER
     counts: str = ""  # what a count metric counts: its unit
+    activity: bool = False  # a step of the arm's own actions (reach, open, click)
 
     def unit(self, difference: bool = False) -> str:
         """¥, %, days, the counted thing; a difference of shares is in pp."""
@@ -60,9 +61,9 @@ METRICS: dict[str, Metric] = {
         Metric("retention_d7", "retained on day 7", "share"),
         Metric("retention_d30", "retained on day 30", "share"),
         Metric("retention_d90", "retained on day 90", "share"),
-        Metric("reach_share", "share reached by an action", "share", NEUTRAL),
-        Metric("open_share", "share who opened a push", "share"),
-        Metric("click_share", "share who opened an offer", "share"),
+        Metric("reach_share", "share reached by an action", "share", NEUTRAL, activity=True),
+        Metric("open_share", "share who opened a push", "share", activity=True),
+        Metric("click_share", "share who opened an offer", "share", activity=True),
         Metric("pay_share", "share who paid (funnel)", "share"),
         Metric("mean_duration", "mean days before churn", "days"),
         Metric("rmst", "restricted mean survival (days)", "days"),
@@ -120,6 +121,33 @@ def verdict(key: str, difference: float) -> int:
     if not np.isfinite(difference) or difference == 0:
         return 0
     return metric(key).direction * (1 if difference > 0 else -1)
+
+
+def can_affect(key: str, control_mean: float, arm_mean: float) -> bool:
+    """Whether a difference in ``key`` can count as the arm's gain or harm.
+
+    Not when the metric is zero in both worlds (nothing happened), nor when it is a step of the
+    arm's own actions (reach, open, click) that the arm never takes: an arm that sends no offers
+    has no offer clicks by design, which is no harm.
+    """
+    both_zero = control_mean == 0 and arm_mean == 0
+    never_acts = metric(key).activity and arm_mean == 0
+    return not (both_zero or never_acts)
+
+
+def format_p(p: float | None) -> str:
+    """A p-value: ``< 0.001`` below a thousandth, else three decimals (``0.042``)."""
+    if _missing(p):
+        return DASH
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def format_percent(ratio: float | None) -> str:
+    """A ratio as a signed percentage (``ROI −376%``): the one convention for ROI."""
+    if _missing(ratio):
+        return DASH
+    sign = "−" if ratio < 0 else "+"
+    return f"{sign}{100 * abs(ratio):,.0f}%"
 
 
 def _missing(value: float | None) -> bool:

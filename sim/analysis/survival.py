@@ -16,11 +16,14 @@ independent groups within one run (e.g. treated vs untreated users of one world)
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from sim.errors import SiyuWarning
 
 DEFAULT_PENALIZER = 1e-3
 """Ridge penalty of :func:`cox_hazard_ratios` (lifelines scales it by the rows): enough to keep
@@ -247,6 +250,25 @@ def _design_matrix(
     return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
 
 
+def _report_fit_warnings(caught: list[warnings.WarningMessage], rows: int) -> None:
+    """Say lifelines' convergence warnings once, in the project's words; pass others on."""
+    from lifelines.exceptions import ConvergenceWarning  # lazy: lifelines is heavy
+
+    poor = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    if poor:
+        warnings.warn(
+            SiyuWarning(
+                f"Cox model ({rows:,} users): the fit converged poorly (lifelines: "
+                f"{str(poor[0].message).split('.')[0].strip()}); its hazard ratios may be "
+                "unstable — the log-rank test and RMST do not depend on it"
+            ),
+            stacklevel=3,
+        )
+    for w in caught:
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn(w.message, w.category, stacklevel=3)
+
+
 def cox_hazard_ratios(
     frame: pd.DataFrame,
     duration_col: str,
@@ -310,7 +332,10 @@ def cox_hazard_ratios(
         raise ValueError("cox_hazard_ratios: every covariate is constant in the rows used")
     data = design[fit_columns].assign(_duration=durations, _event=events.astype(float))
     cph = CoxPHFitter(penalizer=penalizer, alpha=_check_alpha(alpha))
-    cph.fit(data, duration_col="_duration", event_col="_event")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cph.fit(data, duration_col="_duration", event_col="_event")
+    _report_fit_warnings(caught, len(used))
     summary = cph.summary
     low, high = (c for c in summary.columns if c.startswith("exp(coef) ") and "%" in c)
     out = pd.DataFrame(

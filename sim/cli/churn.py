@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from sim.churn.model import ChurnModelError
+from sim.cli.parsers import add_churn
 from sim.config import load_config
 from sim.errors import ConfigError
 from sim.runs.churn_training import train_and_evaluate
@@ -31,26 +31,8 @@ EXIT_USER_ERROR = 2
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``churn-model train`` to ``subparsers`` (from ``add_subparsers``); returns its parser.
-
-    The parsed namespace carries ``handler=run``, so a caller may dispatch with
-    ``args.handler(args)``.
-    """
-    churn = subparsers.add_parser(
-        "churn-model", help="train the churn-prediction model behind the rule field churn_risk"
-    )
-    actions = churn.add_subparsers(dest="action", required=True)
-    train = actions.add_parser(
-        "train", help="simulate, fit on training seeds, evaluate on held-out seeds, write JSON"
-    )
-    train.add_argument("config", type=Path, help="experiment config whose world is simulated")
-    train.add_argument("--train-seeds", type=int, nargs="+", required=True, metavar="SEED")
-    train.add_argument("--test-seeds", type=int, nargs="+", required=True, metavar="SEED")
-    train.add_argument("--snapshot-day", type=int, default=60, help="snapshot after this day")
-    train.add_argument("--window", type=int, default=30, help="days of churn predicted")
-    train.add_argument("--users", type=int, help="override population.initial_users")
-    train.add_argument("--out", type=Path, required=True, help="model JSON to write")
-    churn.set_defaults(handler=run)
-    return churn
+    The parsed namespace's ``handler`` names :func:`run` (see :mod:`sim.cli.parsers`)."""
+    return add_churn(subparsers)
 
 
 def run(args: argparse.Namespace, console: Console | None = None) -> int:

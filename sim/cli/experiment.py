@@ -1,5 +1,5 @@
 """Command-line handlers for experiments: ``run`` (of an experiment file), ``analyse``,
-``compare``, ``aa`` and ``report``. :func:`register` adds them to the ``siyu`` parser."""
+``compare``, ``aa`` and ``report``. Their flags are in :mod:`sim.cli.parsers`."""
 
 from __future__ import annotations
 
@@ -9,49 +9,15 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sim import api
-from sim.cli.args import positive_int
+from sim.cli.progress import working
 from sim.experiment.aa import run_aa
 from sim.experiment.analysis import analyse_experiment
 from sim.experiment.compare import print_comparison
-from sim.experiment.executor import Execution, execute_experiment, validate_policies
+from sim.experiment.executor import Execution, execute_experiment
 from sim.experiment.plan import plan_experiment_file
 from sim.experiment.spec import read_experiment_spec
 from sim.report import render_report
 from sim.runs.single import console
-
-
-def add_execution_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--workers", type=positive_int, help="local worker processes (default: CPU count)"
-    )
-    p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) to run on")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted experiment")
-    p.add_argument("--replications", type=positive_int, help="override the number of replications")
-    p.add_argument("--no-analysis", action="store_true", help="only run, do not analyse")
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    an = sub.add_parser("analyse", help="(re)compute the comparison tables of an experiment")
-    an.add_argument("experiment", type=Path)
-
-    cmp_ = sub.add_parser("compare", help="print the arm-vs-control table of an experiment")
-    cmp_.add_argument("experiment", type=Path)
-    cmp_.add_argument("--metric", action="append", help="metric(s) to show (repeatable)")
-    cmp_.add_argument("--cell", help="sweep cell to show")
-
-    aa = sub.add_parser("aa", help="A/A test: false-positive rate of the analysis")
-    aa.add_argument("config", type=Path)
-    aa.add_argument("--repetitions", type=positive_int, default=100)
-    aa.add_argument("--users", type=int)
-    aa.add_argument("--days", type=int)
-    aa.add_argument("--seed", type=int)
-    aa.add_argument("--workers", type=positive_int)
-    aa.add_argument("--out", type=Path, help="write the p-values and summary here (Parquet)")
-
-    rep = sub.add_parser("report", help="execute the report notebook of an experiment to HTML")
-    rep.add_argument("experiment", type=Path)
-    rep.add_argument("--notebook", help="report (default) or sweep, or a notebook path")
-    rep.add_argument("--out", type=Path, help="HTML file (default EXPERIMENT/report.html)")
 
 
 def cmd_run_experiment(args: argparse.Namespace) -> int:
@@ -73,41 +39,30 @@ def cmd_run_experiment(args: argparse.Namespace) -> int:
         con.print(f"[red]failed runs are listed in {out}/index.csv with their error; "
                   f"tracebacks in {out}/errors/[/red]")  # fmt: skip
     if not args.no_analysis:
-        tables = analyse_experiment(out)
-        print_comparison(tables, con)
+        with working("analysing: comparisons, survival, uplift, figures", args.quiet):
+            tables = analyse_experiment(out)
+        print_comparison(
+            tables, con, wide=args.wide, control=spec.label("control"), arms=spec.arm_names
+        )
         con.print(f"analysis: [bold]{out}/analysis/[/bold] (tables and plots); "
                   f"report: siyu report {out}")  # fmt: skip
     return 1 if result.failed else 0
 
 
-def cmd_validate_experiment(args: argparse.Namespace) -> int:
-    """Check an experiment file: the spec, every sweep cell and every arm's strategies."""
-    spec, cells = plan_experiment_file(args.config, seed=args.seed, users=args.users,
-                                       days=args.days)  # fmt: skip
-    validate_policies(cells, str(args.config))  # what `siyu run` checks before any run
-    population = (
-        f"the twin {spec.population.twin}"
-        if spec.population.twin is not None
-        else f"{spec.population.initial_users:,} initial users"
-    )
-    console().print(
-        f"{args.config}: OK — experiment {spec.name}: {len(cells)} cell(s) × "
-        f"{len(spec.arm_names)} arms ({', '.join(spec.arm_names)}) × {spec.replications} "
-        f"replication(s); {population}, {spec.days} days, base seed {spec.seed}, "
-        f"randomised by {spec.randomisation.unit}"
-    )
-    return 0
-
-
 def cmd_analyse(args: argparse.Namespace) -> int:
-    tables = analyse_experiment(args.experiment)
-    print_comparison(tables, console())
-    return 0
+    with working("analysing: comparisons, survival, uplift, figures", args.quiet):
+        analyse_experiment(args.experiment)
+    return _print_experiment(args, metrics=None, cell=None)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    tables = api.load_experiment(args.experiment).tables
-    print_comparison(tables, console(), metrics=args.metric, cell=args.cell)
+    return _print_experiment(args, metrics=args.metric, cell=args.cell)
+
+
+def _print_experiment(args: argparse.Namespace, metrics, cell) -> int:
+    result = api.load_experiment(args.experiment)
+    print_comparison(result.tables, console(), metrics=metrics, cell=cell, wide=args.wide,
+                     control=result.spec.label("control"), arms=result.spec.arm_names)  # fmt: skip
     return 0
 
 
@@ -139,10 +94,15 @@ def cmd_aa(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    columns = (TextColumn("[bold]report cells"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console(), disable=args.quiet, transient=True) as progress:
+        task = progress.add_task("report", total=None)
 
-    path = render_report(args.experiment, notebook=args.notebook, out_html=args.out)
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        path = render_report(args.experiment, notebook=args.notebook, out_html=args.out,
+                             show_code=args.show_code, on_cell=advance)  # fmt: skip
     console().print(f"report: [bold]{path}[/bold]")
     return 0
-
-
-HANDLERS = {"analyse": cmd_analyse, "compare": cmd_compare, "aa": cmd_aa, "report": cmd_report}

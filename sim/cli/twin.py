@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.cli.args import positive_int
+from sim.cli.parsers import add_twin
+from sim.cli.progress import working
 from sim.config import load_config
 from sim.engine.policy import build_strategies
 from sim.io.atomic import file_digest
@@ -54,73 +55,6 @@ EXIT_USER_ERROR = 2
 
 class TwinInputError(ValueError):
     """A flag value that cannot be used (a date, a mapping)."""
-
-
-def register(subparsers) -> argparse.ArgumentParser:
-    """Add ``twin fit|forecast|backtest|retention`` to a ``siyu`` subparsers object."""
-    twin = subparsers.add_parser(
-        "twin", help="digital twin: fit to a real event log, forecast, backtest, retention"
-    )
-    twin.set_defaults(handler=run)
-    sub = twin.add_subparsers(dest="twin_command", required=True)
-
-    fit = sub.add_parser("fit", help="fit the twin on events up to the calibration end")
-    _input_options(fit)
-    fit.add_argument("--users", type=Path, help="optional users table (user_id + attributes)")
-    fit.add_argument("--users-id-column", default="user_id", help="id column of --users")
-    fit.add_argument("--out", type=Path, required=True, help="twin folder to write")
-    fit.add_argument("--overwrite", action="store_true", help="replace an existing twin folder")
-
-    fc = sub.add_parser("forecast", help="per-user purchases and spend after the calibration end")
-    fc.add_argument("twin_dir", type=Path)
-    fc.add_argument("--until", required=True, help="last day forecast (inclusive), YYYY-MM-DD")
-    fc.add_argument("--out", type=Path, required=True, help="per-user file, .csv or .parquet")
-    _mc_options(fc)
-    fc.add_argument("--overwrite", action="store_true", help="replace existing output files")
-
-    bt = sub.add_parser("backtest", help="fit, forecast the holdout, compare with what happened")
-    _input_options(bt)
-    bt.add_argument("--until", required=True, help="end of the holdout (inclusive)")
-    bt.add_argument("--out", type=Path, required=True, help="backtest folder to write")
-    _mc_options(bt)
-    bt.add_argument("--overwrite", action="store_true", help="replace an existing backtest folder")
-
-    ret = sub.add_parser("retention", help="fit sBG and the twin's BdW to a cohort table")
-    ret.add_argument("table", type=Path, help="CSV with columns period, survivors")
-    ret.add_argument("--fit-through", type=int, required=True, help="K: fit periods 0..K")
-    ret.add_argument("--project-to", type=int, required=True, help="M: project to period M")
-    ret.add_argument("--out", type=Path, help="write the projection (.csv or .parquet)")
-    ret.add_argument("--overwrite", action="store_true", help="replace an existing projection")
-
-    sample = sub.add_parser(
-        "sample-log", help="simulate a business from a run config and write its event log"
-    )
-    sample.add_argument("config", type=Path, help="a run config, e.g. experiments/quickstart.yaml")
-    sample.add_argument("--out", type=Path, required=True, help="event log, .csv or .parquet")
-    sample.add_argument("--start-date", default="2024-01-01", help="the date of day 0")
-    sample.add_argument("--users", type=int, help="override population.initial_users")
-    sample.add_argument("--days", type=int, help="override the horizon in days")
-    sample.add_argument("--seed", type=int, help="override the config's seed")
-    sample.add_argument("--overwrite", action="store_true", help="replace an existing file")
-    return twin
-
-
-def _input_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--events", type=Path, required=True, help="event log (.csv, .csv.gz, .parquet)")
-    p.add_argument("--calibration-end", required=True, help="last calibration day, YYYY-MM-DD")
-    p.add_argument("--merge-same-day", action="store_true", help="merge same-day purchases")
-    p.add_argument("--quarantine", type=Path, help="write malformed rows here and go on")
-    p.add_argument("--map", nargs="+", default=[], metavar="OURS=THEIRS",
-                   help="column names: e.g. user_id=customer timestamp=order_date")  # fmt: skip
-    p.add_argument("--activity", choices=("rate", "bound", "off"), default="rate",
-                   help="how activity events are used (docs/TWIN.md; default rate)")  # fmt: skip
-
-
-def _mc_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=int, default=0, help="Monte-Carlo seed (default 0)")
-    p.add_argument(
-        "--draws", type=positive_int, default=200, help="Monte-Carlo draws (default 200)"
-    )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -176,6 +110,10 @@ def _load(args: argparse.Namespace):
     )
 
 
+def _quiet(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "quiet", False))
+
+
 def _console():
     from rich.console import Console
 
@@ -213,14 +151,16 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
     cal = parse_date(args.calibration_end, "--calibration-end")
     check_writable(args.out, TWIN_JSON, TWIN_FORMAT, args.overwrite)
-    log = _load(args)
-    check_data_covers(log, cal)
-    stats = user_statistics(log.events, cal)
+    with working(f"reading {args.events}", _quiet(args)):
+        log = _load(args)
+        check_data_covers(log, cal)
+        stats = user_statistics(log.events, cal)
     if stats.empty:
         raise TwinInputError(
             f"{args.events}: no event on or before the calibration end {cal.date()}"
         )
-    fit = fit_twin(stats, cal, activity=args.activity)
+    with working(f"fitting the twin to {len(stats):,} users", _quiet(args)):
+        fit = fit_twin(stats, cal, activity=args.activity)
     data = data_summary(log, cal, stats)
     attributes = None
     inputs = {"events": file_digest(args.events), "users": None}
@@ -277,7 +217,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             f"{twin.calibration_end.date()}"
         )
     check_output(args.out, args.overwrite)
-    fc = forecast(twin.model, twin.spend, twin.users, horizon, seed=args.seed, draws=args.draws)
+    with working(f"forecasting {horizon} days ({args.draws} draws)", _quiet(args)):
+        fc = forecast(twin.model, twin.spend, twin.users, horizon, seed=args.seed,
+                      draws=args.draws)  # fmt: skip
     users_path, weekly_path = write_forecast(fc, args.out, twin.calibration_end, args.overwrite)
     last = fc.weekly.iloc[-1]
     _console().print(
@@ -297,10 +239,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if until <= cal:
         raise TwinInputError(f"--until {until.date()} must be after --calibration-end {cal.date()}")
     check_writable(args.out, BACKTEST_JSON, BACKTEST_FORMAT, args.overwrite)
-    log = _load(args)
-    check_data_covers(log, cal, until)
-    result = run_backtest(log.events, cal, until, seed=args.seed, draws=args.draws,
-                          activity=args.activity)  # fmt: skip
+    with working(f"reading {args.events}", _quiet(args)):
+        log = _load(args)
+        check_data_covers(log, cal, until)
+    with working("backtest: fitting four models, forecasting the holdout", _quiet(args)):
+        result = run_backtest(log.events, cal, until, seed=args.seed, draws=args.draws,
+                              activity=args.activity)  # fmt: skip
     options = {"merge_same_day": args.merge_same_day, "columns": parse_mapping(args.map),
                "seed": args.seed, "draws": args.draws, "activity": args.activity}  # fmt: skip
     path = write_backtest(result, args.out, inputs={"events": file_digest(args.events)},
@@ -347,8 +291,9 @@ def cmd_sample_log(args: argparse.Namespace) -> int:
     check_new_files((out,), args.overwrite)
     start = parse_date(args.start_date, "--start-date")
     config = load_config(args.config, seed=args.seed, users=args.users, days=args.days)
-    log = simulate_event_log(config, build_strategies(config, str(args.config)),
-                             start_date=str(start.date()))  # fmt: skip
+    with working(f"simulating {config.days} days of {args.config}", _quiet(args)):
+        log = simulate_event_log(config, build_strategies(config, str(args.config)),
+                                 start_date=str(start.date()))  # fmt: skip
     write_frame(log, out, **CSV_OPTIONS)
     counts = log["event"].value_counts()
     _console().print(
@@ -378,9 +323,8 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """``python -m sim.cli.twin …`` (the same as ``siyu twin …``)."""
     parser = argparse.ArgumentParser(prog="siyu")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.handler(args)
+    add_twin(parser.add_subparsers(dest="command", required=True))
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from sim.errors import ConfigError
 from sim.experiment.spec import (
@@ -114,6 +113,9 @@ def _samples(spec: ExperimentSpec) -> list[dict[str, Any]]:
     assert sweep is not None and sweep.samples is not None
     names = list(sweep.parameters)
     if sweep.method == "lhs":
+        # lazy: scipy.stats takes most of a second to import; only a Latin-hypercube sweep needs it
+        from scipy.stats import qmc
+
         key = int(draw_key(spec.seed, Purpose.SWEEP))
         sampler = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(key))
         units = sampler.random(sweep.samples)

@@ -1,6 +1,7 @@
 """Summary figures of an experiment's analysis (``analysis/plots/*.png``).
 
-* ``effects.png`` — every arm's effect on the key metrics, relative to control, with intervals;
+* ``effects.png`` — every arm's effect on the key metrics against the control, one panel (and
+  unit) per metric, with intervals;
 * ``retention.png``, ``ltv.png``, ``survival.png`` — curves per arm (first cell);
 * ``qini_<arm>.png`` — uplift curves: targeting by true effect, by a model's estimate, at random;
 * ``surface_net_value.png`` — for sweeps: net value per user difference across the cells.
@@ -14,8 +15,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.analysis.metrics import KEY_METRICS, metric_name
+from sim.analysis.metrics import KEY_METRICS, metric, metric_name, metric_unit
 from sim.io.figures import new_figure, save_figure
+from sim.plots.style import CONTROL, arm_colours
 
 if TYPE_CHECKING:
     from sim.experiment.spec import ExperimentSpec
@@ -31,63 +33,117 @@ def _first_cell(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["cell"] == frame["cell"].iloc[0]]
 
 
-def plot_effects(comparison: pd.DataFrame, path: Path) -> str:
+def _labels(frame: pd.DataFrame) -> dict[str, str]:
+    """Arm key to label, from a table's ``arm`` and ``label`` columns."""
+    if frame.empty or "label" not in frame:
+        return {}
+    return dict(zip(frame["arm"], frame["label"], strict=True))
+
+
+def _control_name(spec: ExperimentSpec | None) -> str:
+    return spec.label(CONTROL) if spec is not None else CONTROL
+
+
+def _effect_panel(ax, rows: pd.DataFrame, key: str, arms: list[str], colours, labels) -> None:
+    """One metric: each arm's difference (a dot, filled when significant) and its interval."""
+    scale = 100 if metric(key).kind == "share" else 1
+    for y, arm in enumerate(arms):
+        found = rows[rows["arm"] == arm]
+        if found.empty or not np.isfinite(found.iloc[0]["difference"]):
+            continue
+        r = found.iloc[0]
+        lo, hi = scale * r["ci_low"], scale * r["ci_high"]
+        if np.isfinite(lo) and np.isfinite(hi):
+            ax.plot([lo, hi], [y, y], color=colours[arm], lw=2.2)
+        ax.plot([scale * r["difference"]], [y], "o", ms=8, color=colours[arm],
+                mfc=colours[arm] if r["significant"] else "white", mew=2)  # fmt: skip
+    ax.axvline(0, color="0.3", lw=0.9, ls="--")
+    ax.set_yticks(range(len(arms)), [labels.get(a, a) for a in arms])
+    ax.set_ylim(len(arms) - 0.4, -0.6)
+    ax.set_title(metric_name(key), fontsize=10)
+    ax.set_xlabel(f"arm − control ({metric_unit(key, difference=True)})", fontsize=9)
+
+
+def plot_effects(comparison: pd.DataFrame, path: Path, spec: ExperimentSpec | None = None) -> str:
+    """One panel per key metric (its own scale and unit, so a large effect on cost does not
+    squash the others): every arm's difference from the control with its interval."""
     c = _first_cell(comparison)
-    c = c[c["metric"].isin(KEY_METRICS)]
-    arms = list(dict.fromkeys(c["label"]))
-    fig, (ax,) = new_figure(figsize=(9, 0.5 + 0.45 * len(KEY_METRICS) * max(len(arms), 1)))
-    y = 0
-    ticks, names = [], []
-    for metric in KEY_METRICS:
-        for i, arm in enumerate(arms):
-            row = c[(c["metric"] == metric) & (c["label"] == arm)]
-            if row.empty:
-                continue
-            r = row.iloc[0]
-            base = abs(r["control_mean"]) or 1.0
-            mid = 100 * r["difference"] / base
-            lo, hi = 100 * r["ci_low"] / base, 100 * r["ci_high"] / base
-            colour = f"C{i}"
-            if np.isfinite(lo) and np.isfinite(hi):
-                ax.plot([lo, hi], [y, y], color=colour, lw=2)
-            ax.plot([mid], [y], "o", color=colour, label=arm if metric == KEY_METRICS[0] else None)
-            ticks.append(y)
-            names.append(f"{metric_name(metric)}{' *' if r['significant'] else ''}")
-            y += 1
-        y += 0.5
-    ax.axvline(0, color="grey", lw=1)
-    ax.set_yticks(ticks, names)
-    ax.invert_yaxis()
-    ax.set_xlabel("difference vs control, % of the control mean (95% CI); * = significant")
-    ax.set_title("Effects of each arm (paired replications)")
-    if arms:
-        ax.legend(loc="best", fontsize=8)
+    keys = [k for k in KEY_METRICS if (c["metric"] == k).any()]
+    arms = [a for a in (spec.arm_names if spec else dict.fromkeys(c["arm"])) if a != CONTROL]
+    arms = [a for a in arms if (c["arm"] == a).any()]
+    colours = arm_colours([CONTROL, *arms] if spec is None else spec.arm_names)
+    ncol = 2
+    nrow = max(1, -(-len(keys) // ncol))
+    fig, axes = new_figure(nrow, figsize=(11, 0.9 + nrow * (0.9 + 0.35 * len(arms))), ncols=ncol)
+    for ax, key in zip(axes, keys, strict=False):
+        _effect_panel(ax, c[c["metric"] == key], key, arms, colours, _labels(c))
+    for ax in axes[len(keys) :]:
+        ax.set_visible(False)
+    level = "95%" if spec is None else f"{1 - spec.analysis.alpha:.0%}"
+    fig.suptitle(f"Effect of each arm against the control ({_control_name(spec)}): "
+                 f"difference and {level} interval; filled dot = significant after correction",
+                 fontsize=10)  # fmt: skip
     return _save(fig, path)
 
 
-def _curves(frame: pd.DataFrame, x: str, ys: list[str], path: Path, title: str, ylabel: str):
+def _curves(frame: pd.DataFrame, x: str, y: str, path: Path, colours: dict[str, str],
+            labels: tuple[str, str, str], scale: float = 1.0) -> str:  # fmt: skip
+    """One line per arm (in the arm's colour); ``labels`` = (title, x label, y label)."""
     f = _first_cell(frame)
     fig, (ax,) = new_figure(figsize=(9, 5))
-    for i, (label, g) in enumerate(f.groupby("label", sort=False)):
-        for j, y in enumerate(ys):
-            ax.plot(g[x], g[y], color=f"C{i}", ls="-" if j == 0 else "--",
-                    label=f"{label} ({y})" if len(ys) > 1 else label)  # fmt: skip
-    ax.set_xlabel(x)
-    ax.set_ylabel(ylabel)
+    for arm in colours:
+        g = f[f["arm"] == arm].sort_values(x)
+        if g.empty:
+            continue
+        label = _labels(g).get(arm, arm)
+        if x == "time":
+            ax.step(g[x], scale * g[y], where="post", color=colours[arm], label=label)
+        else:
+            ax.plot(g[x], scale * g[y], color=colours[arm], label=label)
+        if {"ci_low", "ci_high"} <= set(g.columns):
+            ax.fill_between(g[x], scale * g["ci_low"], scale * g["ci_high"], color=colours[arm],
+                            alpha=0.15, step="post" if x == "time" else None)  # fmt: skip
+    title, xlabel, ylabel = labels
     ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     return _save(fig, path)
 
 
-def plot_qini(qini: pd.DataFrame, arm: str, path: Path) -> str:
+def plot_ltv(ltv: pd.DataFrame, path: Path, colours: dict[str, str]) -> str:
+    """Cumulative gross (solid) and net of cost (dashed, drawn on top so it shows where it
+    equals the gross line) value per user, one colour per arm."""
+    f = _first_cell(ltv)
+    fig, (ax,) = new_figure(figsize=(9, 5))
+    for arm in colours:
+        g = f[f["arm"] == arm].sort_values("day")
+        if g.empty:
+            continue
+        label = _labels(g).get(arm, arm)
+        ax.plot(g["day"], g["gross"], color=colours[arm], lw=1.6, label=f"{label}: gross")
+        ax.plot(g["day"], g["net"], color=colours[arm], lw=2.2, ls=(0, (4, 3)),
+                label=f"{label}: net of cost")  # fmt: skip
+    ax.set_title("Cumulative value per user: gross (solid) and net of cost (dashed)")
+    ax.set_xlabel("day of the experiment")
+    ax.set_ylabel("¥ per user (cumulative)")
+    ax.legend(fontsize=8, ncols=2)
+    return _save(fig, path)
+
+
+def plot_qini(qini: pd.DataFrame, arm: str, path: Path, label: str | None = None) -> str:
     f = _first_cell(qini)
     f = f[f["arm"] == arm]
     fig, (ax,) = new_figure(figsize=(7, 5))
+    styles = {"true effect": ("black", "-"), "model estimate": ("#d62728", "-"),
+              "random": ("0.5", "--")}  # fmt: skip
     for targeting, g in f.groupby("targeting", sort=False):
-        ax.plot(g["fraction_targeted"], g["cumulative_gain"], label=targeting)
+        colour, ls = styles.get(targeting, ("#1f77b4", "-"))
+        ax.plot(g["fraction_targeted"], g["cumulative_gain"], color=colour, ls=ls, label=targeting)
+    ax.axhline(0, color="0.8", lw=0.8)
     ax.set_xlabel("share of users targeted (best first)")
     ax.set_ylabel("cumulative true net value gain per user (¥)")
-    ax.set_title(f"Uplift (Qini) curves: {arm}")
+    ax.set_title(f"Uplift (Qini) curves: {label or arm}")
     ax.legend()
     return _save(fig, path)
 
@@ -97,12 +153,14 @@ def plot_surface(comparison: pd.DataFrame, spec: ExperimentSpec, index_values, p
     c = comparison[comparison["metric"] == "net_value_per_user"].merge(index_values, on="cell")
     params = [col for col in index_values.columns if col != "cell"]
     fig, (ax,) = new_figure(figsize=(8, 5.5))
-    for i, (label, g) in enumerate(c.groupby("label", sort=False)):
+    colours = arm_colours(spec.arm_names)
+    for arm, g in c.groupby("arm", sort=False):
+        label = g["label"].iloc[0]
         if len(params) == 1:
             g = g.sort_values(params[0])
             ax.errorbar(g[params[0]], g["difference"],
                         yerr=[g["difference"] - g["ci_low"], g["ci_high"] - g["difference"]],
-                        marker="o", capsize=3, color=f"C{i}", label=label)  # fmt: skip
+                        marker="o", capsize=3, color=colours[arm], label=label)  # fmt: skip
             ax.set_xlabel(params[0])
         else:
             sc = ax.scatter(g[params[0]], g[params[1]], c=g["difference"], cmap="RdYlGn", s=160,
@@ -125,23 +183,27 @@ def plot_surface(comparison: pd.DataFrame, spec: ExperimentSpec, index_values, p
 
 def plot_analysis(tables: dict[str, pd.DataFrame], spec: ExperimentSpec, out: Path,
                   sweep_values: pd.DataFrame | None = None) -> list[str]:  # fmt: skip
+    """Write the experiment's figures to ``out``; every arm has the same colour in all of them
+    (:func:`sim.plots.style.arm_colours` of the experiment's arms)."""
     out.mkdir(parents=True, exist_ok=True)
-    written = [plot_effects(tables["comparison"], out / "effects.png")]
+    colours = arm_colours(spec.arm_names)
+    written = [plot_effects(tables["comparison"], out / "effects.png", spec)]
     if not tables["retention"].empty:
-        written.append(_curves(tables["retention"], "day", ["retained"], out / "retention.png",
-                               "Retention by days since joining",
-                               "share still reachable"))  # fmt: skip
+        labels = ("Retention by days since joining", "days since joining",
+                  "still in the private domain (%)")  # fmt: skip
+        written.append(_curves(tables["retention"], "day", "retained", out / "retention.png",
+                               colours, labels, scale=100))  # fmt: skip
     if not tables["ltv"].empty:
-        written.append(_curves(tables["ltv"], "day", ["gross", "net"], out / "ltv.png",
-                               "Cumulative value per user (gross and net of cost)",
-                               "¥ per user"))  # fmt: skip
+        written.append(plot_ltv(tables["ltv"], out / "ltv.png", colours))
     if not tables["survival"].empty:
-        written.append(_curves(tables["survival"], "time", ["survival"], out / "survival.png",
-                               "Kaplan–Meier survival (not churned)", "survival"))  # fmt: skip
+        written.append(_curves(tables["survival"], "time", "survival", out / "survival.png",
+                               colours, ("Kaplan–Meier survival (not churned), with intervals",
+                                         "days since joining", "not yet churned (%)"),
+                               scale=100))  # fmt: skip
     qini = tables.get("qini")
     if qini is not None and not qini.empty:
         for arm in dict.fromkeys(qini["arm"]):
-            written.append(plot_qini(qini, arm, out / f"qini_{arm}.png"))
+            written.append(plot_qini(qini, arm, out / f"qini_{arm}.png", spec.label(arm)))
     if sweep_values is not None and len(sweep_values) > 1:
         written.append(plot_surface(tables["comparison"], spec, sweep_values,
                                     out / "surface_net_value.png"))  # fmt: skip

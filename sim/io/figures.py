@@ -8,10 +8,11 @@ notebook leaves its backend alone), nothing is shown and no figure stays in pypl
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 DPI = 110
 
@@ -20,6 +21,10 @@ def new_figure(
     nrows: int = 1, figsize: tuple[float, float] = (9.0, 5.0), ncols: int = 1
 ) -> tuple[Figure, list[Axes]]:
     """A figure with ``nrows`` × ``ncols`` axes (returned as a flat list, row by row)."""
+    # lazy: matplotlib is heavy, and a command that draws nothing (validate) should not load it
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=figsize, dpi=DPI)
     FigureCanvasAgg(fig)
     axes = fig.subplots(nrows, ncols, squeeze=False)

@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
+from sim.errors import RunFolderError
 from sim.io.atomic import PLOTS_DIR, sha256_file, to_json, write_table
 from sim.io.folders import (
     FOREIGN,
@@ -42,10 +43,6 @@ from sim.io.folders import completeness_problem as _folder_problem
 
 MANIFEST_NAME = "manifest.json"
 RUN_FORMAT = "siyu-run/1"
-
-
-class RunFolderError(Exception):
-    """Base class for run-folder problems."""
 
 
 class RunFolderExists(RunFolderError, FileExistsError):

@@ -298,19 +298,32 @@ COMPARISON_HEADER = [
 ]  # fmt: skip
 
 
+TERMINAL_HEADER = [
+    "method", "purchase days forecast", "error (abs % error)", "per-user MAE (purchase days)",
+    "correlation per user", "profile error", "tracking MAPE", "spend forecast ¥ (abs % error)",
+]  # fmt: skip
+"""COMPARISON_HEADER's measures as rows of the terminal table, with their units."""
+
+
 def print_backtest(result: BacktestResult, console=None) -> None:
     """Print the comparison table with rich."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
     console = console or Console(highlight=False)
     m = result.metrics["twin"]
-    table = Table(*COMPARISON_HEADER, title=(
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=(
         f"Backtest: calibration to {result.calibration_end:%Y-%m-%d}, holdout "
         f"{result.horizon} days to {result.until:%Y-%m-%d} — actual {m['total_actual']:,.0f} "
-        f"purchase days, spend {m['spend_actual']:,.0f}"))  # fmt: skip
-    for row in comparison_rows(result, SHORT):
-        table.add_row(*row)
+        f"purchase days, spend ¥{m['spend_actual']:,.0f}"))  # fmt: skip
+    # one column per method, one row per measure: fits 80 columns
+    table.add_column("measure", ratio=1, min_width=18, overflow="fold")
+    for method in METHODS:
+        table.add_column(SHORT[method], justify="right", overflow="fold")
+    rows = comparison_rows(result, SHORT)
+    for i, header in enumerate(TERMINAL_HEADER[1:], start=1):
+        table.add_row(header, *(row[i] for row in rows))
     console.print(table)
     verdict = ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in result.verdict.items())
     console.print(verdict)

@@ -12,6 +12,9 @@ from sim.analysis.metrics import (
     LOWER,
     METRICS,
     SHARE_METRICS,
+    can_affect,
+    format_p,
+    format_percent,
     format_plain,
     format_value,
     metric_name,
@@ -54,3 +57,23 @@ def test_unknown_metrics_still_read_and_format() -> None:
     assert metric_name("brand_new_metric") == "brand new metric"
     assert format_plain("brand_new_metric", 1234.5) == "1,234.50"
     assert format_value("brand_new_metric", None) == "–" and verdict("brand_new_metric", 3.0) == 0
+
+
+def test_p_values_never_print_as_zero() -> None:
+    assert format_p(0.0) == "< 0.001" and format_p(1e-9) == "< 0.001"
+    assert format_p(0.0421) == "0.042" and format_p(float("nan")) == "–"
+
+
+def test_roi_is_one_signed_percentage() -> None:
+    assert format_percent(-3.763) == "−376%" and format_percent(0.25) == "+25%"
+    assert format_percent(float("nan")) == "–"
+
+
+def test_an_action_the_arm_never_takes_is_no_gain_or_harm() -> None:
+    # an arm that sends no offers has no offer clicks: not a harm
+    assert not can_affect("click_share", control_mean=0.95, arm_mean=0.0)
+    # the same drop on an outcome, or an activity the arm does take, is judged
+    assert can_affect("paying_share", control_mean=0.05, arm_mean=0.0)
+    assert can_affect("click_share", control_mean=0.95, arm_mean=0.4)
+    # nothing happened in either world: nothing to judge
+    assert not can_affect("world_group_death_share_90d", control_mean=0.0, arm_mean=0.0)

@@ -6,12 +6,15 @@ model with a planted coefficient β must return a hazard ratio near e^β. Every 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
 from sim.analysis.survival import cox_hazard_ratios, km_curve, logrank, rmst_difference
+from sim.errors import SiyuWarning
 
 
 def exponential_sample(
@@ -185,3 +188,18 @@ def test_cox_names_missing_columns():
         cox_hazard_ratios(frame, "days", "event", ["x"])
     with pytest.raises(ValueError, match="not among the covariates"):
         cox_hazard_ratios(frame, "duration", "event", ["x"], categorical=["level"])
+
+
+def test_a_poorly_converging_cox_fit_is_reported_once_in_the_projects_words() -> None:
+    rng = np.random.default_rng(0)
+    n = 400
+    separating = rng.integers(0, 2, n)  # churned exactly when 1: complete separation
+    frame = pd.DataFrame({"days": rng.uniform(1, 50, n), "churned": separating.astype(bool),
+                          "x": separating, "z": rng.normal(size=n)})  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cox_hazard_ratios(frame, "days", "churned", ["x", "z"], penalizer=0.0)
+    categories = [w.category for w in caught]
+    assert categories == [SiyuWarning]
+    message = str(caught[0].message)
+    assert message.startswith("Cox model") and "\n" not in message and "log-rank" in message

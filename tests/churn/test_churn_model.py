@@ -7,7 +7,6 @@ luck (see the model's held-out AUC in experiments/models/churn_quickstart.json).
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
@@ -22,7 +21,7 @@ from sim.churn.model import (
     churn_features,
     feature_matrix,
 )
-from sim.cli.churn import register
+from sim.cli.main import main as siyu_main
 from sim.config import ConfigError, load_config, parse_config
 from sim.engine.simulation import Simulation
 from sim.rules.fields import user_fields
@@ -227,10 +226,7 @@ def test_relative_model_path_is_relative_to_the_config_file(trained, tmp_path) -
 
 # -- command line -------------------------------------------------------------------------------
 def _cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="siyu")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.handler(args)
+    return siyu_main(argv)
 
 
 def test_cli_trains_writes_model_and_plot_and_prints_metrics(tmp_path, capsys) -> None:

@@ -6,14 +6,18 @@ console script.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
 
+from sim.cli import experiment as experiment_cli
 from sim.cli.main import main
+from sim.errors import SiyuWarning
 from sim.runs.folder import is_complete_run, load_run
 from strategies.registry import available
 
@@ -190,6 +194,19 @@ def test_strategies_list_and_show(capsys):
     assert "no_such_strategy" in capsys.readouterr().err
 
 
+def test_strategy_tables_fit_80_columns_and_point_to_the_sources(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["strategies", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "…" not in listed and max(len(line) for line in listed.splitlines()) <= 80
+    assert "docs/SOURCES.md" in listed
+    assert main(["strategies", "show", "tiered_content"]) == 0
+    shown = capsys.readouterr().out
+    assert "…" not in shown and "docs/SOURCES.md" in shown
+    assert "costs.message = ¥" in shown  # the cost model with its amount
+    assert "``" not in shown  # docstrings rendered, not raw reStructuredText
+
+
 @pytest.mark.slow
 def test_console_script_entry_point():
     script = Path(sys.executable).with_name("siyu")
@@ -197,3 +214,25 @@ def test_console_script_entry_point():
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "OK" in done.stdout
+
+
+def test_the_readme_test_command_is_the_ci_one_and_safe_in_a_fresh_shell():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```bash\n(.*?)\n```", readme, flags=re.S)
+    command = next(b for b in blocks if b.endswith("pytest"))
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
+    assert ci[-1] == command  # CI runs exactly what the README tells a reader to run
+    assert ". .venv/bin/activate" in command and "python3 -m venv .venv" in command
+    assert command.index("activate") < command.index("pip install")  # never the system Python
+
+
+def test_warnings_print_as_one_line_and_quiet_hides_them(capsys, monkeypatch):
+    def warns(args) -> int:
+        warnings.warn(SiyuWarning("Cox model: the fit converged poorly"), stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(experiment_cli, "cmd_report", warns)
+    assert main(["report", "somewhere"]) == 0
+    assert capsys.readouterr().err == "warning: Cox model: the fit converged poorly\n"
+    assert main(["report", "somewhere", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""

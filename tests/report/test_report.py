@@ -10,6 +10,7 @@ import ast
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,16 +25,20 @@ from sim.experiment.spec import parse_experiment
 from sim.report import (
     INJECTED_TAG,
     ReportError,
+    arm_verdicts,
+    decision_table,
     default_notebook,
     find_notebook,
     inject_parameters,
+    load_report,
     numeric_axis,
     render_report,
 )
 
 TIERED = "arms.tiered.strategies.0.params."
 REPORT_HEADINGS = (
-    "What was compared", "Headline: each arm against the control", "Effects with their intervals",
+    "Verdict", "What was compared", "Headline: each arm against the control",
+    "Effects with their intervals",
     "Economics", "Retention", "Lifetime value", "Survival", "Cox proportional hazards",
     "The funnel", "Group health", "Who gains: segments", "Uplift", "How sure are we?",
     "Runs that did not finish",
@@ -142,6 +147,57 @@ def test_report_notebook_renders_every_section_of_a_full_analysis(kernel, single
     assert format_value("net_value_per_user", net["difference"], difference=True) in html
     assert "tiered content" in html and "blanket" in html
     assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
+
+
+def _text(html: str) -> str:
+    """The page's visible text, one space between words."""
+    body = re.sub(r"<style.*?</style>|<script.*?</script>", " ", html, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", body).replace("&amp;", "&").split())
+
+
+def test_the_report_opens_with_the_verdict_and_hides_its_code(kernel, single, tmp_path):
+    hidden = render_report(single, out_html=tmp_path / "hidden.html").read_text(encoding="utf-8")
+    shown = render_report(single, out_html=tmp_path / "shown.html", show_code=True)
+    shown = shown.read_text(encoding="utf-8")
+    for code in ("load_report", "arm_colours", "subplots"):
+        assert code not in _text(hidden) and code in _text(shown), code
+    text = _text(hidden)
+    first_detail = text.index("What was compared")
+    verdict = text[text.index("Verdict") : first_detail]
+    assert text.index("Verdict") < first_detail
+    manifest = json.loads((single / "experiment.json").read_text(encoding="utf-8"))
+    for arm in manifest["arms"]:  # every arm, and the control, named in the verdict
+        assert manifest["labels"][arm] in verdict
+    assert "net value per user" in verdict and "¥" in verdict and " pp" in verdict
+    assert "Decision table" in verdict and "ROI" in verdict
+    # a single file that can be mailed: images inside, nothing fetched from the web
+    assert not re.search(r"(src|href)=\"https?://", hidden)
+    assert _embedded_images(hidden) > 0
+
+
+def test_the_verdict_gives_each_arm_intervals_and_how_sure_we_are(single):
+    report = load_report(single)
+    sentences = arm_verdicts(report)
+    assert list(sentences) == report.arms[1:]
+    comparison = report.table("comparison")
+    for arm, sentence in sentences.items():
+        net = comparison[
+            (comparison["arm"] == arm) & (comparison["metric"] == "net_value_per_user")
+        ]
+        low, high = (format_value("net_value_per_user", net.iloc[0][c], True)
+                     for c in ("ci_low", "ci_high"))  # fmt: skip
+        assert f"({low} to {high})" in sentence
+        assert "significant" in sentence or "not distinguishable" in sentence
+    table = decision_table(report)
+    assert list(table["arm"]) == [report.labels[a] for a in report.arms[1:]]
+    assert all(v.endswith("%") or v == "–" for v in table["ROI"])
+
+
+def test_report_without_the_notebooks_extra_says_what_to_install(single, monkeypatch):
+    monkeypatch.setitem(sys.modules, "nbformat", None)
+    with pytest.raises(ReportError, match=re.escape('pip install -e ".[notebooks]"')) as err:
+        render_report(single)
+    assert "\n" not in str(err.value)
 
 
 def test_sweep_notebook_is_chosen_for_several_cells_and_maps_the_surface(kernel, sweep):

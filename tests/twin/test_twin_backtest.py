@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from rich.console import Console
 
 from sim.cli import twin as cli
 from sim.cli.main import main as siyu_main
 from sim.config import parse_config
 from sim.runs.sample_log import TruthParams, generate_log, simulate_event_log, to_event_frame
-from sim.twin.backtest import run_backtest
+from sim.twin.backtest import print_backtest, run_backtest
 from sim.twin.forecast import forecast, write_forecast
 from sim.twin.model import fit_twin
 from sim.twin.rfm import user_statistics
@@ -107,6 +108,12 @@ def test_backtest_on_the_twin_process_beats_bgnbd_outright(synthetic_events, tmp
     weekly = result.weekly
     assert np.all(np.diff(weekly["actual"]) >= 0) and np.all(np.diff(weekly["twin"]) >= 0)
     assert weekly["twin_lo95"].iloc[-1] <= weekly["actual"].iloc[-1] <= weekly["twin_hi95"].iloc[-1]
+    # the terminal table fits 80 columns without a cut cell
+    console = Console(width=80, record=True)
+    print_backtest(result, console)
+    text = console.export_text()
+    assert "…" not in text and all(len(line) <= 80 for line in text.splitlines())
+    assert all(label in text for label in ("twin", "BG/NBD", "BG/BB", "naive"))
 
 
 # --------------------------------------------------------------------------- reproducibility
