@@ -10,3 +10,12 @@ from __future__ import annotations
 
 class ConfigError(ValueError):
     """A config could not be read or validated; the message names the file and the key."""
+
+
+class OutputRefused(ValueError):
+    """A destination may not be written: it is an input of the same command, or something that
+    is not this kind of output (a folder holding other files, a folder where a file goes)."""
+
+
+class OutputExists(OutputRefused, FileExistsError):
+    """The destination holds an earlier output and ``--overwrite`` was not given."""

@@ -23,7 +23,8 @@ from rich.table import Table
 
 from sim.churn.model import ChurnModelError
 from sim.config import load_config
-from sim.errors import ConfigError
+from sim.errors import ConfigError, OutputRefused
+from sim.io.ownership import claim_output
 from sim.runs.churn_training import train_and_evaluate
 
 EXIT_USER_ERROR = 2
@@ -49,6 +50,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     train.add_argument("--window", type=int, default=30, help="days of churn predicted")
     train.add_argument("--users", type=int, help="override population.initial_users")
     train.add_argument("--out", type=Path, required=True, help="model JSON to write")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing model file")
     churn.set_defaults(handler=run)
     return churn
 
@@ -57,11 +59,12 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     """Execute ``churn-model train``; print the evaluation. Returns the exit status."""
     out = console or Console(highlight=False)
     try:
+        claim_output(args.out, inputs=[args.config], overwrite=args.overwrite)
         config = load_config(args.config, users=args.users)
         report = train_and_evaluate(
             config, args.train_seeds, args.test_seeds, args.snapshot_day, args.window, args.out
         )
-    except (ConfigError, ChurnModelError) as exc:
+    except (ConfigError, ChurnModelError, OutputRefused) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     print_report(report, args.window, out)

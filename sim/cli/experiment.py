@@ -15,6 +15,8 @@ from sim.experiment.compare import print_comparison
 from sim.experiment.executor import Execution, execute_experiment, validate_policies
 from sim.experiment.plan import plan_experiment_file
 from sim.experiment.spec import read_experiment_spec
+from sim.io.outputs import write_frame
+from sim.io.ownership import FOLDER, claim_output
 from sim.report import render_report
 from sim.runs.single import console
 
@@ -44,11 +46,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     aa.add_argument("--seed", type=int)
     aa.add_argument("--workers", type=int)
     aa.add_argument("--out", type=Path, help="write the p-values and summary here (Parquet)")
+    aa.add_argument("--overwrite", action="store_true", help="replace an earlier A/A output")
 
     rep = sub.add_parser("report", help="execute the report notebook of an experiment to HTML")
     rep.add_argument("experiment", type=Path)
     rep.add_argument("--notebook", help="report (default) or sweep, or a notebook path")
     rep.add_argument("--out", type=Path, help="HTML file (default EXPERIMENT/report.html)")
+    rep.add_argument("--overwrite", action="store_true", help="replace an existing report")
 
 
 def cmd_run_experiment(args: argparse.Namespace) -> int:
@@ -108,10 +112,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+AA_FILES = ("aa_pvalues.parquet", "aa_summary.parquet")
+
+
+def is_aa_folder(path: Path) -> bool:
+    """A folder holding nothing but an earlier ``siyu aa --out`` (replaceable with --overwrite)."""
+    return {p.name for p in path.iterdir()} <= set(AA_FILES)
+
+
 def cmd_aa(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     spec = read_experiment_spec(args.config, seed=args.seed, users=args.users, days=args.days)
+    if args.out:
+        claim_output(args.out, inputs=[args.config], overwrite=args.overwrite, kind=FOLDER,
+                     is_ours=is_aa_folder, what="siyu A/A output")  # fmt: skip
     con = console()
     columns = (TextColumn("[bold]A/A worlds"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip
@@ -128,16 +143,15 @@ def cmd_aa(args: argparse.Namespace) -> int:
                   "yes" if r.consistent else "[red]NO[/red]")  # fmt: skip
     con.print(t)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        result.pvalues.to_parquet(args.out / "aa_pvalues.parquet", index=False)
-        result.summary.to_parquet(args.out / "aa_summary.parquet", index=False)
+        write_frame(result.pvalues, args.out / AA_FILES[0])
+        write_frame(result.summary, args.out / AA_FILES[1])
         con.print(f"written to {args.out}")
     return 0 if result.summary["consistent"].all() else 1
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-
-    path = render_report(args.experiment, notebook=args.notebook, out_html=args.out)
+    path = render_report(args.experiment, notebook=args.notebook, out_html=args.out,
+                         overwrite=args.overwrite)  # fmt: skip
     console().print(f"report: [bold]{path}[/bold]")
     return 0
 

@@ -29,6 +29,7 @@ from sim.config import load_config
 from sim.engine.policy import build_strategies
 from sim.io.atomic import file_digest
 from sim.io.outputs import check_new_files, check_table_path, write_frame
+from sim.io.ownership import FILE, claim_output
 from sim.runs.sample_log import simulate_event_log
 from sim.twin.backtest import print_backtest, run_backtest, write_backtest
 from sim.twin.events import EventFileError, load_events, load_users
@@ -151,6 +152,15 @@ def _check_draws(draws: int) -> None:
         raise TwinInputError(f"--draws: at least 20 are needed for 95% intervals, got {draws}")
 
 
+def _claim_quarantine(args: argparse.Namespace) -> None:
+    """The quarantine file is an output like any other: never an input, never an existing file
+    without ``--overwrite`` (:func:`sim.io.ownership.claim_output`)."""
+    if args.quarantine is not None:
+        inputs = [args.events, getattr(args, "users", None), args.out]
+        claim_output(args.quarantine, inputs=inputs, overwrite=args.overwrite, kind=FILE,
+                     flag="--quarantine")  # fmt: skip
+
+
 def _load(args: argparse.Namespace):
 
     quarantine = args.quarantine
@@ -199,7 +209,9 @@ def data_summary(log, calibration_end: pd.Timestamp, stats: pd.DataFrame) -> dic
 def cmd_fit(args: argparse.Namespace) -> int:
 
     cal = parse_date(args.calibration_end, "--calibration-end")
-    check_writable(args.out, TWIN_JSON, TWIN_FORMAT, args.overwrite)
+    inputs = [args.events, args.users, args.quarantine]
+    check_writable(args.out, TWIN_JSON, TWIN_FORMAT, args.overwrite, inputs)
+    _claim_quarantine(args)
     log = _load(args)
     stats = user_statistics(log.events, cal)
     if stats.empty:
@@ -262,7 +274,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             f"--until {until.date()} must be after the twin's calibration end "
             f"{twin.calibration_end.date()}"
         )
-    check_output(args.out, args.overwrite)
+    check_output(args.out, args.overwrite, inputs=[args.twin_dir])
     fc = forecast(twin.model, twin.spend, twin.users, horizon, seed=args.seed, draws=args.draws)
     users_path, weekly_path = write_forecast(fc, args.out, twin.calibration_end, args.overwrite)
     last = fc.weekly.iloc[-1]
@@ -282,7 +294,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     until = parse_date(args.until, "--until")
     if until <= cal:
         raise TwinInputError(f"--until {until.date()} must be after --calibration-end {cal.date()}")
-    check_writable(args.out, BACKTEST_JSON, BACKTEST_FORMAT, args.overwrite)
+    inputs = [args.events, args.quarantine]
+    check_writable(args.out, BACKTEST_JSON, BACKTEST_FORMAT, args.overwrite, inputs)
+    _claim_quarantine(args)
     log = _load(args)
     result = run_backtest(log.events, cal, until, seed=args.seed, draws=args.draws,
                           activity=args.activity)  # fmt: skip
@@ -329,7 +343,7 @@ def cmd_sample_log(args: argparse.Namespace) -> int:
 
     out = args.out
     check_table_path(out, "the event log (--out)")
-    check_new_files((out,), args.overwrite)
+    check_new_files((out,), args.overwrite, inputs=[args.config])
     start = parse_date(args.start_date, "--start-date")
     config = load_config(args.config, seed=args.seed, users=args.users, days=args.days)
     log = simulate_event_log(config, build_strategies(config, str(args.config)),

@@ -36,7 +36,7 @@ from rich.progress import (
 )
 
 from sim.engine.policy import build_strategies
-from sim.errors import ConfigError
+from sim.errors import ConfigError, OutputRefused
 from sim.experiment.index import (
     config_hash,
     experiment_manifest,
@@ -50,6 +50,7 @@ from sim.experiment.plan import Cell, RunTask, plan_runs
 from sim.experiment.spec import CONTROL, ExperimentSpec
 from sim.experiment.worker import execute_task
 from sim.io.atomic import swap_in
+from sim.io.ownership import FOLDER, claim_output
 from sim.runs.folder import NotARunFolder, RunFolderExists, is_complete_run, write_run
 
 
@@ -88,17 +89,16 @@ def validate_policies(cells: list[Cell], source: str) -> None:
 
 
 # --------------------------------------------------------------------------- the folder
-def _prepare_folder(spec: ExperimentSpec, out_dir: Path, execution: Execution) -> Path:
+def _prepare_folder(spec: ExperimentSpec, out_dir: Path, execution: Execution, source: str) -> Path:
     """The folder runs are written to: ``out_dir`` itself, or a staging folder when an
     existing experiment is overwritten (published only when the new one has finished)."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise NotARunFolder(f"{out_dir} exists and is not a folder; choose a different --out")
+    try:  # the one output rule; an existing experiment's fate is decided below
+        claim_output(out_dir, inputs=[source], overwrite=True, kind=FOLDER,
+                     is_ours=lambda p: read_manifest(p) is not None,
+                     what="siyu experiment (no valid experiment.json)")  # fmt: skip
+    except OutputRefused as exc:
+        raise NotARunFolder(str(exc)) from exc
     existing = read_manifest(out_dir) if out_dir.exists() else None
-    if out_dir.exists() and any(out_dir.iterdir()) and existing is None:
-        raise NotARunFolder(
-            f"{out_dir} exists and is not a siyu experiment (no valid experiment.json); "
-            "refusing to write into it. Choose a different --out."
-        )
     if existing is None:
         out_dir.mkdir(parents=True, exist_ok=True)
         return out_dir
@@ -325,7 +325,7 @@ def execute_experiment(
     t0 = time.time()
     validate_policies(cells, source)
     tasks = plan_runs(cells, spec.replications, spec.seed)
-    folder = _prepare_folder(spec, out_dir, execution)
+    folder = _prepare_folder(spec, out_dir, execution, source)
     outcomes = _previous_outcomes(folder, tasks) if folder == out_dir else {}
     pending = [t for t in tasks if t.run_id not in outcomes]
     labels = {arm: spec.label(arm) for arm in spec.arm_names}

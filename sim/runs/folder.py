@@ -20,7 +20,7 @@ byte-identical files (the same seed gives the same bytes).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,8 @@ from sim.io.folders import (
     write_folder_atomically,
 )
 from sim.io.folders import completeness_problem as _folder_problem
+from sim.io.ownership import FOLDER, claim_output
+from sim.errors import OutputExists, OutputRefused
 
 MANIFEST_NAME = "manifest.json"
 RUN_FORMAT = "siyu-run/1"
@@ -96,14 +98,24 @@ def _classify(out_dir: Path) -> str:
     return folder_state(out_dir, _looks_like_run)
 
 
-def check_writable(out_dir: Path | str, overwrite: bool = False) -> None:
+def check_writable(
+    out_dir: Path | str, overwrite: bool = False, inputs: Iterable[Path | str | None] = ()
+) -> None:
     """Raise if :func:`write_run` could not publish to ``out_dir``; call before simulating.
 
     Raises :class:`RunFolderExists` for an existing run without ``overwrite`` and
     :class:`NotARunFolder` for anything that is not a siyu run (never replaced, whatever
-    ``overwrite`` says). A missing or empty folder is fine.
+    ``overwrite`` says) or that holds one of ``inputs``. A missing or empty folder is fine.
+    The rule is :func:`sim.io.ownership.claim_output`'s (which also cleans stale temp folders).
     """
     out_dir = Path(out_dir)
+    try:
+        claim_output(out_dir, inputs=inputs, overwrite=overwrite, kind=FOLDER,
+                     is_ours=_looks_like_run, what="siyu run")  # fmt: skip
+    except OutputExists:
+        pass  # said below, with whether the run is complete
+    except OutputRefused as exc:
+        raise NotARunFolder(str(exc)) from exc
     kind = _classify(out_dir)
     if kind == FOREIGN:
         what = "a file or link" if not out_dir.is_dir() or out_dir.is_symlink() else "a folder"

@@ -26,6 +26,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from sim.io.atomic import replace_file
+
 EVENT_TYPES = ("purchase", "active", "open", "message", "join", "leave")
 EVENT_COLUMNS = ("user_id", "timestamp", "event", "amount")
 REQUIRED_COLUMNS = ("user_id", "timestamp", "event")
@@ -614,8 +616,7 @@ def _write_quarantine(path: Path, raw: _Raw, problems: _Problems) -> None:
         if arr is not None and parsed.any():
             column[parsed] = _got(arr, problems.index[parsed])
         frame[name] = column
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
+    replace_file(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
 # ----------------------------------------------------------------------------- the frame

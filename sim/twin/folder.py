@@ -20,7 +20,7 @@ kind; anything else is refused. A backtest folder has the same layout with ``bac
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from sim.errors import OutputRefused
 from sim.io.atomic import PLOTS_DIR, strict_json, to_json, write_table
 from sim.io.figures import new_figure, save_figure
 from sim.io.folders import (
-    FOREIGN,
     OURS,
     completeness_problem,
     finish_folder,
@@ -41,6 +41,7 @@ from sim.io.folders import (
     read_json_object,
     write_folder_atomically,
 )
+from sim.io.ownership import FOLDER, claim_output
 from sim.provenance import code_revision, package_versions
 from sim.twin.model import ALL_PARAMS, SPEND_PARAMS, GammaGamma, TwinFit, TwinModel
 
@@ -83,20 +84,21 @@ def _state(out_dir: Path, meta_name: str, fmt: str) -> str:
     return folder_state(out_dir, is_ours)
 
 
-def check_writable(out_dir: Path | str, meta_name: str, fmt: str, overwrite: bool) -> None:
-    """Raise :class:`TwinFolderError` if ``out_dir`` could not be (re)placed."""
+def check_writable(
+    out_dir: Path | str, meta_name: str, fmt: str, overwrite: bool,
+    inputs: Iterable[Path | str | None] = (),
+) -> None:  # fmt: skip
+    """Raise :class:`TwinFolderError` if ``out_dir`` could not be (re)placed: the rule of
+    :func:`sim.io.ownership.claim_output` (never an input, a foreign folder, or an earlier
+    folder without ``overwrite``; stale temp folders of crashed writes are cleaned)."""
     out_dir = Path(out_dir)
-    kind = _state(out_dir, meta_name, fmt)
     what = "twin" if meta_name == TWIN_JSON else "backtest"
-    if kind == FOREIGN:
-        raise TwinFolderError(
-            f"{out_dir} exists and is not a siyu {what} folder (no valid {meta_name}); "
-            "refusing to replace it. Choose a different --out."
-        )
-    if kind == OURS and not overwrite:
-        raise TwinFolderError(
-            f"{out_dir} already holds a {what}; use --overwrite or a different --out."
-        )
+    try:
+        claim_output(out_dir, inputs=inputs, overwrite=overwrite, kind=FOLDER,
+                     is_ours=lambda p: _state(p, meta_name, fmt) == OURS,
+                     what=f"siyu {what} folder")  # fmt: skip
+    except OutputRefused as exc:
+        raise TwinFolderError(str(exc)) from exc
 
 
 def write_folder(
