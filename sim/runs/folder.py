@@ -70,14 +70,14 @@ def _read_manifest(path: Path) -> dict | None:
     return read_json_object(path / MANIFEST_NAME)
 
 
-def completeness_problem(path: Path | str) -> str | None:
+def completeness_problem(path: Path | str, *, verify: bool = False) -> str | None:
     """Why ``path`` is not a complete run, or None if it is one.
 
     Complete means: ``manifest.json`` exists and parses, has ``"complete": true``, and every file
-    it lists lies inside the folder and exists with the listed size. (Hashes are not recomputed;
-    see :meth:`RunFolder.verify`.)
+    it lists lies inside the folder and exists with the listed size; with ``verify`` (as
+    :func:`load_run` does) every file's sha256 matches the manifest too.
     """
-    return _folder_problem(Path(path), MANIFEST_NAME)
+    return _folder_problem(Path(path), MANIFEST_NAME, verify=verify)
 
 
 def is_complete_run(path: Path | str) -> bool:
@@ -294,9 +294,10 @@ class RunFolder:
 
 
 def load_run(path: Path | str) -> RunFolder:
-    """Open a complete run folder; raises :class:`IncompleteRun` saying what is wrong otherwise."""
+    """Open a complete run folder whose files all have the sha256 its manifest recorded;
+    raises :class:`IncompleteRun` saying what is wrong (naming a changed file) otherwise."""
     path = Path(path)
-    problem = completeness_problem(path)
+    problem = completeness_problem(path, verify=True)
     if problem is not None:
         raise IncompleteRun(f"{path} is not a complete siyu run: {problem}")
     manifest = _read_manifest(path)

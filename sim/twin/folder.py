@@ -252,21 +252,23 @@ class Twin:
         return pd.Timestamp(self.meta["calibration_end"])
 
 
-def check_twin_folder(path: Path | str) -> None:
+def check_twin_folder(path: Path | str, *, verify: bool = False) -> None:
     """:class:`TwinFolderError` unless ``path`` is a complete twin folder (cheap: reads twin.json
-    and checks the listed files' sizes, loads nothing)."""
+    and checks the listed files' sizes, loads nothing; ``verify`` also recomputes every listed
+    file's sha256 and names a file changed since the fit)."""
     path = Path(path)
     if not path.is_dir():
         raise TwinFolderError(f"{path} is not a twin folder (no such directory)")
-    problem = completeness_problem(path, TWIN_JSON, TWIN_FORMAT)
+    problem = completeness_problem(path, TWIN_JSON, TWIN_FORMAT, verify=verify)
     if problem is not None:
         raise TwinFolderError(f"{path} is not a complete twin folder: {problem}")
 
 
 def load_twin(path: Path | str) -> Twin:
-    """Open a complete twin folder; :class:`TwinFolderError` says what is wrong otherwise."""
+    """Open a complete twin folder whose files all have the sha256 twin.json recorded;
+    :class:`TwinFolderError` says what is wrong (naming a changed file) otherwise."""
     path = Path(path)
-    check_twin_folder(path)
+    check_twin_folder(path, verify=True)
     meta = read_json_object(path / TWIN_JSON)
     assert meta is not None
     m = meta["model"]
