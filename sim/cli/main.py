@@ -10,7 +10,9 @@
     siyu rules check CONFIG [--seed S] [--users N] [--days D]
 
 Errors in the user's input (config, flags, destination) print one clear message and exit with
-status 2; nothing is written. ``rules check`` exits 0 when every rule is clean, 1 when there are
+status 2; nothing is written. Other expected failures (disk full, read-only, permissions) exit 1,
+Ctrl-C exits 130; ``--debug`` adds the traceback (:mod:`sim.cli.failures`).
+``rules check`` exits 0 when every rule is clean, 1 when there are
 warnings (never fires, overlaps, unaffordable budget, never scheduled) and 2 on errors.
 """
 
@@ -32,23 +34,22 @@ from sim.analysis.summary import print_summary
 from sim.cli import churn as churn_cli
 from sim.cli import experiment as experiment_cli
 from sim.cli import twin as twin_cli
+from sim.cli.failures import guarded
 from sim.config import load_config, read_yaml
 from sim.engine.policy import build_strategies
-from sim.errors import ConfigError
 from sim.experiment.spec import is_experiment
-from sim.runs.folder import RunFolderError
 from sim.runs.rules_check import check_rules
 from sim.runs.single import console, default_out_dir
 from strategies.base import Strategy
 from strategies.registry import available, get_strategy_class
 
-EXIT_USER_ERROR = 2
 # modules with register(subparsers); dispatch via args.handler
 _PLUGIN_COMMANDS = (churn_cli, twin_cli)
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="siyu", description="Private-domain operations simulator")
+    p.add_argument("--debug", action="store_true", help="print the traceback of a failure")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run an experiment config and write a run folder")
@@ -190,18 +191,16 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Run ``siyu``: the exit status, with expected failures turned into one line by the one
+    error boundary (:mod:`sim.cli.failures`; 2 input, 1 other, 130 Ctrl-C; ``--debug`` anywhere
+    on the line adds the traceback)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    args = _parser().parse_args(["--debug"] * debug + [a for a in argv if a != "--debug"])
     handlers = {"run": cmd_run, "validate": cmd_validate, "strategies": cmd_strategies,
                 "rules": cmd_rules, **experiment_cli.HANDLERS}  # fmt: skip
-    try:
-        handler = handlers.get(args.command) or args.handler
-        return handler(args)
-    except (ConfigError, RunFolderError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    except KeyError as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
-        return EXIT_USER_ERROR
+    handler = handlers.get(args.command) or args.handler
+    return guarded(lambda: handler(args), args, debug)
 
 
 if __name__ == "__main__":

@@ -25,33 +25,33 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.cli.failures import EXIT_USER_ERROR as EXIT_USER_ERROR  # re-exported
+from sim.cli.failures import guarded
 from sim.config import load_config
 from sim.engine.policy import build_strategies
+from sim.errors import ConfigError
 from sim.io.atomic import file_digest
 from sim.io.outputs import check_new_files, check_table_path, write_frame
 from sim.io.ownership import FILE, claim_output
 from sim.runs.sample_log import simulate_event_log
 from sim.twin.backtest import print_backtest, run_backtest, write_backtest
-from sim.twin.events import EventFileError, load_events, load_users
+from sim.twin.events import load_events, load_users
 from sim.twin.folder import (
     BACKTEST_FORMAT,
     BACKTEST_JSON,
     TWIN_FORMAT,
     TWIN_JSON,
-    TwinFolderError,
     check_writable,
     load_twin,
     write_twin,
 )
 from sim.twin.forecast import CSV_OPTIONS, check_output, forecast, write_forecast
-from sim.twin.model import FitError, fit_twin
+from sim.twin.model import fit_twin
 from sim.twin.retention import run_retention
 from sim.twin.rfm import user_statistics
 
-EXIT_USER_ERROR = 2
 
-
-class TwinInputError(ValueError):
+class TwinInputError(ConfigError):
     """A flag value that cannot be used (a date, a mapping)."""
 
 
@@ -364,14 +364,9 @@ HANDLERS = {"fit": cmd_fit, "forecast": cmd_forecast, "backtest": cmd_backtest,
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run a parsed ``siyu twin …`` command; user errors print one message and return 2."""
-
-    try:
-        return HANDLERS[args.twin_command](args)
-    except (EventFileError, TwinFolderError, FitError, TwinInputError, FileExistsError,
-            ValueError) as exc:  # fmt: skip
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+    """Run a parsed ``siyu twin …`` command; failures are turned into one line and an exit
+    status by the command line's error boundary (:mod:`sim.cli.failures`)."""
+    return guarded(lambda: HANDLERS[args.twin_command](args), args, getattr(args, "debug", False))
 
 
 def main(argv: list[str] | None = None) -> int:
