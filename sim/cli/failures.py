@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -60,8 +61,15 @@ def _which(args: argparse.Namespace) -> str:
     return ", ".join(files) if files else "an input file"
 
 
+def published_name(filename: str) -> str:
+    """The target a hidden temporary sibling ``.NAME.tmp-*`` / ``.NAME.trash-*`` stands for."""
+    path = Path(filename)
+    match = re.fullmatch(r"\.(.+)\.(?:tmp|trash)-[0-9a-f]+", path.name)
+    return str(path.with_name(match.group(1))) if match else filename
+
+
 def _os_message(exc: OSError) -> str:
-    where = exc.filename or ""
+    where = published_name(str(exc.filename)) if exc.filename else ""
     fix = OS_FIXES.get(exc.errno or -1)
     if fix is None:
         return f"{where}: {exc.strerror or exc}" if where else str(exc)

@@ -48,6 +48,12 @@ def test_the_machines_failures_are_one_line_naming_the_file(monkeypatch, capsys,
     assert target in line and all(w in line for w in words)
 
 
+def test_a_failure_in_a_temporary_sibling_names_the_target(monkeypatch, capsys) -> None:
+    _failing_validate(monkeypatch, OSError(errno.EROFS, "ro", "/ro/runs/.qs.tmp-0a1b2c"))
+    assert main(["validate", str(QUICKSTART)]) == 1
+    assert _one_line(capsys).startswith("error: /ro/runs/qs: the file system is read-only")
+
+
 def test_ctrl_c_exits_130_and_says_how_to_resume(monkeypatch, capsys) -> None:
     monkeypatch.setattr(cli_main, "cmd_run", lambda _a: (_ for _ in ()).throw(KeyboardInterrupt))
     assert main(["run", str(QUICKSTART)]) == 130
