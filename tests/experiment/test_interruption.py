@@ -137,7 +137,7 @@ def _wait_for_first_run(out: Path, proc: subprocess.Popen) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_a_sigkilled_experiment_leaves_no_worker_and_no_new_run(tmp_path) -> None:
-    config, out = _config(tmp_path, days=60, replications=6, users=3000), tmp_path / "exp"
+    config, out = _config(tmp_path, days=40, replications=6, users=2000), tmp_path / "exp"
     proc = _start(config, out, "--workers", "2")
     try:
         _wait_for_first_run(out, proc)
@@ -160,7 +160,7 @@ def test_a_sigkilled_experiment_leaves_no_worker_and_no_new_run(tmp_path) -> Non
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_ctrl_c_stops_local_workers_and_the_experiment_resumes(tmp_path) -> None:
-    config, out = _config(tmp_path, days=60, replications=6, users=3000), tmp_path / "exp"
+    config, out = _config(tmp_path, days=40, replications=6, users=2000), tmp_path / "exp"
     proc = _start(config, out, "--workers", "2")
     try:
         _wait_for_first_run(out, proc)
