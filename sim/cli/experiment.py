@@ -21,8 +21,20 @@ from sim.report import render_report
 from sim.runs.single import console
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number ≥ 1 (``--workers -1`` or ``--repetitions 0`` refused)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def add_execution_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--workers", type=int, help="local worker processes (default: CPU count)")
+    p.add_argument("--workers", type=positive_int,
+                   help="local worker processes (default: CPU count)")  # fmt: skip
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) to run on")
     p.add_argument("--resume", action="store_true", help="continue an interrupted experiment")
     p.add_argument("--replications", type=int, help="override the number of replications")
@@ -40,11 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     aa = sub.add_parser("aa", help="A/A test: false-positive rate of the analysis")
     aa.add_argument("config", type=Path)
-    aa.add_argument("--repetitions", type=int, default=100)
+    aa.add_argument("--repetitions", type=positive_int, default=100)
     aa.add_argument("--users", type=int)
     aa.add_argument("--days", type=int)
     aa.add_argument("--seed", type=int)
-    aa.add_argument("--workers", type=int)
+    aa.add_argument("--workers", type=positive_int)
     aa.add_argument("--out", type=Path, help="write the p-values and summary here (Parquet)")
     aa.add_argument("--overwrite", action="store_true", help="replace an earlier A/A output")
 

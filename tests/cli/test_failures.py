@@ -116,3 +116,14 @@ def test_aa_out_refuses_a_folder_holding_other_files(tmp_path, capsys) -> None:
     assert main([*argv, "--overwrite"]) == 2
     assert "holds other files" in _one_line(capsys)
     assert (out / "aa_summary.parquet").read_bytes() == b"not ours"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["run", str(QUICKSTART), "--workers", "-1"], ["aa", str(QUICKSTART), "--repetitions", "0"]],
+)
+def test_counts_of_workers_and_repetitions_must_be_positive(argv, capsys) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    assert "at least 1" in capsys.readouterr().err
