@@ -22,3 +22,12 @@ class SiyuWarning(UserWarning):
     """Something worth knowing that does not stop the command, said in the project's words
     (e.g. a library's convergence warning, translated); the command line prints it as one
     ``warning:`` line, and ``--quiet`` hides it."""
+
+
+class OutputRefused(ValueError):
+    """A destination may not be written: it is an input of the same command, or something that
+    is not this kind of output (a folder holding other files, a folder where a file goes)."""
+
+
+class OutputExists(OutputRefused, FileExistsError):
+    """The destination holds an earlier output and ``--overwrite`` was not given."""

@@ -40,6 +40,7 @@ from sim.analysis.metrics import (
 from sim.experiment.analysis import ANALYSIS_DIR, analyse_experiment
 from sim.experiment.index import EXPERIMENT_FILE
 from sim.io.atomic import write_text
+from sim.io.outputs import check_new_files
 from sim.runs.folder import RunFolderError
 
 NOTEBOOKS = {"report": "report.ipynb", "sweep": "sweep.ipynb"}
@@ -521,6 +522,7 @@ def render_report(
     show_code: bool = False,
     analyse_if_missing: bool = True,
     on_cell: CellCallback | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Execute a report notebook on an experiment folder and write it as HTML.
 
@@ -543,6 +545,8 @@ def render_report(
         Analyse the experiment first when ``analysis/`` is absent (else an error says how).
     on_cell : callable, optional
         Called as ``on_cell(cells_done, code_cells)`` after each executed code cell.
+    overwrite : bool
+        Replace an existing HTML file (and its ``.ipynb``); refused otherwise, before executing.
 
     Returns
     -------
@@ -561,11 +565,11 @@ def render_report(
     manifest = _checked_manifest(folder)
     _ensure_analysis(folder, analyse_if_missing)
     source = find_notebook(notebook or default_notebook(manifest))
+    html_path = (Path(out_html) if out_html else folder / "report.html").resolve()
+    check_new_files((html_path, html_path.with_suffix(".ipynb")), overwrite, inputs=[source])
     nb = nbformat.read(source, as_version=4)
     inject_parameters(nb, {PARAMETER: str(folder)})
     execute_notebook(nb, folder.parent, timeout, source.name, on_cell)
-    html_path = Path(out_html) if out_html else folder / "report.html"
-    html_path = html_path.resolve()
     html_path.parent.mkdir(parents=True, exist_ok=True)
     title = f"{manifest.get('name', folder.name)} — {source.stem}"
     html = notebook_html(nb, title, show_code)

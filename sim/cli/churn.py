@@ -14,19 +14,16 @@ sub-parser collection; :func:`run` executes parsed arguments (exit status 0, or 
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from sim.churn.model import ChurnModelError
+from sim.cli.failures import guarded
 from sim.cli.parsers import add_churn
 from sim.config import load_config
-from sim.errors import ConfigError
+from sim.io.ownership import claim_output
 from sim.runs.churn_training import train_and_evaluate
-
-EXIT_USER_ERROR = 2
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -38,16 +35,17 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, console: Console | None = None) -> int:
     """Execute ``churn-model train``; print the evaluation. Returns the exit status."""
     out = console or Console(highlight=False)
-    try:
+
+    def train() -> int:
+        claim_output(args.out, inputs=[args.config], overwrite=args.overwrite)
         config = load_config(args.config, users=args.users)
         report = train_and_evaluate(
             config, args.train_seeds, args.test_seeds, args.snapshot_day, args.window, args.out
         )
-    except (ConfigError, ChurnModelError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    print_report(report, args.window, out)
-    return 0
+        print_report(report, args.window, out)
+        return 0
+
+    return guarded(train, args, getattr(args, "debug", False))
 
 
 def print_report(report: dict[str, Any], window: int, console: Console) -> None:

@@ -16,6 +16,8 @@ from sim.experiment.compare import print_comparison
 from sim.experiment.executor import Execution, execute_experiment
 from sim.experiment.plan import plan_experiment_file
 from sim.experiment.spec import read_experiment_spec
+from sim.io.outputs import write_frame
+from sim.io.ownership import FOLDER, claim_output
 from sim.report import render_report
 from sim.runs.single import console
 
@@ -66,10 +68,21 @@ def _print_experiment(args: argparse.Namespace, metrics, cell) -> int:
     return 0
 
 
+AA_FILES = ("aa_pvalues.parquet", "aa_summary.parquet")
+
+
+def is_aa_folder(path: Path) -> bool:
+    """A folder holding nothing but an earlier ``siyu aa --out`` (replaceable with --overwrite)."""
+    return {p.name for p in path.iterdir()} <= set(AA_FILES)
+
+
 def cmd_aa(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     spec = read_experiment_spec(args.config, seed=args.seed, users=args.users, days=args.days)
+    if args.out:
+        claim_output(args.out, inputs=[args.config], overwrite=args.overwrite, kind=FOLDER,
+                     is_ours=is_aa_folder, what="siyu A/A output")  # fmt: skip
     con = console()
     columns = (TextColumn("[bold]A/A worlds"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip
@@ -86,9 +99,8 @@ def cmd_aa(args: argparse.Namespace) -> int:
                   "yes" if r.consistent else "[red]NO[/red]")  # fmt: skip
     con.print(t)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        result.pvalues.to_parquet(args.out / "aa_pvalues.parquet", index=False)
-        result.summary.to_parquet(args.out / "aa_summary.parquet", index=False)
+        write_frame(result.pvalues, args.out / AA_FILES[0])
+        write_frame(result.summary, args.out / AA_FILES[1])
         con.print(f"written to {args.out}")
     return 0 if result.summary["consistent"].all() else 1
 
@@ -103,6 +115,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             progress.update(task, completed=done, total=total)
 
         path = render_report(args.experiment, notebook=args.notebook, out_html=args.out,
-                             show_code=args.show_code, on_cell=advance)  # fmt: skip
+                             show_code=args.show_code, on_cell=advance,
+                             overwrite=args.overwrite)  # fmt: skip
     console().print(f"report: [bold]{path}[/bold]")
     return 0

@@ -10,7 +10,9 @@
     siyu rules check CONFIG [--seed S] [--users N] [--days D]
 
 Errors in the user's input (config, flags, destination) print one clear message and exit with
-status 2; nothing is written. Warnings (a library's, translated into the project's words where it
+status 2; nothing is written. Other expected failures (disk full, read-only, permissions) exit 1,
+Ctrl-C exits 130; ``--debug`` adds the traceback (:mod:`sim.cli.failures`).
+Warnings (a library's, translated into the project's words where it
 matters, see :class:`sim.errors.SiyuWarning`) print as one ``warning:`` line each; ``--quiet``
 hides them with the progress bars. ``rules check`` exits 0 when every rule is clean, 1 when
 there are warnings (never fires, overlaps, unaffordable budget, never scheduled) and 2 on errors.
@@ -29,7 +31,6 @@ import sys
 import warnings
 
 from sim.cli.parsers import build_parser
-from sim.errors import ConfigError, RunFolderError
 
 EXIT_USER_ERROR = 2
 
@@ -46,20 +47,24 @@ def handler_of(spec: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
+    """Run ``siyu``: the exit status, with expected failures turned into one line by the one
+    error boundary (:mod:`sim.cli.failures`; 2 input, 1 other, 130 Ctrl-C; ``--debug`` anywhere
+    on the line adds the traceback)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    args = build_parser().parse_args([a for a in argv if a != "--debug"])
+    # the error boundary knows every layer's error classes, so it too is imported by name
+    guarded = handler_of("sim.cli.failures:guarded")
+
+    def call() -> int:
         handler = handler_of(args.handler)
         with warnings.catch_warnings():
             warnings.showwarning = show_warning
             if getattr(args, "quiet", False):
                 warnings.simplefilter("ignore")
             return handler(args)
-    except (ConfigError, RunFolderError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    except KeyError as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
-        return EXIT_USER_ERROR
+
+    return guarded(call, args, debug)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,11 @@ QUIET_HELP = "no progress bar, no warnings"
 def build_parser() -> argparse.ArgumentParser:
     """The whole ``siyu`` parser."""
     p = argparse.ArgumentParser(prog="siyu", description="Private-domain operations simulator")
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        help="print the traceback of a failure (anywhere on the line)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     add_run_commands(sub)
     add_experiment_commands(sub)
@@ -105,12 +110,14 @@ def add_experiment_commands(sub: argparse._SubParsersAction) -> None:
     aa.add_argument("--seed", type=int)
     aa.add_argument("--workers", type=positive_int)
     aa.add_argument("--out", type=Path, help="write the p-values and summary here (Parquet)")
+    aa.add_argument("--overwrite", action="store_true", help="replace an earlier A/A output")
     aa.set_defaults(handler=f"{EXPERIMENT}:cmd_aa")
 
     rep = sub.add_parser("report", help="execute the report notebook of an experiment to HTML")
     rep.add_argument("experiment", type=Path)
     rep.add_argument("--notebook", help="report (default) or sweep, or a notebook path")
     rep.add_argument("--out", type=Path, help="HTML file (default EXPERIMENT/report.html)")
+    rep.add_argument("--overwrite", action="store_true", help="replace an existing report")
     rep.add_argument(
         "--show-code",
         action="store_true",
@@ -205,5 +212,6 @@ def add_churn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser
     train.add_argument("--window", type=int, default=30, help="days of churn predicted")
     train.add_argument("--users", type=int, help="override population.initial_users")
     train.add_argument("--out", type=Path, required=True, help="model JSON to write")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing model file")
     churn.set_defaults(handler=f"{CHURN}:run")
     return churn

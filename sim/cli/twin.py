@@ -25,35 +25,36 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.cli.failures import EXIT_USER_ERROR as EXIT_USER_ERROR  # re-exported
+from sim.cli.failures import guarded
 from sim.cli.parsers import add_twin
 from sim.cli.progress import working
 from sim.config import load_config
 from sim.engine.policy import build_strategies
+from sim.errors import ConfigError
 from sim.io.atomic import file_digest
 from sim.io.outputs import check_new_files, check_table_path, write_frame
+from sim.io.ownership import FILE, claim_output
 from sim.runs.sample_log import simulate_event_log
 from sim.twin.backtest import print_backtest, run_backtest, write_backtest
 from sim.twin.dates import DateError, check_window, parse_day
-from sim.twin.events import EventFileError, load_events, load_users
+from sim.twin.events import load_events, load_users
 from sim.twin.folder import (
     BACKTEST_FORMAT,
     BACKTEST_JSON,
     TWIN_FORMAT,
     TWIN_JSON,
-    TwinFolderError,
     check_writable,
     load_twin,
     write_twin,
 )
 from sim.twin.forecast import CSV_OPTIONS, check_output, forecast, write_forecast
-from sim.twin.model import FitError, fit_twin
+from sim.twin.model import fit_twin
 from sim.twin.retention import run_retention
 from sim.twin.rfm import user_statistics
 
-EXIT_USER_ERROR = 2
 
-
-class TwinInputError(ValueError):
+class TwinInputError(ConfigError):
     """A flag value that cannot be used (a date, a mapping)."""
 
 
@@ -96,6 +97,15 @@ def parse_mapping(pairs: list[str]) -> dict[str, str] | None:
 def _check_draws(draws: int) -> None:
     if draws < 20:
         raise TwinInputError(f"--draws: at least 20 are needed for 95% intervals, got {draws}")
+
+
+def _claim_quarantine(args: argparse.Namespace) -> None:
+    """The quarantine file is an output like any other: never an input, never an existing file
+    without ``--overwrite`` (:func:`sim.io.ownership.claim_output`)."""
+    if args.quarantine is not None:
+        inputs = [args.events, getattr(args, "users", None), args.out]
+        claim_output(args.quarantine, inputs=inputs, overwrite=args.overwrite, kind=FILE,
+                     flag="--quarantine")  # fmt: skip
 
 
 def _load(args: argparse.Namespace):
@@ -150,7 +160,9 @@ def data_summary(log, calibration_end: pd.Timestamp, stats: pd.DataFrame) -> dic
 def cmd_fit(args: argparse.Namespace) -> int:
 
     cal = parse_date(args.calibration_end, "--calibration-end")
-    check_writable(args.out, TWIN_JSON, TWIN_FORMAT, args.overwrite)
+    inputs = [args.events, args.users, args.quarantine]
+    check_writable(args.out, TWIN_JSON, TWIN_FORMAT, args.overwrite, inputs)
+    _claim_quarantine(args)
     with working(f"reading {args.events}", _quiet(args)):
         log = _load(args)
         check_data_covers(log, cal)
@@ -216,7 +228,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             f"--until {until.date()} must be after the twin's calibration end "
             f"{twin.calibration_end.date()}"
         )
-    check_output(args.out, args.overwrite)
+    check_output(args.out, args.overwrite, inputs=[args.twin_dir])
     with working(f"forecasting {horizon} days ({args.draws} draws)", _quiet(args)):
         fc = forecast(twin.model, twin.spend, twin.users, horizon, seed=args.seed,
                       draws=args.draws)  # fmt: skip
@@ -238,7 +250,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     until = parse_date(args.until, "--until")
     if until <= cal:
         raise TwinInputError(f"--until {until.date()} must be after --calibration-end {cal.date()}")
-    check_writable(args.out, BACKTEST_JSON, BACKTEST_FORMAT, args.overwrite)
+    inputs = [args.events, args.quarantine]
+    check_writable(args.out, BACKTEST_JSON, BACKTEST_FORMAT, args.overwrite, inputs)
+    _claim_quarantine(args)
     with working(f"reading {args.events}", _quiet(args)):
         log = _load(args)
         check_data_covers(log, cal, until)
@@ -288,7 +302,7 @@ def cmd_sample_log(args: argparse.Namespace) -> int:
 
     out = args.out
     check_table_path(out, "the event log (--out)")
-    check_new_files((out,), args.overwrite)
+    check_new_files((out,), args.overwrite, inputs=[args.config])
     start = parse_date(args.start_date, "--start-date")
     config = load_config(args.config, seed=args.seed, users=args.users, days=args.days)
     with working(f"simulating {config.days} days of {args.config}", _quiet(args)):
@@ -310,14 +324,9 @@ HANDLERS = {"fit": cmd_fit, "forecast": cmd_forecast, "backtest": cmd_backtest,
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run a parsed ``siyu twin …`` command; user errors print one message and return 2."""
-
-    try:
-        return HANDLERS[args.twin_command](args)
-    except (EventFileError, TwinFolderError, FitError, TwinInputError, FileExistsError,
-            ValueError) as exc:  # fmt: skip
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+    """Run a parsed ``siyu twin …`` command; failures are turned into one line and an exit
+    status by the command line's error boundary (:mod:`sim.cli.failures`)."""
+    return guarded(lambda: HANDLERS[args.twin_command](args), args, getattr(args, "debug", False))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,7 +36,7 @@ from rich.progress import (
 )
 
 from sim.engine.policy import build_strategies
-from sim.errors import ConfigError
+from sim.errors import ConfigError, OutputRefused
 from sim.experiment.index import (
     config_hash,
     experiment_manifest,
@@ -48,8 +48,9 @@ from sim.experiment.index import (
 )
 from sim.experiment.plan import Cell, RunTask, plan_runs
 from sim.experiment.spec import CONTROL, ExperimentSpec
-from sim.experiment.worker import execute_task
+from sim.experiment.worker import execute_task, init_local_worker, queue_progress
 from sim.io.atomic import swap_in
+from sim.io.ownership import FOLDER, claim_output
 from sim.runs.folder import NotARunFolder, RunFolderExists, is_complete_run, write_run
 
 
@@ -88,17 +89,16 @@ def validate_policies(cells: list[Cell], source: str) -> None:
 
 
 # --------------------------------------------------------------------------- the folder
-def _prepare_folder(spec: ExperimentSpec, out_dir: Path, execution: Execution) -> Path:
+def _prepare_folder(spec: ExperimentSpec, out_dir: Path, execution: Execution, source: str) -> Path:
     """The folder runs are written to: ``out_dir`` itself, or a staging folder when an
     existing experiment is overwritten (published only when the new one has finished)."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise NotARunFolder(f"{out_dir} exists and is not a folder; choose a different --out")
+    try:  # the one output rule; an existing experiment's fate is decided below
+        claim_output(out_dir, inputs=[source], overwrite=True, kind=FOLDER,
+                     is_ours=lambda p: read_manifest(p) is not None,
+                     what="siyu experiment (no valid experiment.json)")  # fmt: skip
+    except OutputRefused as exc:
+        raise NotARunFolder(str(exc)) from exc
     existing = read_manifest(out_dir) if out_dir.exists() else None
-    if out_dir.exists() and any(out_dir.iterdir()) and existing is None:
-        raise NotARunFolder(
-            f"{out_dir} exists and is not a siyu experiment (no valid experiment.json); "
-            "refusing to write into it. Choose a different --out."
-        )
     if existing is None:
         out_dir.mkdir(parents=True, exist_ok=True)
         return out_dir
@@ -216,16 +216,6 @@ def _listening(get: Callable[[], list], bars: _Bars) -> Iterator[None]:
         thread.join(timeout=2)
 
 
-class _QueueProgress:
-    """Picklable progress callback writing (run id, days) to a multiprocessing queue."""
-
-    def __init__(self, q: Any) -> None:
-        self.q = q
-
-    def __call__(self, run_id: str, days: int) -> None:
-        self.q.put((run_id, days))
-
-
 class _DaskProgress:
     """Picklable progress callback writing to a named distributed Queue."""
 
@@ -259,13 +249,14 @@ def _run_processes(specs, tasks, source, folder, workers, bars: _Bars, record: R
     # worker)
     ctx = get_context("forkserver")
     ctx.set_forkserver_preload(["sim.experiment.worker"])
-    with ctx.Manager() as manager:
-        q = manager.Queue()
-        progress = _QueueProgress(q) if bars.enabled else None
-        with (
-            _listening(_mp_get(q), bars),
-            ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool,
-        ):
+    q = ctx.Queue()
+    # workers exit when the write end closes: when this process dies, or on purpose below
+    lifeline, keep_alive = ctx.Pipe(duplex=False)
+    progress = queue_progress if bars.enabled else None
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                               initializer=init_local_worker, initargs=(lifeline, q))  # fmt: skip
+    try:
+        with _listening(_mp_get(q), bars):
             futures = {
                 pool.submit(execute_task, specs[t.cell_id], t, source, str(folder), progress): t
                 for t in tasks
@@ -276,6 +267,15 @@ def _run_processes(specs, tasks, source, folder, workers, bars: _Bars, record: R
                     record(future.result())
                 except Exception as exc:  # the worker process itself died
                     record(_crashed(task, f"worker process failed: {exc!r}"))
+    except BaseException:  # Ctrl-C or a failure here: stop the workers now, queued runs too
+        keep_alive.close()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        keep_alive.close()
+        lifeline.close()
+        q.close()
 
 
 def _run_dask(specs, tasks, source, folder, address, bars: _Bars, record: Record) -> None:
@@ -314,6 +314,19 @@ def _run_dask(specs, tasks, source, folder, address, bars: _Bars, record: Record
 
 
 # --------------------------------------------------------------------------- the whole run
+def _stopped(
+    folder: Path, out_dir: Path, created: bool, started: bool, interrupted: bool, manifest: dict
+) -> None:
+    """After an execution stopped early: an experiment that never started leaves nothing (a
+    folder this call created, or a staging folder, is removed); otherwise its manifest says
+    ``interrupted`` or ``failed`` — never ``running`` — and ``--resume`` continues it."""
+    if folder != out_dir or (created and not started):
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    manifest["status"] = "interrupted" if interrupted else "failed"
+    write_manifest(folder, manifest)
+
+
 def execute_experiment(
     spec: ExperimentSpec,
     cells: list[Cell],
@@ -325,7 +338,8 @@ def execute_experiment(
     t0 = time.time()
     validate_policies(cells, source)
     tasks = plan_runs(cells, spec.replications, spec.seed)
-    folder = _prepare_folder(spec, out_dir, execution)
+    created = not out_dir.exists()
+    folder = _prepare_folder(spec, out_dir, execution, source)
     outcomes = _previous_outcomes(folder, tasks) if folder == out_dir else {}
     pending = [t for t in tasks if t.run_id not in outcomes]
     labels = {arm: spec.label(arm) for arm in spec.arm_names}
@@ -352,16 +366,28 @@ def execute_experiment(
     specs = {cell.cell_id: cell.spec.model_dump(mode="json") for cell in cells}
     bars = _Bars(len(pending), spec.days, f"{spec.name}: runs", execution.progress)
     workers = execution.workers or os.cpu_count() or 1
-    with bars.progress:
-        if not pending:
-            pass
-        elif execution.scheduler:
-            _run_dask(specs, pending, source, folder, execution.scheduler, bars, record)
-        elif workers <= 1 or len(pending) == 1:
-            _run_here(specs, pending, source, folder, bars, record)
-        else:
-            _run_processes(specs, pending, source, folder, min(workers, len(pending)),
-                           bars, record)  # fmt: skip
+    before = len(outcomes)
+    try:
+        with bars.progress:
+            if not pending:
+                pass
+            elif execution.scheduler:
+                _run_dask(specs, pending, source, folder, execution.scheduler, bars, record)
+            elif workers <= 1 or len(pending) == 1:
+                _run_here(specs, pending, source, folder, bars, record)
+            else:
+                _run_processes(specs, pending, source, folder, min(workers, len(pending)),
+                               bars, record)  # fmt: skip
+    except BaseException as exc:
+        _stopped(
+            folder,
+            out_dir,
+            created,
+            started=len(outcomes) > before,
+            interrupted=isinstance(exc, KeyboardInterrupt),
+            manifest=experiment_manifest(spec, cells, source, "", t0),
+        )
+        raise
 
     status = "complete" if failed == 0 else "complete-with-failures"
     write_manifest(folder, experiment_manifest(spec, cells, source, status, t0))

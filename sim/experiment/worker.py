@@ -8,6 +8,10 @@ others.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -24,6 +28,7 @@ from sim.runs.folder import write_run
 from sim.runs.manifest import build_manifest
 
 Progress = Callable[[str, int], None]  # (run id, days done)
+_progress_queue: Any = None  # a local worker process's queue to the parent's progress bars
 
 # report progress every this many simulated days (cheap enough across processes)
 PROGRESS_EVERY_DAYS = 5
@@ -114,3 +119,31 @@ def execute_task(
         message = f"{type(exc).__name__}: {exc}"
         return outcome(task, "failed", time.perf_counter() - t0, message, traceback.format_exc())
     return outcome(task, "done", time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------- local workers
+def init_local_worker(lifeline: Any, progress_queue: Any) -> None:
+    """Initialise a local worker process (``ProcessPoolExecutor`` initializer).
+
+    ``lifeline`` is the read end of a pipe whose only write end the parent holds: when the
+    parent exits — however it dies, SIGKILL included — or closes it on purpose (Ctrl-C), the
+    read sees end-of-file and the worker exits at once, so no worker outlives its experiment
+    or writes runs nobody waits for (a run being written is left as a hidden temporary folder,
+    which the next write cleans). Ctrl-C is the parent's to handle: workers ignore SIGINT.
+    """
+    global _progress_queue
+    _progress_queue = progress_queue
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(lifeline,), daemon=True).start()
+
+
+def _exit_with_parent(lifeline: Any) -> None:
+    with contextlib.suppress(EOFError, OSError):
+        lifeline.recv()  # the parent never sends: this returns only at end-of-file
+    os._exit(1)  # at once: no cleanup handlers, no more runs
+
+
+def queue_progress(run_id: str, days: int) -> None:
+    """Progress callback for local workers: (run id, days) to the parent's queue."""
+    if _progress_queue is not None:
+        _progress_queue.put((run_id, days))

@@ -7,6 +7,7 @@ notebook leaves its backend alone), nothing is shown and no figure stays in pypl
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,10 +33,16 @@ def new_figure(
 
 
 def save_figure(fig: Figure, path: Path | str) -> Path:
-    """Lay out, write ``path`` (creating its folder) and free the figure."""
+    """Lay out, write ``path`` (creating its folder) and free the figure.
+
+    The image is rendered in memory and then written in one call, so a full disk is an
+    ``OSError`` naming ``path`` (writing through Pillow it surfaced as an ``AttributeError``).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
+    image = io.BytesIO()
+    fig.savefig(image, format=path.suffix.lstrip(".").lower() or "png", dpi=DPI)
     fig.clear()
+    path.write_bytes(image.getvalue())
     return path

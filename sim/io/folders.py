@@ -14,6 +14,7 @@ recognised as one of theirs, their error classes and messages — stays with eac
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -26,11 +27,13 @@ from sim.io.atomic import (
     fsync,
     is_safe_relpath,
     make_tmp_dir,
+    sha256_file,
     swap_in,
     to_json,
 )
 
 MISSING, EMPTY, OURS, FOREIGN = "missing", "empty", "ours", "foreign"
+META_SHA256 = "meta_sha256"  # a description file's checksum of its own other entries
 """The states of a target folder (see :func:`folder_state`)."""
 
 
@@ -75,11 +78,27 @@ def listed_files_problem(path: Path, meta_name: str, files: Any) -> str | None:
     return None
 
 
-def completeness_problem(path: Path, meta_name: str, fmt: str | None = None) -> str | None:
+def changed_file_problem(path: Path, meta_name: str, files: Mapping[str, Any]) -> str | None:
+    """The first listed file whose sha256 differs from the one ``meta_name`` recorded (each file
+    read once), as a message naming it; None if every file is as written."""
+    for rel, info in files.items():
+        if sha256_file(path / rel) != info.get("sha256"):
+            return (
+                f"{path / rel} was changed after {meta_name} was written (its sha256 differs "
+                f"from the one recorded); restore the file or write the folder again"
+            )
+    return None
+
+
+def completeness_problem(
+    path: Path, meta_name: str, fmt: str | None = None, *, verify: bool = False
+) -> str | None:
     """Why ``path`` is not a complete folder described by ``meta_name``, or None if it is one.
 
     Complete: ``meta_name`` parses as a JSON object, has ``"format": fmt`` (when ``fmt`` is
     given) and ``"complete": true``, and its file listing passes :func:`listed_files_problem`.
+    With ``verify`` every listed file's sha256 is recomputed too (:func:`changed_file_problem`);
+    without, only sizes are compared (cheap, for recognising a folder).
     """
     if not path.is_dir():
         return f"{path} is not a directory"
@@ -90,13 +109,38 @@ def completeness_problem(path: Path, meta_name: str, fmt: str | None = None) -> 
         return f"{path / meta_name} does not say format: {fmt}"
     if meta.get("complete") is not True:
         return f"{path / meta_name} does not say complete: true"
-    return listed_files_problem(path, meta_name, meta.get("files"))
+    problem = listed_files_problem(path, meta_name, meta.get("files"))
+    if problem is None and verify:
+        problem = meta_problem(path, meta_name, meta) or changed_file_problem(
+            path, meta_name, meta["files"]
+        )
+    return problem
+
+
+def meta_digest(meta: Mapping[str, Any]) -> str:
+    """sha256 of a description's canonical JSON without its own :data:`META_SHA256` entry (the
+    same after a JSON round trip, so an edited value is caught whatever the formatting)."""
+    body = {k: v for k, v in meta.items() if k != META_SHA256}
+    return hashlib.sha256(to_json(body).encode("utf-8")).hexdigest()
+
+
+def meta_problem(path: Path, meta_name: str, meta: Mapping[str, Any]) -> str | None:
+    """Why the description ``meta`` (read from ``path / meta_name``) was edited since it was
+    written, or None. Folders written before the checksum existed carry none and pass."""
+    recorded = meta.get(META_SHA256)
+    if recorded is None or recorded == meta_digest(meta):
+        return None
+    return (
+        f"{path / meta_name} was edited after it was written (its content no longer matches its "
+        f"{META_SHA256}); restore the file or write the folder again"
+    )
 
 
 def finish_folder(tmp: Path, meta_name: str, meta: Mapping[str, Any]) -> None:
-    """Write ``meta_name`` last: ``meta`` plus the hashed list of every other file and
-    ``"complete": true``; everything is fsynced."""
+    """Write ``meta_name`` last: ``meta`` plus the hashed list of every other file,
+    ``"complete": true`` and the checksum of all that (:func:`meta_digest`); all fsynced."""
     full = {**meta, "files": file_entries(tmp, skip=meta_name), "complete": True}
+    full[META_SHA256] = meta_digest(full)
     (tmp / meta_name).write_text(to_json(full), encoding="utf-8")
     fsync(tmp / meta_name)
     fsync(tmp)

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from sim.io.atomic import replace_file, write_table
+from sim.io.ownership import FILE, claim_output
 
 TABLE_SUFFIXES = (".csv", ".parquet")
 
@@ -22,14 +23,16 @@ def check_table_path(path: Path, what: str = "the output") -> None:
         raise ValueError(f"{path}: {what} must end in .csv or .parquet")
 
 
-def check_new_files(paths: Iterable[Path], overwrite: bool) -> None:
-    """FileExistsError if one of ``paths`` exists and may not (or, not being a file, cannot)
-    be replaced."""
+def check_new_files(
+    paths: Iterable[Path], overwrite: bool, inputs: Iterable[Path | str | None] = (),
+    flag: str = "--out",
+) -> None:  # fmt: skip
+    """:func:`~sim.io.ownership.claim_output` each of ``paths`` as a file: refused if it is one
+    of ``inputs``, exists without ``overwrite``, or is not a file (OutputExists is a
+    FileExistsError)."""
+    inputs = list(inputs)
     for path in map(Path, paths):
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} already exists; use --overwrite or another --out")
-        if path.exists() and not path.is_file():
-            raise FileExistsError(f"{path} exists and is not a file; refusing to replace it")
+        claim_output(path, inputs=inputs, overwrite=overwrite, kind=FILE, flag=flag)
 
 
 def write_frame(frame: pd.DataFrame, path: Path, **csv_options: Any) -> None:

@@ -20,7 +20,7 @@ byte-identical files (the same seed gives the same bytes).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,8 @@ from sim.io.folders import (
     write_folder_atomically,
 )
 from sim.io.folders import completeness_problem as _folder_problem
+from sim.io.ownership import FOLDER, claim_output
+from sim.errors import OutputExists, OutputRefused
 
 MANIFEST_NAME = "manifest.json"
 RUN_FORMAT = "siyu-run/1"
@@ -65,14 +67,14 @@ def _read_manifest(path: Path) -> dict | None:
     return read_json_object(path / MANIFEST_NAME)
 
 
-def completeness_problem(path: Path | str) -> str | None:
+def completeness_problem(path: Path | str, *, verify: bool = False) -> str | None:
     """Why ``path`` is not a complete run, or None if it is one.
 
     Complete means: ``manifest.json`` exists and parses, has ``"complete": true``, and every file
-    it lists lies inside the folder and exists with the listed size. (Hashes are not recomputed;
-    see :meth:`RunFolder.verify`.)
+    it lists lies inside the folder and exists with the listed size; with ``verify`` (as
+    :func:`load_run` does) every file's sha256 matches the manifest too.
     """
-    return _folder_problem(Path(path), MANIFEST_NAME)
+    return _folder_problem(Path(path), MANIFEST_NAME, verify=verify)
 
 
 def is_complete_run(path: Path | str) -> bool:
@@ -93,14 +95,24 @@ def _classify(out_dir: Path) -> str:
     return folder_state(out_dir, _looks_like_run)
 
 
-def check_writable(out_dir: Path | str, overwrite: bool = False) -> None:
+def check_writable(
+    out_dir: Path | str, overwrite: bool = False, inputs: Iterable[Path | str | None] = ()
+) -> None:
     """Raise if :func:`write_run` could not publish to ``out_dir``; call before simulating.
 
     Raises :class:`RunFolderExists` for an existing run without ``overwrite`` and
     :class:`NotARunFolder` for anything that is not a siyu run (never replaced, whatever
-    ``overwrite`` says). A missing or empty folder is fine.
+    ``overwrite`` says) or that holds one of ``inputs``. A missing or empty folder is fine.
+    The rule is :func:`sim.io.ownership.claim_output`'s (which also cleans stale temp folders).
     """
     out_dir = Path(out_dir)
+    try:
+        claim_output(out_dir, inputs=inputs, overwrite=overwrite, kind=FOLDER,
+                     is_ours=_looks_like_run, what="siyu run")  # fmt: skip
+    except OutputExists:
+        pass  # said below, with whether the run is complete
+    except OutputRefused as exc:
+        raise NotARunFolder(str(exc)) from exc
     kind = _classify(out_dir)
     if kind == FOREIGN:
         what = "a file or link" if not out_dir.is_dir() or out_dir.is_symlink() else "a folder"
@@ -279,9 +291,10 @@ class RunFolder:
 
 
 def load_run(path: Path | str) -> RunFolder:
-    """Open a complete run folder; raises :class:`IncompleteRun` saying what is wrong otherwise."""
+    """Open a complete run folder whose files all have the sha256 its manifest recorded;
+    raises :class:`IncompleteRun` saying what is wrong (naming a changed file) otherwise."""
     path = Path(path)
-    problem = completeness_problem(path)
+    problem = completeness_problem(path, verify=True)
     if problem is not None:
         raise IncompleteRun(f"{path} is not a complete siyu run: {problem}")
     manifest = _read_manifest(path)

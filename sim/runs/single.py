@@ -47,7 +47,7 @@ def run_to_folder(
     """
     t0 = time.perf_counter()
     strategies = build_strategies(config, source or "<config>")
-    check_writable(out_dir, overwrite)
+    check_writable(out_dir, overwrite, inputs=[source] if source else [])
     result = simulate(config, strategies, show_progress)
     timings = dict(result.timings)
     plots = (lambda d: plot_run(result.tables, d)) if config.output.plots else None

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from sim.io.atomic import replace_file
 from sim.twin.dates import ISO_HINT, has_offset, parse_iso_timestamps
 
 EVENT_TYPES = ("purchase", "active", "open", "message", "join", "leave")
@@ -660,8 +661,7 @@ def _write_quarantine(path: Path, raw: _Raw, problems: _Problems) -> None:
         if arr is not None and parsed.any():
             column[parsed] = _got(arr, problems.index[parsed])
         frame[name] = column
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
+    replace_file(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
 # ----------------------------------------------------------------------------- the frame

@@ -20,7 +20,7 @@ kind; anything else is refused. A backtest folder has the same layout with ``bac
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from sim.errors import OutputRefused
 from sim.io.atomic import PLOTS_DIR, strict_json, to_json, write_table
 from sim.io.figures import new_figure, save_figure
 from sim.io.folders import (
-    FOREIGN,
     OURS,
     completeness_problem,
     finish_folder,
@@ -41,6 +41,7 @@ from sim.io.folders import (
     read_json_object,
     write_folder_atomically,
 )
+from sim.io.ownership import FOLDER, claim_output
 from sim.provenance import code_revision, package_versions
 from sim.twin.model import ALL_PARAMS, SPEND_PARAMS, GammaGamma, TwinFit, TwinModel
 
@@ -83,20 +84,21 @@ def _state(out_dir: Path, meta_name: str, fmt: str) -> str:
     return folder_state(out_dir, is_ours)
 
 
-def check_writable(out_dir: Path | str, meta_name: str, fmt: str, overwrite: bool) -> None:
-    """Raise :class:`TwinFolderError` if ``out_dir`` could not be (re)placed."""
+def check_writable(
+    out_dir: Path | str, meta_name: str, fmt: str, overwrite: bool,
+    inputs: Iterable[Path | str | None] = (),
+) -> None:  # fmt: skip
+    """Raise :class:`TwinFolderError` if ``out_dir`` could not be (re)placed: the rule of
+    :func:`sim.io.ownership.claim_output` (never an input, a foreign folder, or an earlier
+    folder without ``overwrite``; stale temp folders of crashed writes are cleaned)."""
     out_dir = Path(out_dir)
-    kind = _state(out_dir, meta_name, fmt)
     what = "twin" if meta_name == TWIN_JSON else "backtest"
-    if kind == FOREIGN:
-        raise TwinFolderError(
-            f"{out_dir} exists and is not a siyu {what} folder (no valid {meta_name}); "
-            "refusing to replace it. Choose a different --out."
-        )
-    if kind == OURS and not overwrite:
-        raise TwinFolderError(
-            f"{out_dir} already holds a {what}; use --overwrite or a different --out."
-        )
+    try:
+        claim_output(out_dir, inputs=inputs, overwrite=overwrite, kind=FOLDER,
+                     is_ours=lambda p: _state(p, meta_name, fmt) == OURS,
+                     what=f"siyu {what} folder")  # fmt: skip
+    except OutputRefused as exc:
+        raise TwinFolderError(str(exc)) from exc
 
 
 def write_folder(
@@ -250,21 +252,23 @@ class Twin:
         return pd.Timestamp(self.meta["calibration_end"])
 
 
-def check_twin_folder(path: Path | str) -> None:
+def check_twin_folder(path: Path | str, *, verify: bool = False) -> None:
     """:class:`TwinFolderError` unless ``path`` is a complete twin folder (cheap: reads twin.json
-    and checks the listed files' sizes, loads nothing)."""
+    and checks the listed files' sizes, loads nothing; ``verify`` also recomputes every listed
+    file's sha256 and names a file changed since the fit)."""
     path = Path(path)
     if not path.is_dir():
         raise TwinFolderError(f"{path} is not a twin folder (no such directory)")
-    problem = completeness_problem(path, TWIN_JSON, TWIN_FORMAT)
+    problem = completeness_problem(path, TWIN_JSON, TWIN_FORMAT, verify=verify)
     if problem is not None:
         raise TwinFolderError(f"{path} is not a complete twin folder: {problem}")
 
 
 def load_twin(path: Path | str) -> Twin:
-    """Open a complete twin folder; :class:`TwinFolderError` says what is wrong otherwise."""
+    """Open a complete twin folder whose files all have the sha256 twin.json recorded;
+    :class:`TwinFolderError` says what is wrong (naming a changed file) otherwise."""
     path = Path(path)
-    check_twin_folder(path)
+    check_twin_folder(path, verify=True)
     meta = read_json_object(path / TWIN_JSON)
     assert meta is not None
     m = meta["model"]

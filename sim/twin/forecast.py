@@ -291,11 +291,12 @@ def weekly_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}_weekly{suffix}")
 
 
-def check_output(out: Path, overwrite: bool = False) -> None:
+def check_output(out: Path, overwrite: bool = False, inputs=()) -> None:
     """ValueError for an unsupported extension; FileExistsError for an existing per-user or
-    weekly file without ``overwrite``."""
+    weekly file without ``overwrite``; :class:`~sim.errors.OutputRefused` for one of ``inputs``
+    (e.g. the twin folder being forecast)."""
     check_table_path(out, "the forecast file")
-    check_new_files((out, weekly_path(out)), overwrite)
+    check_new_files((out, weekly_path(out)), overwrite, inputs)
 
 
 CSV_OPTIONS = {"float_format": "%.6g", "date_format": "%Y-%m-%d"}  # the twin's CSV outputs

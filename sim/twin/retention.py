@@ -314,7 +314,7 @@ def run_retention(
         summary dict (:func:`retention_summary`) is in ``.attrs["summary"]``.
     """
     if out_path is not None:
-        _check_output(Path(out_path), overwrite)
+        _check_output(Path(out_path), overwrite, table_path)
     fit = fit_retention(read_retention_table(table_path), fit_through, project_to)
     fit.summary["table"] = str(table_path)
     if out_path is not None:
@@ -326,9 +326,9 @@ def _sidecar(out_path: Path) -> Path:
     return out_path.with_name(out_path.name.rsplit(".", 1)[0] + ".summary.json")
 
 
-def _check_output(out_path: Path, overwrite: bool) -> None:
+def _check_output(out_path: Path, overwrite: bool, table_path: str | Path) -> None:
     check_table_path(out_path)
-    check_new_files((out_path, _sidecar(out_path)), overwrite)
+    check_new_files((out_path, _sidecar(out_path)), overwrite, inputs=[table_path])
 
 
 def _write(fit: RetentionFit, out_path: Path) -> None:

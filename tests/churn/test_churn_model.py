@@ -246,6 +246,7 @@ def test_cli_trains_writes_model_and_plot_and_prints_metrics(tmp_path, capsys) -
     assert model.metadata_["train_seeds"] == [1, 2] and model.metadata_["window"] == WINDOW
     assert model.metadata_["evaluation"]["auc"] > 0.5
     assert (tmp_path / "models" / "churn_calibration.png").read_bytes()[:4] == b"\x89PNG"
+    argv += ["--overwrite"]  # the model file exists now; replacing it must be asked for
     argv[argv.index("--test-seeds") + 1] = "2"
     assert _cli(argv) == 2
     assert "train and test seeds must differ" in capsys.readouterr().err

@@ -254,12 +254,14 @@ def test_a_failing_cell_is_named_and_leaves_the_earlier_report(kernel, single, t
     out.parent.mkdir()
     out.write_text("EARLIER", encoding="utf-8")
     with pytest.raises(ReportError) as err:
-        render_report(single, notebook=broken, out_html=out)
+        render_report(single, notebook=broken, out_html=out, overwrite=True)
     message = str(err.value)
     assert "broken.ipynb" in message and "deliberate failure" in message
     assert "cell 5" in message  # after the injected parameters cell
     assert out.read_text(encoding="utf-8") == "EARLIER"
     assert sorted(p.name for p in out.parent.iterdir()) == ["report.html"]
+    with pytest.raises(FileExistsError, match="--overwrite"):  # refused before executing anything
+        render_report(single, notebook=broken, out_html=out)
 
 
 # --------------------------------------------------------------------------- the pieces

@@ -209,7 +209,7 @@ def test_cli_refuses_bad_input_with_one_message(event_file, tmp_path, capsys) ->
     base = ["twin", "fit", "--events", str(event_file), "--map", "user_id=customer",
             "--out", str(twin_dir)]  # fmt: skip
     assert _run([*base, "--calibration-end", "the end"]) == cli.EXIT_USER_ERROR
-    assert "--calibration-end: expected a date" in capsys.readouterr().err
+    assert "--calibration-end: expected an ISO 8601 date" in capsys.readouterr().err
     assert _run([*base, "--calibration-end", CAL]) == 0
     assert _run([*base, "--calibration-end", CAL]) == cli.EXIT_USER_ERROR
     assert "--overwrite" in capsys.readouterr().err
