@@ -37,6 +37,28 @@ COUNTERS = (
 )  # fmt: skip
 C = {name: i for i, name in enumerate(COUNTERS)}
 
+# counter indices as module constants (numba compiles globals as constants)
+_N_ACTIVE = C["active"]
+_N_OPENED = C["opened"]
+_N_SPOKE = C["spoke"]
+_N_SHARED = C["shared"]
+_N_PURCHASES = C["purchases"]
+_N_REVENUE = C["revenue"]
+_N_DISCOUNT = C["discount"]
+_N_MUTES = C["mutes"]
+_N_CHURNED_TODAY = C["churned_today"]
+_N_GROUP_LEAVES = C["group_leaves"]
+_N_COMPLETIONS = C["completions"]
+_N_REFERRALS = C["referrals"]
+_N_TRUST_SUM = C["trust_sum"]
+_N_FATIGUE_SUM = C["fatigue_sum"]
+_N_REACHABLE = C["reachable"]
+_N_STAGE_POTENTIAL = C["stage_potential"]
+_N_STAGE_NEW = C["stage_new"]
+_N_STAGE_CORE = C["stage_core"]
+_N_STAGE_DORMANT = C["stage_dormant"]
+_N_STAGE_CHURNED = C["stage_churned"]
+
 KEY_PURPOSES = (
     Purpose.OPEN, Purpose.ACTIVE, Purpose.STUDY, Purpose.SPEAK, Purpose.SHARE,
     Purpose.PURCHASE, Purpose.CHURN,
@@ -252,7 +274,7 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
     n_ref = 0
     for i in range(n):
         if U.churn_day[i] >= 0:
-            cnt[19] += 1.0
+            cnt[_N_STAGE_CHURNED] += 1.0
             continue
         uid = U.uid[i]
         trust = float(U.trust[i])
@@ -296,7 +318,7 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
         if opened:
             U.last_open[i] = day
             U.open_days[i] += 1
-            cnt[1] += 1.0
+            cnt[_N_OPENED] += 1.0
         if opened_promo:
             U.offer_open_days[i] += 1
 
@@ -336,7 +358,7 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
         U.active_bits[i] = U.active_bits[i] << np.uint32(1)
         U.speak_bits[i] = U.speak_bits[i] << np.uint32(1)
         if active:
-            cnt[0] += 1.0
+            cnt[_N_ACTIVE] += 1.0
             U.last_active[i] = day
             silence = 0
             U.active_bits[i] |= np.uint32(1)
@@ -350,7 +372,7 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                 if U.progress[i] >= 1.0:
                     U.completed[i] += 1
                     trust += P.trust_gain_completion
-                    cnt[10] += 1.0
+                    cnt[_N_COMPLETIONS] += 1.0
             # 5b. speak
             if g >= 0:
                 p_speak = _sigmoid(
@@ -363,19 +385,19 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                 if _u1(k_speak, uid) < p_speak:
                     U.speak_bits[i] |= np.uint32(1)
                     g_speakers[g] += 1
-                    cnt[2] += 1.0
+                    cnt[_N_SPOKE] += 1.0
             # 5c. share → friends who register tomorrow
             u_s, u_k = _u2(k_share, uid)
             if u_s < _sigmoid(P.share_intercept + P.share_trust * (trust - 0.5)
                               + U.engagement_logit[i]):  # fmt: skip
-                cnt[3] += 1.0
+                cnt[_N_SHARED] += 1.0
                 friends = _poisson(u_k, P.referrals_per_share)
                 if friends > 0:
                     B.ref_user[n_ref] = i
                     B.ref_count[n_ref] = friends
                     n_ref += 1
                     U.referrals[i] += friends
-                    cnt[11] += friends
+                    cnt[_N_REFERRALS] += friends
             # 5d. purchase the next step of the ladder (the top step repeats)
             step = ladder if ladder < n_products else n_products - 1
             last_buy = U.last_purchase[i]
@@ -412,9 +434,9 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                     B.buy_paid[n_buy] = paid
                     B.buy_discount[n_buy] = price - paid
                     n_buy += 1
-                    cnt[4] += 1.0
-                    cnt[5] += paid
-                    cnt[6] += price - paid
+                    cnt[_N_PURCHASES] += 1.0
+                    cnt[_N_REVENUE] += paid
+                    cnt[_N_DISCOUNT] += price - paid
 
         # 6. exits: one uniform against cumulative hazards (at most one exit a day)
         ramp = min(silence, P.churn_silence_ramp_days) / P.churn_silence_ramp_days
@@ -435,20 +457,20 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
             if u < h_churn:
                 churned = True
                 U.churn_day[i] = day
-                cnt[8] += 1.0
+                cnt[_N_CHURNED_TODAY] += 1.0
             elif u < h_churn + h_mute:
                 U.muted[i] = True
-                cnt[7] += 1.0
+                cnt[_N_MUTES] += 1.0
             elif u < h_churn + h_mute + h_leave:
                 g_size[g] -= 1
                 g_leaves[g] += 1
                 U.group[i] = -1
-                cnt[9] += 1.0
+                cnt[_N_GROUP_LEAVES] += 1.0
         if churned and g >= 0:
             g_size[g] -= 1
             g_leaves[g] += 1
             U.group[i] = -1
-            cnt[9] += 1.0
+            cnt[_N_GROUP_LEAVES] += 1.0
 
         # 7. trust drifts toward its floor; write back state; clear the inbox
         trust -= P.trust_decay * (trust - P.trust_floor)
@@ -471,11 +493,11 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
             B.trans_to[n_trans] = new_stage
             n_trans += 1
             U.stage[i] = new_stage
-        cnt[15 + new_stage] += 1.0
+        cnt[_N_STAGE_POTENTIAL + new_stage] += 1.0
         if not churned:
-            cnt[14] += 1.0
-            cnt[12] += trust
-            cnt[13] += fatigue
+            cnt[_N_REACHABLE] += 1.0
+            cnt[_N_TRUST_SUM] += trust
+            cnt[_N_FATIGUE_SUM] += fatigue
     B.sizes[0] = n_trans
     B.sizes[1] = n_buy
     B.sizes[2] = n_ref
