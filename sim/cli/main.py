@@ -8,6 +8,7 @@
     siyu strategies list
     siyu strategies show NAME
     siyu rules check CONFIG [--seed S] [--users N] [--days D]
+    siyu laws CONFIG [--users N] [--days D] [--seed S] [--json]   (exit 1 if a law breaks)
 
 Errors in the user's input (config, flags, destination) print one clear message and exit with
 status 2; nothing is written. ``rules check`` exits 0 when every rule is clean, 1 when there are
@@ -26,6 +27,7 @@ from rich.table import Table
 from sim.analysis.summary import print_summary
 from sim.cli import churn as churn_cli
 from sim.cli import experiment as experiment_cli
+from sim.cli import laws as laws_cli
 from sim.cli import twin as twin_cli
 from sim.config import load_config, read_yaml
 from sim.errors import ConfigError
@@ -37,7 +39,7 @@ from strategies.registry import available, get_strategy_class
 
 EXIT_USER_ERROR = 2
 # modules with register(subparsers); dispatch via args.handler
-_PLUGIN_COMMANDS = (churn_cli, twin_cli)
+_PLUGIN_COMMANDS = (churn_cli, twin_cli, laws_cli)
 
 
 def _parser() -> argparse.ArgumentParser:

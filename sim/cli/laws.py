@@ -1,0 +1,113 @@
+"""``siyu laws``: replay the behavioural laws (docs/LAWS.md) on a config's world.
+
+    siyu laws CONFIG [--users N] [--days D] [--seed S] [--only KEYS] [--workers W]
+                     [--json [FILE]] [--details] [--quiet]
+
+Runs the simulations the laws need on CONFIG's world (its population, world parameters, horizon
+and seed; its strategies and rules are replaced by each law's policies), prints one row per law
+— measured value, band, holds / violated — and exits 1 if any law is violated or not measurable,
+0 if all hold, 2 on bad input. ``--users`` scales the daily arrivals with the initial users.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from sim.config import load_config, read_yaml
+from sim.errors import ConfigError
+from sim.experiment.spec import is_experiment
+from sim.laws.law import Outcome
+from sim.laws.plan import scaled
+from sim.laws.runner import replay_laws, select
+
+EXIT_VIOLATED = 1
+STATUS_STYLE = {"holds": "green", "violated": "bold red", "not measurable": "bold red",
+                "reported": "cyan"}  # fmt: skip
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``laws`` to ``subparsers``; the namespace carries ``handler=run``."""
+    p = subparsers.add_parser(
+        "laws", help="replay the behavioural laws on a config's world (exit 1 if one breaks)"
+    )
+    p.add_argument("config", type=Path, help="run config whose world is measured")
+    p.add_argument("--users", type=int, help="initial users (daily arrivals scale with them)")
+    p.add_argument("--days", type=int, help="horizon in days (default: the config's)")
+    p.add_argument("--seed", type=int, help="seed (default: the config's)")
+    p.add_argument("--only", help="comma-separated laws or groups, e.g. 1,4b,8 (default all)")
+    p.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
+    p.add_argument(
+        "--json", nargs="?", const="-", metavar="FILE",
+        help="print the results as JSON instead of the table; with FILE, write them there too",
+    )  # fmt: skip
+    p.add_argument("--details", action="store_true", help="a detail line for every law")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run)
+    return p
+
+
+def run(args: argparse.Namespace, console: Console | None = None) -> int:
+    """Execute ``siyu laws``; returns the exit status."""
+    if is_experiment(read_yaml(args.config)):
+        raise ConfigError(f"{args.config}: siyu laws takes a run config (one world), not an "
+                          "experiment with arms")  # fmt: skip
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+    config = scaled(load_config(args.config), users=args.users, days=args.days, seed=args.seed)
+    laws = select(args.only.split(",") if args.only else None)
+    outcomes = replay_laws(
+        config, laws, workers=args.workers, progress=not args.quiet,
+        source=str(args.config),
+    )  # fmt: skip
+    if args.json:
+        text = json.dumps(as_json(args.config, config, outcomes), indent=2, ensure_ascii=False)
+        if args.json == "-":
+            print(text)
+        else:
+            Path(args.json).write_text(text + "\n", encoding="utf-8")
+    if args.json != "-":
+        print_table(args.config, config, outcomes, args.details, console or Console())
+    return 0 if all(o.passed for o in outcomes) else EXIT_VIOLATED
+
+
+def as_json(path: Path, config: Any, outcomes: list[Outcome]) -> dict[str, Any]:
+    return {
+        "config": str(path),
+        "initial_users": config.population.initial_users,
+        "days": config.days,
+        "seed": config.seed,
+        "passed": all(o.passed for o in outcomes),
+        "laws": [o.as_dict() for o in outcomes],
+    }
+
+
+def print_table(
+    path: Path, config: Any, outcomes: list[Outcome], details: bool, console: Console
+) -> None:
+    """The law table, then the detail of every law that did not hold (all with ``details``)."""
+    title = (f"laws on {path.name}: {config.population.initial_users:,} users, "
+             f"{config.days} days, seed {config.seed}")  # fmt: skip
+    table = Table(title=title, title_justify="left", expand=False, pad_edge=False)
+    table.add_column("law", overflow="fold", ratio=1)
+    table.add_column("measured", justify="right", no_wrap=True)
+    table.add_column("band", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for o in outcomes:
+        style = STATUS_STYLE[o.status]
+        status = "violated" if o.status == "not measurable" else o.status
+        measured = "n/a" if o.status == "not measurable" else o.shown
+        band = o.law.band.text if o.law.band else "—"
+        table.add_row(f"{o.law.key} {o.law.title}", measured, band, f"[{style}]{status}[/]")
+    console.print(table)
+    for o in outcomes:
+        if details or not o.passed:
+            console.print(f"[bold]{o.law.key}[/] {o.detail}", overflow="fold", highlight=False)
+    held = sum(o.passed for o in outcomes)
+    verdict = "every law holds" if held == len(outcomes) else f"{len(outcomes) - held} violated"
+    console.print(f"{held} of {len(outcomes)} laws hold — {verdict}", highlight=False)
