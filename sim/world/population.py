@@ -30,6 +30,11 @@ USER_COLUMNS: dict[str, tuple[type, float]] = {
     # a calibrated twin sets them from each real user's history)
     "buy_logit_offset": (np.float32, 0),
     "churn_multiplier": (np.float32, 1),
+    # persistent propensity to lapse and delete (log-normal, mean 1, drawn at arrival)
+    "frailty": (np.float32, 1),
+    # the level buying intent regrows to (drawn at arrival) and ln(income / reference income)
+    "need": (np.float32, 0.3),
+    "log_income_ratio": (np.float32, 0),
     "preference": (np.int8, 0),
     "engagement": (np.float32, 0),
     "engagement_logit": (np.float32, 0),
@@ -47,6 +52,9 @@ USER_COLUMNS: dict[str, tuple[type, float]] = {
     "active_bits": (np.uint32, 0),
     "speak_bits": (np.uint32, 0),
     "churn_day": (np.int32, -1),
+    # lapsed: silent but reachable and recallable; lapse_day = day of the latest lapse
+    "lapsed": (np.bool_, False),
+    "lapse_day": (np.int32, -1),
     "muted": (np.bool_, False),
     # purchasing
     "ladder": (np.int8, 0),
@@ -60,11 +68,14 @@ USER_COLUMNS: dict[str, tuple[type, float]] = {
     "coupon_discount": (np.float32, 0),
     "coupon_expiry": (np.int32, -1),
     "last_claim": (np.int32, NO_DAY),
+    # buying intent (a need that regrows, is raised by relevant content, used up by buying)
+    "intent": (np.float32, 0),
     # study, trust, fatigue, community
     "progress": (np.float32, 0),
     "completed": (np.int16, 0),
     "trust": (np.float32, 0),
     "fatigue": (np.float32, 0),
+    "wear": (np.float32, 0),
     "group": (np.int32, -1),
     "points": (np.float32, 0),
     "referrals": (np.int32, 0),
@@ -82,6 +93,7 @@ USER_COLUMNS: dict[str, tuple[type, float]] = {
     "inbox_relevance": (np.float32, 0),
     "inbox_contact": (np.uint8, 0),
     "inbox_reward": (np.uint8, 0),
+    "inbox_reward_value": (np.float32, 0),
 }
 
 

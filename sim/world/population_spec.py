@@ -121,6 +121,26 @@ class PopulationSpec(Strict):
     price_sensitivity_bounds: tuple[float, float] = Field(
         (0.3, 3.0), description="assumed: clip range of price sensitivity"
     )
+    need_logit_mean: float = Field(
+        -1.0,
+        description="assumed: mean of logit(need), the level a user's buying intent regrows to",
+    )
+    need_logit_sd: float = Field(
+        1.0, ge=0, le=5, description="assumed: spread of logit(need) between users"
+    )
+    frailty_sigma: float = Field(
+        0.8,
+        ge=0,
+        le=3,
+        description="assumed: log-normal spread (mean 1) of each user's persistent propensity "
+        "to lapse and to delete the account",
+    )
+    frailty_engagement: float = Field(
+        0.5,
+        ge=0,
+        description="assumed: frailty x exp(-k x (engagement_logit - channel mean)), "
+        "normalised to mean 1: the less engaged are the likelier to drift away",
+    )
     initial_silence_scale_days: float = Field(
         8.0, gt=0, description="assumed: base users' days since last active ~ Exp(scale/engagement)"
     )
