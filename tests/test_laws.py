@@ -279,6 +279,14 @@ def test_shared_runs_are_planned_once() -> None:
     assert all(run_of(call(name)) in jobs for name in BUILTIN)
 
 
+def test_quick_plans_each_strategy_at_its_defaults_only() -> None:
+    full = plan_jobs(Plan(load_config(QUICKSTART)), LAWS)
+    quick = plan_jobs(Plan(load_config(QUICKSTART), quick=True), LAWS)
+    assert set(quick) < set(full)
+    assert all(run_of(call(name)) in quick for name in BUILTIN)
+    assert run_of(call("recall_coupon", trigger_silence_days=30)) not in quick
+
+
 def test_the_sweep_covers_every_builtin_strategy_and_declared_range() -> None:
     runs = strategy_sweep()
     for name, ranges in INTERIM_RANGES.items():
@@ -328,7 +336,7 @@ def tiny_replay(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, dic
     buffer = io.StringIO()
     with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(buffer):
         mp.setenv("COLUMNS", "80")
-        args = [str(QUICKSTART), *TINY, "--json", str(out), "--quiet", "--details"]
+        args = [str(QUICKSTART), *TINY, "--quick", "--json", str(out), "--quiet", "--details"]
         code = main(["laws", *args])
     return code, buffer.getvalue(), json.loads(out.read_text())
 

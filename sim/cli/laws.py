@@ -1,6 +1,6 @@
 """``siyu laws``: replay the behavioural laws (docs/LAWS.md) on a config's world.
 
-    siyu laws CONFIG [--users N] [--days D] [--seed S] [--only KEYS] [--workers W]
+    siyu laws CONFIG [--users N] [--days D] [--seed S] [--only KEYS] [--quick] [--workers W]
                      [--json [FILE]] [--details] [--quiet]
 
 Runs the simulations the laws need on CONFIG's world (its population, world parameters, horizon
@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from sim.config import load_config, read_yaml
+from sim.config import ExperimentConfig, load_config, read_yaml
 from sim.errors import ConfigError
 from sim.experiment.spec import is_experiment
 from sim.laws.law import Outcome
@@ -41,6 +42,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, help="horizon in days (default: the config's)")
     p.add_argument("--seed", type=int, help="seed (default: the config's)")
     p.add_argument("--only", help="comma-separated laws or groups, e.g. 1,4b,8 (default all)")
+    p.add_argument(
+        "--quick", action="store_true",
+        help="laws over every strategy use each strategy's defaults only (no range ends)",
+    )  # fmt: skip
     p.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
     p.add_argument(
         "--json", nargs="?", const="-", metavar="FILE",
@@ -63,36 +68,47 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     laws = select(args.only.split(",") if args.only else None)
     outcomes = replay_laws(
         config, laws, workers=args.workers, progress=not args.quiet,
-        source=str(args.config),
+        source=str(args.config), quick=args.quick,
     )  # fmt: skip
+    scope = describe(args, config)
     if args.json:
-        text = json.dumps(as_json(args.config, config, outcomes), indent=2, ensure_ascii=False)
+        text = json.dumps(as_json(scope, outcomes), indent=2, ensure_ascii=False)
         if args.json == "-":
             print(text)
         else:
             Path(args.json).write_text(text + "\n", encoding="utf-8")
     if args.json != "-":
-        print_table(args.config, config, outcomes, args.details, console or Console())
+        print_table(scope, outcomes, args.details, console or Console())
     return 0 if all(o.passed for o in outcomes) else EXIT_VIOLATED
 
 
-def as_json(path: Path, config: Any, outcomes: list[Outcome]) -> dict[str, Any]:
+def describe(args: argparse.Namespace, config: ExperimentConfig) -> dict[str, Any]:
+    """What was measured: the config file, the world's scale, seed and mode."""
+    twin = config.population.twin
     return {
-        "config": str(path),
-        "initial_users": config.population.initial_users,
+        "config": str(args.config),
+        "initial_users": None if twin else config.population.initial_users,
+        "twin": str(twin) if twin else None,
         "days": config.days,
         "seed": config.seed,
-        "passed": all(o.passed for o in outcomes),
-        "laws": [o.as_dict() for o in outcomes],
+        "quick": bool(args.quick),
     }
 
 
+def as_json(scope: dict[str, Any], outcomes: list[Outcome]) -> dict[str, Any]:
+    return {**scope, "passed": all(o.passed for o in outcomes),
+            "laws": [o.as_dict() for o in outcomes]}  # fmt: skip
+
+
 def print_table(
-    path: Path, config: Any, outcomes: list[Outcome], details: bool, console: Console
+    scope: dict[str, Any], outcomes: list[Outcome], details: bool, console: Console
 ) -> None:
     """The law table, then the detail of every law that did not hold (all with ``details``)."""
-    title = (f"laws on {path.name}: {config.population.initial_users:,} users, "
-             f"{config.days} days, seed {config.seed}")  # fmt: skip
+    users = f"twin {Path(scope['twin']).name}" if scope["twin"] else (
+        f"{scope['initial_users']:,} users")  # fmt: skip
+    quick = ", quick" if scope["quick"] else ""
+    title = (f"laws on {Path(scope['config']).name}: {users}, {scope['days']} days, "
+             f"seed {scope['seed']}{quick}")  # fmt: skip
     table = Table(title=title, title_justify="left", expand=False, pad_edge=False)
     table.add_column("law", overflow="fold", ratio=1)
     table.add_column("measured", justify="right", no_wrap=True)
@@ -103,11 +119,13 @@ def print_table(
         status = "violated" if o.status == "not measurable" else o.status
         measured = "n/a" if o.status == "not measurable" else o.shown
         band = o.law.band.text if o.law.band else "—"
-        table.add_row(f"{o.law.key} {o.law.title}", measured, band, f"[{style}]{status}[/]")
+        table.add_row(escape(f"{o.law.key} {o.law.title}"), escape(measured), escape(band),
+                      f"[{style}]{status}[/]")  # fmt: skip
     console.print(table)
     for o in outcomes:
         if details or not o.passed:
-            console.print(f"[bold]{o.law.key}[/] {o.detail}", overflow="fold", highlight=False)
+            console.print(f"[bold]{o.law.key}[/] {escape(o.detail)}", overflow="fold",
+                          highlight=False)  # fmt: skip
     held = sum(o.passed for o in outcomes)
     verdict = "every law holds" if held == len(outcomes) else f"{len(outcomes) - held} violated"
     console.print(f"{held} of {len(outcomes)} laws hold — {verdict}", highlight=False)

@@ -17,9 +17,9 @@ WHY = (
 )
 
 
-def highest(results: Results, metric: str) -> tuple[float, str]:
+def highest(results: Results, plan: Plan, metric: str) -> tuple[float, str]:
     """The largest finite ``metric`` over the strategy sweep and the run that gave it."""
-    found = [(results.metric(r, metric), r.label) for r in strategy_sweep()]
+    found = [(results.metric(r, metric), r.label) for r in strategy_sweep(plan.quick)]
     found = [(v, label) for v, label in found if math.isfinite(v)]
     if not found:
         return math.nan, "no run has a value"
@@ -27,20 +27,20 @@ def highest(results: Results, metric: str) -> tuple[float, str]:
 
 
 def active_ceiling(results: Results, plan: Plan) -> Measured:
-    value, label = highest(results, "active_share")
+    value, label = highest(results, plan, "active_share")
     return Measured(value, pct(value), f"highest under {label}")
 
 
 def open_ceiling(results: Results, plan: Plan) -> Measured:
-    value, label = highest(results, "open_rate")
+    value, label = highest(results, plan, "open_rate")
     return Measured(value, pct(value), f"highest under {label}")
 
 
 LAWS = (
     Law("2a", "active share of reachable",
         Band(0.0, 0.30, "≤ 30%"), "share", "issue 11; DOMAIN.md §3", WHY,
-        lambda plan: strategy_sweep(), active_ceiling),
+        lambda plan: strategy_sweep(plan.quick), active_ceiling),
     Law("2b", "open rate of pushed content",
         Band(0.0, 0.40, "≤ 40%"), "share", "[003] ≥ 30% is a growth-stage target", WHY,
-        lambda plan: strategy_sweep(), open_ceiling),
+        lambda plan: strategy_sweep(plan.quick), open_ceiling),
 )  # fmt: skip

@@ -121,7 +121,10 @@ def times(x: float) -> str:
 
 
 def yuan(x: float) -> str:
-    return f"¥{x:,.2f}" if math.isfinite(x) else "n/a"
+    """Money: ``-0.5`` → ``-¥0.50``."""
+    if not math.isfinite(x):
+        return "n/a"
+    return f"-¥{-x:,.2f}" if x < 0 else f"¥{x:,.2f}"
 
 
 def number(x: float) -> str:

@@ -28,7 +28,9 @@ PRICE_FACTORS = (0.5, 0.75, 1.0, 1.5, 2.0)
 
 
 def ladder_depth(results: Results, plan: Plan) -> Measured:
-    found = max((results.metric(r, "above_entry_share"), r.label) for r in strategy_sweep())
+    found = max(
+        (results.metric(r, "above_entry_share"), r.label) for r in strategy_sweep(plan.quick)
+    )
     return Measured(found[0], pct(found[0]), f"highest under {found[1]} (above {plan.entry})")
 
 
@@ -43,10 +45,10 @@ def step_ratio(lower: float, higher: float) -> float:
     return math.inf if higher > 0 else 0.0
 
 
-def tercile_steps(results: Results) -> list[tuple[float, float, str]]:
+def tercile_steps(results: Results, plan: Plan) -> list[tuple[float, float, str]]:
     """Per swept run: the smaller of the two tercile step ratios, top/bottom, and the label."""
     rows = []
-    for run in strategy_sweep():
+    for run in strategy_sweep(plan.quick):
         low, mid, top = results.metric(run, "tercile_revenue")
         rows.append((min(step_ratio(low, mid), step_ratio(mid, top)), step_ratio(low, top),
                      run.label))  # fmt: skip
@@ -54,12 +56,12 @@ def tercile_steps(results: Results) -> list[tuple[float, float, str]]:
 
 
 def terciles_rise(results: Results, plan: Plan) -> Measured:
-    worst = min(tercile_steps(results))
+    worst = min(tercile_steps(results, plan))
     return Measured(worst[0], times(worst[0]), f"smallest step under {worst[2]}")
 
 
 def top_vs_bottom(results: Results, plan: Plan) -> Measured:
-    worst = min(tercile_steps(results), key=lambda row: row[1])
+    worst = min(tercile_steps(results, plan), key=lambda row: row[1])
     return Measured(worst[1], times(worst[1]), f"lowest under {worst[2]}")
 
 
@@ -129,13 +131,13 @@ WHY_FUNNEL = (
 LAWS = (
     Law("3", "buyers above entry product",
         Band(0.0, 0.10, "≤ 10%"), "share", "issue 11; DOMAIN.md §1", WHY_LADDER,
-        lambda plan: strategy_sweep(), ladder_depth),
+        lambda plan: strategy_sweep(plan.quick), ladder_depth),
     Law("4a", "revenue step by income third",
         Band(1.0, math.inf, "> 1×", lo_open=True), "ratio", "issue 11; DOMAIN.md §2",
-        WHY_WALLET, lambda plan: strategy_sweep(), terciles_rise),
+        WHY_WALLET, lambda plan: strategy_sweep(plan.quick), terciles_rise),
     Law("4b", "revenue top/bottom third",
         Band(1.5, math.inf, "≥ 1.5×"), "ratio", "issue 11", WHY_WALLET,
-        lambda plan: strategy_sweep(), top_vs_bottom),
+        lambda plan: strategy_sweep(plan.quick), top_vs_bottom),
     Law("4c", "courses sold as price rises",
         Band(0.0, 1.0, "< 1× each step", hi_open=True), "ratio", "issue 11", WHY_WALLET,
         price_runs, courses_fall),

@@ -125,6 +125,8 @@ class Plan:
 
     config: ExperimentConfig
     source: str = "<config>"
+    quick: bool = False
+    """Run the "every strategy" laws on each strategy's defaults only (no range ends)."""
 
     @property
     def days(self) -> int:

@@ -32,7 +32,8 @@ def select(keys: Sequence[str] | None) -> tuple[Law, ...]:
     known = {law.key for law in LAWS} | {law.key.rstrip("abcd") for law in LAWS}
     unknown = sorted(wanted - known)
     if unknown:
-        raise KeyError(f"unknown law(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        known_keys = ", ".join(sorted(known, key=lambda k: (int(k.rstrip("abcd")), k)))
+        raise KeyError(f"unknown law(s) {', '.join(unknown)}; known: {known_keys}")
     return chosen
 
 
@@ -60,10 +61,12 @@ def replay_laws(
     workers: int = 1,
     progress: bool = True,
     source: str = "<config>",
+    quick: bool = False,
 ) -> list[Outcome]:
     """Measure ``laws`` on ``config``'s world (at its own scale: apply
-    :func:`~sim.laws.plan.scaled` first to change it)."""
-    plan = Plan(config, source)
+    :func:`~sim.laws.plan.scaled` first to change it); ``quick`` runs each strategy at its
+    defaults only where a law asks for every strategy."""
+    plan = Plan(config, source, quick)
     jobs = plan_jobs(plan, laws)
     results = Results(run_jobs(plan, jobs, workers=workers, progress=progress))
     return [evaluate(law, results, plan) for law in laws]

@@ -40,12 +40,14 @@ def parameter_ranges(name: str) -> dict[str, tuple[Any, Any]]:
 
 
 @functools.cache
-def strategy_sweep() -> tuple[Run, ...]:
-    """Each built-in strategy alone: at its defaults, then each range end (others default)."""
+def strategy_sweep(quick: bool = False) -> tuple[Run, ...]:
+    """Each built-in strategy alone: at its defaults, then each range end (others default);
+    with ``quick``, at its defaults only."""
     runs: list[Run] = []
     for name in BUILTIN:
         runs.append(run_of(call(name)))
-        for param, ends in parameter_ranges(name).items():
+        ranges = {} if quick else parameter_ranges(name)
+        for param, ends in ranges.items():
             if param not in strategy_defaults(name):
                 raise KeyError(f"strategy {name!r} has no parameter {param!r}")
             runs.extend(run_of(call(name, **{param: end})) for end in ends)
