@@ -26,7 +26,7 @@ from sim.laws.runner import LAWS, evaluate, plan_jobs, select
 from sim.laws.strategy_space import INTERIM_RANGES, strategy_sweep
 from strategies.registry import BUILTIN
 
-QUICKSTART = Path(__file__).resolve().parents[1] / "experiments" / "quickstart.yaml"
+QUICKSTART = Path(__file__).resolve().parents[2] / "experiments" / "quickstart.yaml"
 TINY = ("--users", "600", "--days", "91", "--seed", "5")
 
 
