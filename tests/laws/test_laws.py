@@ -22,7 +22,7 @@ from sim.config import load_config
 from sim.laws import effects, groups, money, rewards, saturation
 from sim.laws.law import Band, Law, Measured, argmax_setting, interior
 from sim.laws.plan import BASELINE, Plan, Results, call, run_of, scaled
-from sim.laws.runner import LAWS, evaluate, plan_jobs, select
+from sim.laws.runner import LAWS, evaluate, plan_jobs, replay_laws, select
 from sim.laws.strategy_space import INTERIM_RANGES, strategy_sweep
 from strategies.registry import BUILTIN
 
@@ -359,6 +359,15 @@ def test_the_table_fits_80_columns(tiny_replay) -> None:
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= 80
     assert all(law.key in text for law in LAWS)
+
+
+def test_worker_processes_give_the_same_results_as_one_process() -> None:
+    config = scaled(load_config(QUICKSTART), users=300, days=40, seed=2)
+    laws = select(["1c", "4c"])
+    one = replay_laws(config, laws, workers=1, progress=False)
+    two = replay_laws(config, laws, workers=2, progress=False)
+    assert [o.value for o in one] == [o.value for o in two]
+    assert [o.detail for o in one] == [o.detail for o in two]
 
 
 def test_json_output_parses(capsys, monkeypatch) -> None:
