@@ -122,6 +122,7 @@ class StepParams(NamedTuple):
     trust_floor: float
     purchase_trust: float
     promo_lift_per_trust: float
+    purchase_fatigue: float
     intent_regrow_per_day: float
     intent_paving: float
     intent_paving_ceiling: float
@@ -143,6 +144,7 @@ class StepParams(NamedTuple):
     churn_silence_ratio: float
     churn_silence_ramp_days: int
     churn_trust: float
+    churn_hazard_bound: float
     group_leave_base_hazard: float
     camp_days: int
     camp_checkin: float
@@ -194,6 +196,8 @@ def step_params(world: WorldParams) -> StepParams:
         fatigue_keep=0.5 ** (1.0 / b.fatigue_half_life_days),
         wear_keep=0.5 ** (1.0 / b.wear_half_life_days),
         excess_zero=_softplus_py(-b.comfort_messages_per_day, b.comfort_softness),
+        # the largest silence x trust factor of the deletion hazard (trust in [0, 1])
+        churn_hazard_bound=b.churn_silence_ratio * math.exp(0.5 * b.churn_trust),
     )
     return StepParams(**values)
 
@@ -297,6 +301,16 @@ def _poisson(u, lam):
 
 
 @njit(inline="always", cache=True)
+def _silence_factor(silence, ratio, ramp_days):
+    """ratio ** (min(silence, ramp_days) / ramp_days), without pow at the ends of the ramp."""
+    if silence >= ramp_days:
+        return ratio
+    if silence <= 0:
+        return 1.0
+    return ratio ** (silence / ramp_days)
+
+
+@njit(inline="always", cache=True)
 def _classify(purchases, silence, churned, core_min, dormant_after):
     if churned:
         return CHURNED
@@ -345,9 +359,12 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
         # 1. wear and fatigue. Novelty: content pushed again and again wears out; a worn push is
         # felt as load like an irrelevant one
         wear = float(U.wear[i])
-        novelty = 1.0 / (1.0 + P.wear_weight * wear)
-        wear = P.wear_keep * wear + (1.0 - P.wear_keep) * n_content
-        r_eff = relevance * novelty
+        r_eff = 0.0
+        if n_content > 0:
+            r_eff = relevance / (1.0 + P.wear_weight * wear)  # relevance x novelty
+        if wear > 0.0 or n_content > 0:
+            wear = P.wear_keep * wear + (1.0 - P.wear_keep) * n_content
+            U.wear[i] = wear if wear > 1e-6 else 0.0  # below a push a decade: worn off
         load = 0.0 if muted else n_promo + n_content * (1.0 - P.relevant_fatigue_shield * r_eff)
         fatigue = P.fatigue_keep * U.fatigue[i] + (1.0 - P.fatigue_keep) * load
         excess = _softplus(fatigue - P.comfort_messages_per_day, P.comfort_softness) - P.excess_zero
@@ -505,6 +522,7 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                     - U.price_sensitivity[i]
                     * (log_ratio - P.wallet_income_elasticity * U.log_income_ratio[i])
                     - P.affordability_weight * paid / max(float(U.income[i]), 1.0)
+                    - P.purchase_fatigue * excess
                     + U.buy_logit_offset[i]
                 )
                 if opened_promo:
@@ -534,55 +552,55 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                     cnt[_N_REVENUE] += paid
                     cnt[_N_DISCOUNT] += price - paid
 
-        # 6. exits: one uniform against cumulative hazards (at most one exit a day)
+        # 6. exits: one uniform against cumulative hazards (at most one exit a day). The exact
+        # hazards need exp/pow; they are computed only when u falls below their upper bound
         frailty = float(U.frailty[i])
-        if silence >= P.churn_silence_ramp_days:
-            silence_factor = P.churn_silence_ratio
-        elif silence <= 0:
-            silence_factor = 1.0
-        else:
-            silence_factor = P.churn_silence_ratio ** (silence / P.churn_silence_ramp_days)
-        h_churn = (
-            P.churn_base_hazard
-            * U.churn_multiplier[i]
-            * frailty
-            * silence_factor
-            * math.exp(-P.churn_trust * (trust - 0.5))
-            + P.block_per_excess * excess
-        )
+        churn_scale = P.churn_base_hazard * U.churn_multiplier[i] * frailty
+        h_block = P.block_per_excess * excess
         h_mute = 0.0 if muted else P.mute_per_excess * excess
         h_leave = 0.0
         if g >= 0:
             h_leave = P.group_leave_base_hazard + P.group_leave_per_excess * excess
-        h_lapse = 0.0
-        if not lapsed:  # disengagement: the less engaged today, the likelier to lapse
-            h_lapse = min(
-                P.lapse_hazard_cap,
-                P.lapse_base_hazard * frailty * math.exp(-P.lapse_activity_weight * drift)
-                + P.lapse_per_excess * excess,
-            )
-        churned = False
+        can_lapse = not lapsed and not active
         u = _u1(k_churn, uid)
-        if u < h_churn:
-            churned = True
-            U.churn_day[i] = day
-            cnt[_N_CHURNED_TODAY] += 1.0
-        elif u < h_churn + h_mute:
-            U.muted[i] = True
-            cnt[_N_MUTES] += 1.0
-        elif u < h_churn + h_mute + h_leave:
-            g_size[g] -= 1
-            g_leaves[g] += 1
-            U.group[i] = -1
-            cnt[_N_GROUP_LEAVES] += 1.0
-        elif u < h_churn + h_mute + h_leave + h_lapse and not active:
-            lapsed = True
-            U.lapsed[i] = True
-            U.lapse_day[i] = day
-            B.lapse_user[n_lapse] = i
-            B.lapse_event[n_lapse] = EV_LAPSE
-            n_lapse += 1
-            cnt[_N_LAPSES] += 1.0
+        h_bound = churn_scale * P.churn_hazard_bound + h_block + h_mute + h_leave
+        if can_lapse:
+            h_bound += P.lapse_hazard_cap
+        churned = False
+        if u < h_bound:
+            h_churn = (
+                churn_scale
+                * _silence_factor(silence, P.churn_silence_ratio, P.churn_silence_ramp_days)
+                * math.exp(-P.churn_trust * (trust - 0.5))
+                + h_block
+            )
+            h_lapse = 0.0
+            if can_lapse:  # disengagement: the less engaged today, the likelier to lapse
+                h_lapse = min(
+                    P.lapse_hazard_cap,
+                    P.lapse_base_hazard * frailty * math.exp(-P.lapse_activity_weight * drift)
+                    + P.lapse_per_excess * excess,
+                )
+            if u < h_churn:
+                churned = True
+                U.churn_day[i] = day
+                cnt[_N_CHURNED_TODAY] += 1.0
+            elif u < h_churn + h_mute:
+                U.muted[i] = True
+                cnt[_N_MUTES] += 1.0
+            elif u < h_churn + h_mute + h_leave:
+                g_size[g] -= 1
+                g_leaves[g] += 1
+                U.group[i] = -1
+                cnt[_N_GROUP_LEAVES] += 1.0
+            elif u < h_churn + h_mute + h_leave + h_lapse:
+                lapsed = True
+                U.lapsed[i] = True
+                U.lapse_day[i] = day
+                B.lapse_user[n_lapse] = i
+                B.lapse_event[n_lapse] = EV_LAPSE
+                n_lapse += 1
+                cnt[_N_LAPSES] += 1.0
         if churned and g >= 0:
             g_size[g] -= 1
             g_leaves[g] += 1
@@ -594,14 +612,16 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
         trust = min(1.0, max(0.0, trust))
         U.trust[i] = trust
         U.fatigue[i] = fatigue
-        U.wear[i] = wear
         U.intent[i] = intent
-        U.inbox_promo[i] = 0
-        U.inbox_content[i] = 0
-        U.inbox_relevance[i] = 0.0
-        U.inbox_contact[i] = 0
-        U.inbox_reward[i] = 0
-        U.inbox_reward_value[i] = 0.0
+        if n_promo + n_content > 0:
+            U.inbox_promo[i] = 0
+            U.inbox_content[i] = 0
+            U.inbox_relevance[i] = 0.0
+        if contact:
+            U.inbox_contact[i] = 0
+        if n_reward > 0:
+            U.inbox_reward[i] = 0
+            U.inbox_reward_value[i] = 0.0
 
         # 8. lifecycle stage
         new_stage = _classify(U.purchases[i], silence, churned, P.core_min_purchases,

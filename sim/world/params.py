@@ -79,7 +79,10 @@ class Product(Strict):
         "better through each user's price sensitivity",
     )
     base_daily_conversion: float = Field(
-        gt=0, lt=1, description="assumed: daily purchase probability of an active, neutral user"
+        gt=0,
+        lt=1,
+        description="assumed: purchase probability of a neutral user on a buying occasion "
+        "(an active day or an opened promo) with full intent (MODEL.md §5.5d)",
     )
     min_gap_days: int = Field(
         0, ge=0, description="assumed: days after the previous purchase before this one"
@@ -153,7 +156,7 @@ class BehaviourParams(Strict):
         3.0, description="assumed: weight of the group's speaking rate yesterday (contagion) [003]"
     )
     active_opened_content: float = Field(
-        0.8,
+        1.0,
         description="assumed: logit added by opening relevant content, times its effective "
         "relevance (reading is not activity: it only invites it)",
     )
@@ -162,7 +165,7 @@ class BehaviourParams(Strict):
         description="assumed: logit added by opening a promotional message (reading an ad "
         "is not activity; an opened promo is a buying occasion instead, §5.5d)",
     )
-    active_contact: float = Field(1.5, description="assumed: a 1v1 contact today")
+    active_contact: float = Field(1.0, description="assumed: a 1v1 contact today")
     active_muted: float = Field(
         -0.5, le=0, description="assumed: a user who muted the account is disengaging"
     )
@@ -178,7 +181,7 @@ class BehaviourParams(Strict):
     forget_penalty: float = Field(0.5, ge=0, description="assumed: logit lost once forgotten")
     # opening pushes
     open_intercept: float = Field(
-        -1.6,
+        -1.9,
         description="calibrated: logit of opening an irrelevant push (open rate of pushed "
         "content <= 40% under every strategy; [003] sets >= 30% as a growth target)",
     )
@@ -225,7 +228,7 @@ class BehaviourParams(Strict):
     )
     mute_per_excess: float = Field(0.004, ge=0, description="assumed: daily mute hazard per excess")
     group_leave_per_excess: float = Field(
-        0.0060,
+        0.012,
         ge=0,
         description="calibrated: 8 promos/day -> ~42% leave the group in a month [003]",
     )
@@ -235,23 +238,23 @@ class BehaviourParams(Strict):
         description="assumed: daily hazard of deleting/blocking per excess message/day",
     )
     # trust
-    trust_gain_relevant: float = Field(0.03, ge=0, description="assumed: per relevant push opened")
+    trust_gain_relevant: float = Field(0.04, ge=0, description="assumed: per relevant push opened")
     trust_loss_irrelevant: float = Field(
         0.001, ge=0, description="assumed: per irrelevant message received [001]"
     )
-    trust_gain_contact: float = Field(0.08, ge=0, description="assumed: per 1v1 contact [000]")
+    trust_gain_contact: float = Field(0.05, ge=0, description="assumed: per 1v1 contact [000]")
     trust_gain_completion: float = Field(0.10, ge=0, description="assumed: per finished course")
     trust_gain_reward: float = Field(
-        0.03,
+        0.15,
         ge=0,
         description="assumed: trust gained from a day's rewards of unbounded ¥ value; the gain "
         "is w x (1 - exp(-value / reward_value_scale)): grows with value, saturates",
     )
     reward_value_scale: float = Field(
-        10.0,
+        3.0,
         gt=0,
-        description="assumed: ¥ value of a day's rewards that gives 63% of the full trust gain "
-        "(a point worth nothing gives nothing)",
+        description="calibrated: ¥ value of a day's rewards that gives 63% of the full trust "
+        "gain (a point worth nothing gives nothing; a ¥30 gift is hardly better than ¥10)",
     )
     trust_loss_removed: float = Field(0.10, ge=0, description="assumed: removed from a group")
     trust_decay: float = Field(
@@ -260,6 +263,12 @@ class BehaviourParams(Strict):
     trust_floor: float = Field(0.2, ge=0, le=1, description="assumed: trust a neglected user keeps")
     # purchasing
     purchase_trust: float = Field(2.0, description="assumed: weight of (trust - 0.5)")
+    purchase_fatigue: float = Field(
+        0.15,
+        ge=0,
+        description="assumed: purchase logit lost per excess message/day (an overloaded user "
+        "is annoyed, not persuaded) [001][003]",
+    )
     intent_regrow_per_day: float = Field(
         0.02,
         ge=0,
@@ -268,7 +277,7 @@ class BehaviourParams(Strict):
         "buying intent regrows (a need comes back in ~50 days)",
     )
     intent_paving: float = Field(
-        0.10,
+        0.30,
         ge=0,
         le=1,
         description="assumed: share of the gap to full intent that one opened piece of "
@@ -290,13 +299,14 @@ class BehaviourParams(Strict):
         "population.price_sensitivity_reference_income) ** e; enters through price sensitivity",
     )
     affordability_weight: float = Field(
-        1.0,
+        2.0,
         ge=0,
-        description="assumed: purchase logit lost per month of income the price costs "
-        "(a ¥2,999 course is 1.2 months of a student's ¥2,500)",
+        description="calibrated: purchase logit lost per month of income the price costs "
+        "(a ¥2,999 course is 1.2 months of a student's ¥2,500; sets the interior "
+        "revenue-maximising price with price sensitivity)",
     )
     promo_lift_per_trust: float = Field(
-        1.5,
+        2.5,
         ge=0,
         description="calibrated: an opened promo multiplies purchase odds by exp(2.5*trust): "
         "~3x more at trust 0.75 than at 0.3 — value paving before the pitch [001]",
@@ -304,7 +314,11 @@ class BehaviourParams(Strict):
     # studying
     study_engagement: float = Field(1.0, ge=0, description="assumed: progress x (0.5 + engagement)")
     # speaking and sharing
-    speak_intercept: float = Field(-3.0, description="calibrated: logit of speaking, active member")
+    speak_intercept: float = Field(
+        -2.85,
+        description="calibrated: logit of speaking, active member (groups living < 90 days "
+        "without operations ~68-80% [003])",
+    )
     speak_engagement: float = Field(1.0, description="assumed: weight of logit(engagement)")
     speak_group_novelty: float = Field(
         2.0, ge=0, description="assumed: extra speaking logit in a brand-new group, fading"
@@ -400,10 +414,10 @@ class BehaviourParams(Strict):
         "again anyway is recalled",
     )
     recall_coupon: float = Field(
-        1.5,
+        1.0,
         ge=0,
         description="assumed: activity logit a valid coupon adds for a lapsed user, times its "
-        "discount (50% off: +1.5) [000][003] recall coupons",
+        "discount (50% off: +0.5) [000][003] recall coupons",
     )
     churn_trust: float = Field(1.0, ge=0, description="assumed: hazard x exp(-w*(trust-0.5))")
     group_leave_base_hazard: float = Field(

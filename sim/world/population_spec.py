@@ -113,10 +113,17 @@ class PopulationSpec(Strict):
         1.0, ge=0, le=5, description="assumed: spread of latent engagement (logit scale)"
     )
     price_sensitivity_reference_income: float = Field(
-        10000.0, gt=0, description="assumed: income (¥/month) at which price sensitivity is 1"
+        5000.0,
+        gt=0,
+        description="calibrated: income (¥/month) at which price sensitivity is 1 and "
+        "reference prices equal the list's (course demand elastic enough for an interior "
+        "revenue-maximising price)",
     )
     price_sensitivity_income_exponent: float = Field(
-        0.5, ge=0, description="assumed: sensitivity = (reference / income) ** exponent"
+        0.3,
+        ge=0,
+        description="calibrated: sensitivity = (reference / income) ** exponent (with the "
+        "reference income above)",
     )
     price_sensitivity_bounds: tuple[float, float] = Field(
         (0.3, 3.0), description="assumed: clip range of price sensitivity"
