@@ -3,7 +3,8 @@
 One numpy array per attribute or state variable, one row per user slot. Slots are filled in
 arrival order and never reused; a user's identity is its 64-bit ``uid`` (derived from the seed and
 how the user arrived, see :mod:`sim.rng`), which is also the address of all its random draws.
-Arrays are over-allocated and grown by doubling, so appending arrivals is amortised O(1).
+Arrays are over-allocated and grown by a factor (``GROWTH``), so appending arrivals is
+amortised O(1).
 """
 
 from __future__ import annotations
@@ -97,14 +98,17 @@ USER_COLUMNS: dict[str, tuple[type, float]] = {
 }
 
 
+GROWTH = 1.25  # capacity factor when a column must grow: amortised O(1), little memory idle
+
+
 def grow_array(arr: np.ndarray, n: int, fill: float = 0) -> np.ndarray:
-    """``arr`` with room for at least ``n`` slots (doubling), new slots set to ``fill``.
+    """``arr`` with room for at least ``n`` slots (growing by GROWTH), new slots set to ``fill``.
 
     Returns ``arr`` itself when it is already big enough, else a copy.
     """
     if arr.shape[0] >= n:
         return arr
-    out = np.full(max(n, 2 * arr.shape[0]), fill, dtype=arr.dtype)
+    out = np.full(max(n, int(GROWTH * arr.shape[0]) + 16), fill, dtype=arr.dtype)
     out[: arr.shape[0]] = arr
     return out
 
@@ -140,7 +144,7 @@ class Population:
         return UserArrays(**self._cols)
 
     def reserve(self, extra: int) -> None:
-        """Make room for ``extra`` more users, doubling capacity when needed."""
+        """Make room for ``extra`` more users, growing capacity when needed."""
         need = self.n + extra
         if need <= self.capacity:
             return
