@@ -42,7 +42,7 @@ def run_job(plan: Plan, job: Job) -> Any:
     if isinstance(job, ChurnModelJob):
         return churn_model(plan, job)
     if isinstance(job, FactsJob):
-        return facts(job)
+        return facts(plan, job)
     raise TypeError(f"unknown job {job!r}")
 
 
@@ -71,10 +71,11 @@ def churn_model(plan: Plan, job: ChurnModelJob) -> dict[str, Any] | MissingData:
     return {k: report[k] for k in keys}
 
 
-def facts(job: FactsJob) -> list[dict[str, Any]] | MissingData:
-    """The facts replay as records (``within_band`` None for figures not asserted)."""
+def facts(plan: Plan, job: FactsJob) -> list[dict[str, Any]] | MissingData:
+    """The facts replay on the plan's world, as records (``within_band`` None for figures not
+    asserted)."""
     try:
-        table = replay_facts(users=job.users, days=job.days, seed=job.seed)
+        table = replay_facts(users=job.users, days=job.days, seed=job.seed, world=plan.config)
     except ValueError as exc:
         return MissingData(f"facts replay: {exc}")
     records = table.to_dict("records")

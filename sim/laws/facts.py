@@ -1,7 +1,7 @@
-"""Law 10: every stylised fact of docs/FACTS.md replayed (``sim.runs.facts.replay_facts``) at
-the laws' scale; the law holds when every asserted fact is inside its band. The facts replay
-runs its own arms (``experiments/facts/*.yaml``, the default world) with this run's users,
-days and seed, so on an edited world this row still describes the default world (docs/LAWS.md).
+"""Law 10: every stylised fact of docs/FACTS.md replayed (``sim.runs.facts.replay_facts``) on
+the config's world at the laws' scale — the arms of ``experiments/facts/*.yaml`` with the
+config's population, world parameters, horizon and seed; the law holds when every asserted fact
+is inside its band.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def facts_out_of_band(results: Results, plan: Plan) -> Measured:
 
 
 LAWS = (
-    Law("10", "facts out of band",
+    Law("10", "FACTS.md facts out of band",
         Band(0.0, 0.0, "0"), "facts", "docs/FACTS.md",
         "The articles' reported experiments are the evidence the world is calibrated to.",
         lambda plan: [plan.facts_job()], facts_out_of_band),

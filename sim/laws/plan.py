@@ -26,7 +26,6 @@ CHURN_WINDOW_DAYS = 30
 SNAPSHOT_DAY = 60
 """The day after which the disengagement snapshot is taken (and the churn model's snapshot);
 shorter runs take it ``CHURN_WINDOW_DAYS + 1`` days before their end."""
-MIN_SNAPSHOT_DAY = 14
 CHURN_MODEL_USERS = 20_000
 """At most this many initial users in each of the churn model's training and test worlds."""
 
@@ -102,7 +101,7 @@ class ChurnModelJob:
 
 @dataclass(frozen=True)
 class FactsJob:
-    """The facts replay (``sim.runs.facts.replay_facts``) at the laws' scale."""
+    """The facts replay (``sim.runs.facts.replay_facts``) on the plan's world and scale."""
 
     users: int
     days: int
