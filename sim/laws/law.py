@@ -111,8 +111,12 @@ def signed_pct(x: float, digits: int = 1) -> str:
 
 
 def points(x: float) -> str:
-    """A difference of shares in percentage points: ``0.031`` → ``+3.1 pp``."""
-    return f"{100 * x:+.1f} pp" if math.isfinite(x) else "n/a"
+    """A difference of shares in percentage points: ``0.031`` → ``+3.1 pp``; below one point
+    two significant digits, so a small step keeps its sign: ``0.00021`` → ``+0.021 pp``."""
+    if not math.isfinite(x):
+        return "n/a"
+    pp = 100 * x
+    return f"{pp:+.1f} pp" if abs(pp) >= 1 or pp == 0 else f"{pp:+.2g} pp"
 
 
 def times(x: float) -> str:
