@@ -5,13 +5,20 @@ of percent, as the sources' cases report ([004] knowledge platform: retention +3
 
 Candidates: each built-in strategy alone at its defaults (except no operations and blanket, the
 control) and :data:`PROGRAMME`, a combined programme. Retention: share of registered users still
-reachable and not lapsed at the end of the run."""
+reachable and not lapsed at the end of the run.
+
+9c guards against multiples directly: every built-in strategy at its defaults, alone and added
+to blanket 1/day, earns between half and twice the baseline's net value per user."""
 
 from __future__ import annotations
 
-from sim.laws.law import Band, Law, Measured, pct, signed_pct, yuan
+import math
+
+from sim.analysis.law_measures import MissingData
+from sim.laws.law import Band, Law, Measured, pct, signed_pct, times, yuan
 from sim.laws.plan import BASELINE, Plan, Results, Run, call, run_of
 from sim.laws.strategy_space import defaults_of_each_strategy
+from strategies.registry import BUILTIN
 
 PROGRAMME = run_of(
     call("tiered_content"), call("new_user_followup"), call("recall_coupon"),
@@ -38,6 +45,40 @@ def _relative(results: Results, metric: str) -> Measured:
     return Measured(change, signed_pct(change), detail)
 
 
+def operating_strategies() -> list[str]:
+    """Built-in strategies that operate, other than the baseline's blanket."""
+    return [name for name in BUILTIN if name not in ("none", "blanket")]
+
+
+def with_blanket(name: str) -> Run:
+    """Strategy ``name`` at its defaults added to the baseline (blanket 1/day)."""
+    return run_of(*BASELINE.strategies, call(name))
+
+
+def guard_runs(plan: Plan | None = None) -> list[Run]:
+    names = operating_strategies()
+    return [BASELINE, *(run_of(call(n)) for n in names), *(with_blanket(n) for n in names)]
+
+
+def distance_from_one(ratio: float) -> float:
+    """How far a ratio is from 1, the same for ×2 and ÷2 (a non-positive ratio: infinitely)."""
+    return abs(math.log(ratio)) if ratio > 0 else math.inf
+
+
+def net_value_ratio(results: Results, plan: Plan) -> Measured:
+    base = results.metric(BASELINE, "net_value_per_user")
+    if base <= 0:
+        raise MissingData(f"a positive net value per user under blanket 1/day (got {yuan(base)})")
+    names = operating_strategies()
+    runs = [(run_of(call(n)), f"{n} alone") for n in names]
+    runs += [(with_blanket(n), f"blanket + {n}") for n in names]
+    ratios = [(results.metric(r, "net_value_per_user") / base, label) for r, label in runs]
+    worst = max(ratios, key=lambda row: distance_from_one(row[0]))
+    low, high = min(r for r, _ in ratios), max(r for r, _ in ratios)
+    detail = f"worst: {worst[1]}; all {len(ratios)} within {times(low)}–{times(high)}"
+    return Measured(worst[0], times(worst[0]), detail)
+
+
 def retention_lift(results: Results, plan: Plan) -> Measured:
     return _relative(results, "retention")
 
@@ -57,4 +98,7 @@ LAWS = (
     Law("9b", "best programme: conversion",
         Band(0.10, 1.00, "+10…+100%"), "relative change", "[004] cases: +15…+20%", WHY,
         lambda plan: [BASELINE, *candidates()], conversion_lift),
+    Law("9c", "strategy net value ÷ blanket",
+        Band(0.5, 2.0, "0.5–2×"), "ratio", "issue 11; [004] tens of percent", WHY,
+        guard_runs, net_value_ratio),
 )  # fmt: skip
