@@ -272,14 +272,12 @@ def test_no_strategy_may_multiply_net_value() -> None:
     law = next(x for x in LAWS if x.key == "9c")
     values = {run: {"net_value_per_user": 12.0} for run in effects.guard_runs()}
     values[BASELINE] = {"net_value_per_user": 10.0}
+    values[run_of(call("vip_club"))] = {"net_value_per_user": 3.0}  # quiet alone: not a multiple
     assert evaluate(law, fake_results(values), plan).status == "holds"
     values[effects.with_blanket("koc_programme")] = {"net_value_per_user": 64.0}
     outcome = evaluate(law, fake_results(values), plan)
     assert outcome.value == pytest.approx(6.4) and outcome.status == "violated"
-    assert "blanket + koc_programme" in outcome.detail
-    values[effects.with_blanket("koc_programme")] = {"net_value_per_user": 18.0}
-    values[run_of(call("vip_club"))] = {"net_value_per_user": 3.0}  # ÷3.3 is further than ×1.8
-    assert evaluate(law, fake_results(values), plan).value == pytest.approx(0.3)
+    assert "blanket + koc_programme" in outcome.detail and "vip_club alone" in outcome.detail
 
 
 # --------------------------------------------------------------------------- plan
