@@ -444,7 +444,9 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
         if n_reward > 0:
             value = float(U.inbox_reward_value[i])
             if value > 0.0:
-                trust += P.trust_gain_reward * (1.0 - math.exp(-value / P.reward_value_scale))
+                # grows with the value and saturates; a trusting user has less left to gain
+                gain = P.trust_gain_reward * (1.0 - math.exp(-value / P.reward_value_scale))
+                trust += gain * (1.0 - trust)
             U.last_claim[i] = day
 
         # 4. activity

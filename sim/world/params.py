@@ -245,10 +245,11 @@ class BehaviourParams(Strict):
     trust_gain_contact: float = Field(0.05, ge=0, description="assumed: per 1v1 contact [000]")
     trust_gain_completion: float = Field(0.10, ge=0, description="assumed: per finished course")
     trust_gain_reward: float = Field(
-        0.15,
+        0.10,
         ge=0,
-        description="assumed: trust gained from a day's rewards of unbounded ¥ value; the gain "
-        "is w x (1 - exp(-value / reward_value_scale)): grows with value, saturates",
+        description="assumed: trust gained from a day's rewards of unbounded ¥ value by a user "
+        "of trust 0; the gain is w x (1 - exp(-value / reward_value_scale)) x (1 - trust): "
+        "grows with value, saturates, and repeated rewards add less",
     )
     reward_value_scale: float = Field(
         3.0,
