@@ -8,7 +8,7 @@ control) and :data:`PROGRAMME`, a combined programme. Retention: share of regist
 reachable and not lapsed at the end of the run.
 
 9c guards against multiples directly: every built-in strategy at its defaults, alone and added
-to blanket 1/day, earns at most twice the baseline's net value per user."""
+to blanket 1/day, earns at most :data:`MAX_NET_RATIO` times the baseline's net value per user."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ PROGRAMME = run_of(
     call("churn_warning"),
 )  # fmt: skip
 """Stage-tiered content, newcomer follow-up, recall coupons and churn warnings together."""
+MAX_NET_RATIO = 3.0
+"""9c's ceiling, from 9a/9b's upper bands: users converting up to +100% more and staying up to
++60% longer can earn about (1 + 1.0) × (1 + 0.6) = 3.2 times the money; rounded down."""
 
 
 def candidates(plan: Plan | None = None) -> list[Run]:
@@ -93,6 +96,6 @@ LAWS = (
         Band(0.10, 1.00, "+10…+100%"), "relative change", "[004] cases: +15…+20%", WHY,
         lambda plan: [BASELINE, *candidates()], conversion_lift),
     Law("9c", "strategy net value ÷ blanket",
-        Band(-math.inf, 2.0, "≤ 2×"), "ratio", "issue 11; [004] tens of percent", WHY,
+        Band(-math.inf, MAX_NET_RATIO, "≤ 3×"), "ratio", "issue 11; [004] tens of percent", WHY,
         guard_runs, net_value_ratio),
 )  # fmt: skip
