@@ -38,15 +38,21 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "laws", help="replay the behavioural laws on a config's world (exit 1 if one breaks)"
     )
     p.add_argument("config", type=Path, help="run config whose world is measured")
-    p.add_argument("--users", type=int, help="initial users (daily arrivals scale with them)")
-    p.add_argument("--days", type=int, help="horizon in days (default: the config's)")
-    p.add_argument("--seed", type=int, help="seed (default: the config's)")
-    p.add_argument("--only", help="comma-separated laws or groups, e.g. 1,4b,8 (default all)")
+    p.add_argument(
+        "--users", type=int, metavar="N", help="initial users (daily arrivals scale with them)"
+    )
+    p.add_argument("--days", type=int, metavar="D", help="horizon in days (default: the config's)")
+    p.add_argument("--seed", type=int, metavar="S", help="seed (default: the config's)")
+    p.add_argument(
+        "--only", metavar="KEYS", help="comma-separated laws or groups, e.g. 1,4b,8 (default all)"
+    )
     p.add_argument(
         "--quick", action="store_true",
         help="laws over every strategy use each strategy's defaults only (no range ends)",
     )  # fmt: skip
-    p.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
+    p.add_argument(
+        "--workers", type=int, default=1, metavar="W", help="local processes (default 1)"
+    )
     p.add_argument(
         "--json", nargs="?", const="-", metavar="FILE",
         help="print the results as JSON instead of the table; with FILE, write them there too",
