@@ -153,7 +153,7 @@ class BehaviourParams(Strict):
     active_engagement: float = Field(1.0, description="assumed: weight of logit(engagement)")
     active_trust: float = Field(1.5, description="assumed: weight of (trust - 0.5)")
     active_group_vitality: float = Field(
-        3.0, description="assumed: weight of the group's speaking rate yesterday (contagion) [003]"
+        1.5, description="assumed: weight of the group's speaking rate yesterday (contagion) [003]"
     )
     active_opened_content: float = Field(
         1.0,
@@ -285,7 +285,7 @@ class BehaviourParams(Strict):
         "relevant, novel content closes (value paving [001]; saturates at 1)",
     )
     intent_paving_ceiling: float = Field(
-        2.0,
+        1.5,
         ge=1,
         description="assumed: content raises intent toward min(1, ceiling x the user's need), "
         "not beyond: a need can be revealed and sharpened, not created",
@@ -307,10 +307,11 @@ class BehaviourParams(Strict):
         "revenue-maximising price with price sensitivity)",
     )
     promo_lift_per_trust: float = Field(
-        2.5,
+        2.0,
         ge=0,
-        description="calibrated: an opened promo multiplies purchase odds by exp(2.5*trust): "
-        "~3x more at trust 0.75 than at 0.3 — value paving before the pitch [001]",
+        description="calibrated: an opened promo multiplies purchase odds by exp(2*trust): "
+        "~2.5x more at trust 0.75 than at 0.3 — value paving before the pitch [001]; bounded "
+        "so that no strategy stacked on blanket earns multiples (laws 9)",
     )
     # studying
     study_engagement: float = Field(1.0, ge=0, description="assumed: progress x (0.5 + engagement)")
