@@ -43,6 +43,9 @@ class Purpose(IntEnum):
     ATTR_HISTORY = 11
     ATTR_SILENCE = 12
     GROUP_JOIN = 13
+    ATTR_NEED = 14
+    ATTR_FRAILTY = 15
+    ATTR_INTENT = 16
     OPEN = 20
     ACTIVE = 21
     STUDY = 22

@@ -8,6 +8,7 @@
     siyu strategies list
     siyu strategies show NAME
     siyu rules check CONFIG [--seed S] [--users N] [--days D]
+    siyu laws CONFIG [--users N] [--days D] [--seed S] [--json]   (exit 1 if a law breaks)
 
 Errors in the user's input (config, flags, destination) print one clear message and exit with
 status 2; nothing is written. Other expected failures (disk full, read-only, permissions) exit 1,

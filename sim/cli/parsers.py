@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_experiment_commands(sub)
     add_twin(sub)
     add_churn(sub)
+    add_laws(sub)
     return p
 
 
@@ -215,3 +216,34 @@ def add_churn(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser
     train.add_argument("--overwrite", action="store_true", help="replace an existing model file")
     churn.set_defaults(handler=f"{CHURN}:run")
     return churn
+
+
+def add_laws(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """``laws``: replay the behavioural laws (docs/LAWS.md) on a config's world."""
+    p = subparsers.add_parser(
+        "laws", help="replay the behavioural laws on a config's world (exit 1 if one breaks)"
+    )
+    p.add_argument("config", type=Path, help="run config whose world is measured")
+    p.add_argument(
+        "--users", type=int, metavar="N", help="initial users (daily arrivals scale with them)"
+    )
+    p.add_argument("--days", type=int, metavar="D", help="horizon in days (default: the config's)")
+    p.add_argument("--seed", type=int, metavar="S", help="seed (default: the config's)")
+    p.add_argument(
+        "--only", metavar="KEYS", help="comma-separated laws or groups, e.g. 1,4b,8 (default all)"
+    )
+    p.add_argument(
+        "--quick", action="store_true",
+        help="laws over every strategy use each strategy's defaults only (no range ends)",
+    )  # fmt: skip
+    p.add_argument(
+        "--workers", type=positive_int, default=1, metavar="W", help="local processes (default 1)"
+    )
+    p.add_argument(
+        "--json", nargs="?", const="-", metavar="FILE",
+        help="print the results as JSON instead of the table; with FILE, write them there too",
+    )  # fmt: skip
+    p.add_argument("--details", action="store_true", help="a detail line for every law")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler="sim.cli.laws:run")
+    return p

@@ -103,7 +103,7 @@ class Simulation:
         self._buffers = new_buffers(self.pop.capacity)
         self._pending_referrals: tuple[np.ndarray, np.ndarray] | None = None
         self.records: dict[str, list] = {
-            "daily": [], "transitions": [], "purchases": [], "groups": [],
+            "daily": [], "transitions": [], "purchases": [], "groups": [], "lapses": [],
         }  # fmt: skip
         self._arrivals_today = (0, 0)
 
@@ -186,7 +186,7 @@ class Simulation:
             day, pop.n, day_keys(self.seed, day), self._params, self._ladder, pop.arrays(),
             *(groups.buffer(k) for k in STEP_GROUP_COLUMNS), buf,
         )  # fmt: skip
-        n_trans, n_buy, n_ref = (int(x) for x in buf.sizes)
+        n_trans, n_buy, n_ref, n_lapse = (int(x) for x in buf.sizes)
         uid = pop.col("uid")
         self.records["transitions"].append(
             (day, uid[buf.trans_user[:n_trans]], buf.trans_from[:n_trans].copy(),
@@ -196,6 +196,9 @@ class Simulation:
             (day, uid[buf.buy_user[:n_buy]], buf.buy_step[:n_buy].copy(),
              buf.buy_paid[:n_buy].copy(), buf.buy_discount[:n_buy].copy())
         )  # fmt: skip
+        self.records["lapses"].append(
+            (day, uid[buf.lapse_user[:n_lapse]], buf.lapse_event[:n_lapse].copy())
+        )
         if n_ref:
             self._pending_referrals = (buf.ref_user[:n_ref].copy(), buf.ref_count[:n_ref].copy())
         group_rows = groups.end_of_day(day, pop.col("group"))
@@ -207,7 +210,8 @@ class Simulation:
 
     def _daily_row(self, day: int, g: dict[str, np.ndarray]) -> dict[str, float]:
         c = dict(zip(COUNTERS, self._buffers.counters.tolist(), strict=True))
-        reachable = max(c.pop("reachable"), 1.0)
+        reachable_users = c.pop("reachable")
+        reachable = max(reachable_users, 1.0)
         spent = self.ledger.close_day()
         pressure = self.pressure.close_day()
         alive = g["alive"]
@@ -233,8 +237,14 @@ class Simulation:
                     "churned_today",
                     "completions",
                     "referrals",
+                    "content_reached",
+                    "content_opened",
+                    "lapses",
+                    "recalls",
+                    "lapsed",
                 )
             },  # fmt: skip
+            "reachable": reachable_users,
             "cost_money": spent.get("cost_money", 0.0),
             "operator_hours": spent.get("operator_hours", 0.0),
             **{col: int(spent.get(col, 0)) for col in ACTION_COLUMNS.values()},
@@ -247,6 +257,7 @@ class Simulation:
             "group_open_rate": float(g["opened"].sum()) / pushed if pushed else float("nan"),
             "trust_mean": c["trust_sum"] / reachable,
             "fatigue_mean": c["fatigue_sum"] / reachable,
+            "intent_mean": c["intent_sum"] / reachable,
         }
         return row
 

@@ -6,6 +6,8 @@
 * ``transitions`` — every stage change: user, day, from, to;
 * ``purchases`` — every purchase: user, day, product, price paid, discount;
 * ``groups`` — one row per living group per day;
+* ``lapses`` — every lapse (a reachable user falls silent) and recall (a lapsed user is active
+  again): user, day, event;
 * ``costs`` — every action booked: day, strategy, action, users, units, money, operator hours;
 * ``pressure`` — (when a ``pressure:`` limit is set) per day and strategy: messages dropped by
   caps, 1v1 contacts postponed and dropped;
@@ -26,6 +28,7 @@ import pandas as pd
 from sim.config import ExperimentConfig
 from sim.world import lifecycle as lc
 from sim.world.actions import Ledger, WorldState
+from sim.world.behaviour import LAPSE_EVENTS
 from sim.world.params import PREFERENCES
 from sim.world.population_spec import CHANNELS, OCCUPATIONS
 from sim.world.pressure import PRESSURE_COLUMNS
@@ -105,6 +108,8 @@ def users_table(sim: FinishedRun) -> pd.DataFrame:
             "last_purchase_day": _int_day(np.where(last_purchase >= 0, last_purchase, lc.NO_DAY)),
             "churn_day": churn_day,
             "churned": churned,
+            "lapsed": col("lapsed") & ~churned,
+            "lapse_day": col("lapse_day"),
             "duration": duration,
             "group_id": col("group"),
             "muted": col("muted"),
@@ -149,6 +154,19 @@ def purchases_table(chunks: list, products: list[str]) -> pd.DataFrame:
         {"user_id": user, "day": day, "product": _cat(step, products), "price_paid": paid,
          "discount": disc}
     )  # fmt: skip
+
+
+def lapses_table(chunks: list) -> pd.DataFrame:
+    """Every lapse and recall: user_id, day, event ("lapse" | "recall")."""
+    if chunks:
+        day = np.concatenate([np.full(len(c[1]), c[0], np.int32) for c in chunks])
+        user = np.concatenate([c[1] for c in chunks]).astype(np.int64)
+        event = np.concatenate([c[2] for c in chunks])
+    else:
+        day, user, event = np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int8)
+    return pd.DataFrame(
+        {"user_id": user, "day": day, "event": _cat(event, LAPSE_EVENTS).astype("string")}
+    )
 
 
 def groups_table(chunks: list[dict[str, np.ndarray]]) -> pd.DataFrame:
@@ -202,6 +220,7 @@ def daily_table(rows: list[dict[str, float]]) -> pd.DataFrame:
     counts = [c for c in df.columns if c.startswith("stage_")] + [
         "users_registered", "arrivals", "arrivals_referred", "active", "opened", "spoke",
         "shared", "purchases", "mutes", "churned_today", "completions", "referrals",
+        "content_reached", "content_opened", "lapses", "recalls", "lapsed", "reachable",
     ]  # fmt: skip
     df[counts] = df[counts].astype(np.int64)
     df["day"] = df["day"].astype(np.int32)
@@ -215,6 +234,7 @@ def build_tables(sim: FinishedRun) -> dict[str, pd.DataFrame]:
         "daily": daily_table(rec["daily"]),
         "users": users_table(sim),
         "transitions": transitions_table(rec["transitions"]),
+        "lapses": lapses_table(rec["lapses"]),
         "costs": costs_table(sim.ledger),
         "user_costs": user_costs_table(sim.ledger, sim.pop.col("uid")),
     }

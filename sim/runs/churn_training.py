@@ -1,6 +1,7 @@
-"""Training and evaluating the churn model: snapshots of simulated worlds labelled with who left,
-held-out ROC AUC, Brier score, a calibration table and plot (see :mod:`sim.churn.model` for the
-features and the stored model). It lives above the engine because it runs worlds.
+"""Training and evaluating the churn model: snapshots of simulated worlds labelled with who
+disengaged (流失: lapsed — fell silent — or deleted/blocked the account), held-out ROC AUC,
+Brier score, a calibration table and plot (see :mod:`sim.churn.model` for the features and the
+stored model). It lives above the engine because it runs worlds.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def _snapshot_of_one_run(
         if day != snapshot_day:
             return
         pop = sim.pop
-        rows = np.flatnonzero(pop.col("churn_day") < 0)
+        # the users who can still disengage: reachable and not lapsed
+        rows = np.flatnonzero((pop.col("churn_day") < 0) & ~pop.col("lapsed"))
         taken["rows"] = rows
         taken["X"] = churn_features(lambda name: pop.col(name)[rows], day + 1)
 
@@ -65,21 +67,25 @@ def _snapshot_of_one_run(
     sim.run()
     rows = taken["rows"]
     churn_day = sim.pop.col("churn_day")[rows]
+    lapse_day = sim.pop.col("lapse_day")[rows]  # the latest lapse; the run ends with the window
     frame = pd.DataFrame(taken["X"], columns=list(CHURN_FEATURES))
     frame.insert(0, "user_id", sim.pop.col("uid")[rows].astype(np.int64))
     frame.insert(0, "seed", np.int64(seed))
-    frame["churned"] = (churn_day > snapshot_day) & (churn_day <= snapshot_day + window)
+    deleted = (churn_day > snapshot_day) & (churn_day <= snapshot_day + window)
+    lapsed = (lapse_day > snapshot_day) & (lapse_day <= snapshot_day + window)
+    frame["churned"] = deleted | lapsed
     return frame
 
 
 def build_dataset(
     config: ExperimentConfig, seeds: Sequence[int], snapshot_day: int, window: int = 30
 ) -> pd.DataFrame:
-    """Snapshots of reachable users and their churn in the next ``window`` days, per seed.
+    """Snapshots of engaged users and their disengagement in the next ``window`` days, per seed.
 
     Each seed runs ``config``'s world and strategies (days ``0 .. snapshot_day + window``; the
-    rest of the horizon cannot change the label). Users reachable at the end of
-    ``snapshot_day`` get their features as operations see them on day ``snapshot_day + 1``.
+    rest of the horizon cannot change the label). Users reachable and not lapsed at the end of
+    ``snapshot_day`` get their features as operations see them on day ``snapshot_day + 1``;
+    the label ``churned`` is true if they lapsed or deleted the account in the window.
 
     Parameters
     ----------
@@ -88,7 +94,7 @@ def build_dataset(
     seeds : sequence of int
         One run per seed.
     snapshot_day, window : int
-        Snapshot after this day's behaviour; label = churned on a day in
+        Snapshot after this day's behaviour; label = lapsed or deleted on a day in
         ``(snapshot_day, snapshot_day + window]``.
 
     Returns

@@ -20,7 +20,8 @@ contact_1v1            1v1 contact today: trust and activity  ``costs.contact_mi
                        boost                                  minutes × ``costs.operator_hourly``
 invite_to_group        joins an open group (if not in one)    none
 remove_from_group      leaves its group; trust penalty        none
-reward                 points and/or a gift: trust boost;     gift value + points × ``point_value``
+reward                 points and/or a gift: trust boost      gift value + points × ``point_value``
+                       growing with the ¥ value, saturating;
                        counts as a claimed benefit
 =====================  =====================================  =====================================
 
@@ -347,8 +348,10 @@ class Operations:
         users = self._targets(users)
         pop = self._sim.pop
         pop.col("points")[users] += points
+        value = gift + points * self._sim.world.costs.point_value
         _saturating_add(pop.col("inbox_reward"), users, 1)
-        self._book("reward", users, gift + points * self._sim.world.costs.point_value)
+        pop.col("inbox_reward_value")[users] += np.float32(value)
+        self._book("reward", users, value)
         return int(users.shape[0])
 
 

@@ -69,6 +69,15 @@ def user_attributes(
     z_eng = ndtri(np.clip(u(Purpose.ATTR_ENGAGEMENT), 1e-12, 1 - 1e-12))
     engagement_logit = (means + spec.engagement_logit_sd * z_eng).astype(np.float32)
     trust = np.array([spec.channels[c].initial_trust for c in CHANNELS], np.float32)[channel]
+    z_need = ndtri(np.clip(u(Purpose.ATTR_NEED), 1e-12, 1 - 1e-12))
+    need = expit(spec.need_logit_mean + spec.need_logit_sd * z_need)
+    z_frail = ndtri(np.clip(u(Purpose.ATTR_FRAILTY), 1e-12, 1 - 1e-12))
+    s = spec.frailty_sigma
+    k, sd = spec.frailty_engagement, spec.engagement_logit_sd
+    # log-normal with mean 1, higher for users less engaged than their channel's mean
+    frailty = np.exp(s * z_frail - 0.5 * s * s - k * sd * z_eng - 0.5 * (k * sd) ** 2)
+    # a newcomer arrives with part of its need: a uniform share of it
+    intent = need * u(Purpose.ATTR_INTENT)
     return {
         "uid": uids,
         "channel": channel.astype(np.int8),
@@ -81,6 +90,12 @@ def user_attributes(
         "engagement_logit": engagement_logit,
         "engagement": expit(engagement_logit).astype(np.float32),
         "trust": trust,
+        "need": need.astype(np.float32),
+        "frailty": frailty.astype(np.float32),
+        "intent": intent.astype(np.float32),
+        "log_income_ratio": np.log(income / spec.price_sensitivity_reference_income).astype(
+            np.float32
+        ),
     }
 
 

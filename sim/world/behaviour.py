@@ -1,15 +1,18 @@
 """The daily behaviour step: one compiled pass over all users.
 
-For each reachable user, in this order (docs/MODEL.md §Daily step gives the equations):
+For each reachable user, in this order (docs/MODEL.md §5 gives the equations):
 
-1. message load → fatigue (an exponentially weighted messages-per-day);
-2. opening today's content pushes and promotions (relevance, trust, fatigue);
-3. trust update from what was opened or merely received, 1v1 contact, rewards;
-4. becoming active (engagement, trust, group vitality, habit loss, being forgotten);
-5. if active: study progress and course completion, speaking in the group, sharing (→ referred
-   friends tomorrow), purchasing the next step of the product ladder;
-6. exits, one uniform against cumulative hazards: leaving the private domain (churn, rising with
-   silence; blocking, rising with fatigue), muting, leaving the group;
+1. content wear (novelty) and message load → fatigue;
+2. reading today's content pushes and promotions (relevance × novelty, trust, fatigue, lapsed);
+3. trust from what was read or merely received, 1v1 contact, rewards (by ¥ value, saturating);
+   buying intent regrowing toward the user's need, raised by relevant content;
+4. becoming active — reading invites activity but is not activity; a running camp's check-in;
+   a lapsed user who is active is recalled;
+5. if active: study and camp check-ins, speaking in the group, sharing (→ referred friends
+   tomorrow); on a buying occasion (active, or an opened promo) purchasing the next step of the
+   product ladder with probability intent × σ(trust, wallet, promo, camp offer);
+6. exits, one uniform against competing hazards: deleting/blocking (gone), muting, leaving the
+   group, lapsing (silent, recallable; falls with today's engagement, scaled by frailty);
 7. lifecycle stage, with every change written to the transition buffer.
 
 Every random number is a keyed draw (:func:`sim.rng.uniform`) addressed by (seed, purpose, day,
@@ -34,8 +37,41 @@ COUNTERS = (
     "active", "opened", "spoke", "shared", "purchases", "revenue", "discount", "mutes",
     "churned_today", "group_leaves", "completions", "referrals", "trust_sum", "fatigue_sum",
     "reachable", "stage_potential", "stage_new", "stage_core", "stage_dormant", "stage_churned",
+    "content_reached", "content_opened", "lapses", "recalls", "lapsed", "intent_sum",
 )  # fmt: skip
 C = {name: i for i, name in enumerate(COUNTERS)}
+
+# counter indices as module constants (numba compiles globals as constants)
+_N_ACTIVE = C["active"]
+_N_OPENED = C["opened"]
+_N_SPOKE = C["spoke"]
+_N_SHARED = C["shared"]
+_N_PURCHASES = C["purchases"]
+_N_REVENUE = C["revenue"]
+_N_DISCOUNT = C["discount"]
+_N_MUTES = C["mutes"]
+_N_CHURNED_TODAY = C["churned_today"]
+_N_GROUP_LEAVES = C["group_leaves"]
+_N_COMPLETIONS = C["completions"]
+_N_REFERRALS = C["referrals"]
+_N_TRUST_SUM = C["trust_sum"]
+_N_FATIGUE_SUM = C["fatigue_sum"]
+_N_REACHABLE = C["reachable"]
+_N_STAGE_POTENTIAL = C["stage_potential"]
+_N_STAGE_NEW = C["stage_new"]
+_N_STAGE_CORE = C["stage_core"]
+_N_STAGE_DORMANT = C["stage_dormant"]
+_N_STAGE_CHURNED = C["stage_churned"]
+_N_CONTENT_REACHED = C["content_reached"]
+_N_CONTENT_OPENED = C["content_opened"]
+_N_LAPSES = C["lapses"]
+_N_RECALLS = C["recalls"]
+_N_LAPSED = C["lapsed"]
+_N_INTENT_SUM = C["intent_sum"]
+
+# lapse-buffer event codes (lapses.parquet)
+LAPSE_EVENTS = ("lapse", "recall")
+EV_LAPSE, EV_RECALL = 0, 1
 
 KEY_PURPOSES = (
     Purpose.OPEN, Purpose.ACTIVE, Purpose.STUDY, Purpose.SPEAK, Purpose.SHARE,
@@ -52,6 +88,7 @@ class StepParams(NamedTuple):
     active_engagement: float
     active_trust: float
     active_group_vitality: float
+    active_opened_content: float
     active_opened_promo: float
     active_contact: float
     active_muted: float
@@ -64,9 +101,14 @@ class StepParams(NamedTuple):
     open_trust: float
     open_fatigue: float
     promo_relevance: float
+    wear_keep: float
+    wear_weight: float
+    lapsed_open_penalty: float
     fatigue_keep: float
     comfort_messages_per_day: float
     comfort_softness: float
+    excess_zero: float
+    excess_table: np.ndarray  # excess at fatigue k / EXCESS_STEPS_PER_MESSAGE (§5.1)
     relevant_fatigue_shield: float
     mute_per_excess: float
     group_leave_per_excess: float
@@ -76,16 +118,25 @@ class StepParams(NamedTuple):
     trust_gain_contact: float
     trust_gain_completion: float
     trust_gain_reward: float
+    reward_value_scale: float
     trust_decay: float
     trust_floor: float
     purchase_trust: float
     promo_lift_per_trust: float
+    purchase_fatigue: float
+    intent_regrow_per_day: float
+    intent_paving: float
+    intent_paving_ceiling: float
+    intent_consumed: float
+    wallet_income_elasticity: float
+    affordability_weight: float
     study_engagement: float
     speak_intercept: float
     speak_engagement: float
     speak_group_novelty: float
     group_novelty_days: float
     speak_fatigue: float
+    speak_promo: float
     speak_contagion: float
     share_intercept: float
     share_trust: float
@@ -94,14 +145,26 @@ class StepParams(NamedTuple):
     churn_silence_ratio: float
     churn_silence_ramp_days: int
     churn_trust: float
+    churn_hazard_bound: float
     group_leave_base_hazard: float
+    camp_days: int
+    camp_checkin: float
+    camp_intent_gain: float
+    camp_offer_days: int
+    camp_offer_lift: float
+    lapse_base_hazard: float
+    lapse_activity_weight: float
+    lapse_hazard_cap: float
+    lapse_per_excess: float
+    lapsed_activity_penalty: float
+    recall_coupon: float
 
 
 class Ladder(NamedTuple):
     """Product ladder as arrays (index = ladder step)."""
 
     price: np.ndarray
-    log_reference_price: np.ndarray
+    log_price_ratio: np.ndarray  # ln(list price / reference price)
     base_logit: np.ndarray
     min_gap_days: np.ndarray
     study_per_active_day: np.ndarray
@@ -120,7 +183,9 @@ class StepBuffers(NamedTuple):
     buy_discount: np.ndarray  # float64
     ref_user: np.ndarray  # int64: slot of a user who brought friends
     ref_count: np.ndarray  # int32
-    sizes: np.ndarray  # int64[3]: used length of trans, buy and ref buffers
+    lapse_user: np.ndarray  # int64: slot of a user who lapsed or was recalled
+    lapse_event: np.ndarray  # int8: EV_LAPSE or EV_RECALL
+    sizes: np.ndarray  # int64[4]: used length of trans, buy, ref and lapse buffers
 
 
 def step_params(world: WorldParams) -> StepParams:
@@ -130,15 +195,38 @@ def step_params(world: WorldParams) -> StepParams:
         core_min_purchases=lc.core_min_purchases,
         dormant_after_days=lc.dormant_after_days,
         fatigue_keep=0.5 ** (1.0 / b.fatigue_half_life_days),
+        wear_keep=0.5 ** (1.0 / b.wear_half_life_days),
+        excess_zero=_softplus_py(-b.comfort_messages_per_day, b.comfort_softness),
+        excess_table=excess_table(b.comfort_messages_per_day, b.comfort_softness),
+        # the largest silence x trust factor of the deletion hazard (trust in [0, 1])
+        churn_hazard_bound=b.churn_silence_ratio * math.exp(0.5 * b.churn_trust),
     )
     return StepParams(**values)
+
+
+EXCESS_STEPS_PER_MESSAGE = 128
+EXCESS_TABLE_MAX = 64.0  # messages/day; beyond, excess = fatigue - comfort (exact to 1e-12)
+
+
+def excess_table(comfort: float, softness: float) -> np.ndarray:
+    """excess(F) = h(F - c) - h(-c) at F = k / EXCESS_STEPS_PER_MESSAGE, for linear interpolation
+    in the step (error below 4e-6 at the default softness; saves an exp and a log per user)."""
+    f = np.arange(int(EXCESS_TABLE_MAX * EXCESS_STEPS_PER_MESSAGE) + 2) / EXCESS_STEPS_PER_MESSAGE
+    z = (f - comfort) / softness
+    h = softness * np.logaddexp(0.0, z)
+    return (h - _softplus_py(-comfort, softness)).astype(np.float64)
+
+
+def _softplus_py(x: float, s: float) -> float:
+    z = x / s
+    return x if z > 30.0 else s * math.log1p(math.exp(z))
 
 
 def ladder_arrays(world: WorldParams) -> Ladder:
     ps = world.products
     return Ladder(
         price=np.array([p.price for p in ps], np.float64),
-        log_reference_price=np.log(np.array([p.reference_price for p in ps], np.float64)),
+        log_price_ratio=np.log(np.array([p.price / p.reference_price for p in ps], np.float64)),
         base_logit=np.array(
             [math.log(p.base_daily_conversion / (1 - p.base_daily_conversion)) for p in ps]
         ),
@@ -159,7 +247,9 @@ def new_buffers(capacity: int) -> StepBuffers:
         buy_discount=np.empty(capacity, np.float64),
         ref_user=np.empty(capacity, np.int64),
         ref_count=np.empty(capacity, np.int32),
-        sizes=np.zeros(3, np.int64),
+        lapse_user=np.empty(capacity, np.int64),
+        lapse_event=np.empty(capacity, np.int8),
+        sizes=np.zeros(4, np.int64),
     )
 
 
@@ -202,6 +292,20 @@ def _softplus(x, s):
 
 
 @njit(inline="always", cache=True)
+def _excess(fatigue, P):
+    """Smooth max(0, fatigue - comfort) (MODEL.md §5.1), interpolated in P.excess_table."""
+    if fatigue <= 0.0:
+        return 0.0
+    x = fatigue * EXCESS_STEPS_PER_MESSAGE
+    k = int(x)
+    table = P.excess_table
+    if k + 1 >= table.shape[0]:
+        return _softplus(fatigue - P.comfort_messages_per_day, P.comfort_softness) - P.excess_zero
+    frac = x - k
+    return table[k] + frac * (table[k + 1] - table[k])
+
+
+@njit(inline="always", cache=True)
 def _any_of(p, n):
     """Chance of opening at least one of n messages (at most 3 count), each with chance p."""
     q = 1.0 - p
@@ -223,6 +327,16 @@ def _poisson(u, lam):
         p *= lam / k
         cdf += p
     return k
+
+
+@njit(inline="always", cache=True)
+def _silence_factor(silence, ratio, ramp_days):
+    """ratio ** (min(silence, ramp_days) / ramp_days), without pow at the ends of the ramp."""
+    if silence >= ramp_days:
+        return ratio
+    if silence <= 0:
+        return 1.0
+    return ratio ** (silence / ramp_days)
 
 
 @njit(inline="always", cache=True)
@@ -250,14 +364,16 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
     n_trans = 0
     n_buy = 0
     n_ref = 0
+    n_lapse = 0
     for i in range(n):
         if U.churn_day[i] >= 0:
-            cnt[19] += 1.0
+            cnt[_N_STAGE_CHURNED] += 1.0
             continue
         uid = U.uid[i]
         trust = float(U.trust[i])
         g = U.group[i]
         muted = U.muted[i]
+        lapsed = U.lapsed[i]
         n_promo = float(U.inbox_promo[i])
         n_content = float(U.inbox_content[i])
         relevance = float(U.inbox_relevance[i]) / n_content if n_content > 0 else 0.0
@@ -269,50 +385,74 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
         if n_promo + n_content > 0 or contact or n_reward > 0:
             U.reached_days[i] += 1
 
-        # 1. fatigue: exponentially weighted messages per day actually seen
-        load = 0.0 if muted else n_promo + n_content * (1.0 - P.relevant_fatigue_shield * relevance)
+        # 1. wear and fatigue. Novelty: content pushed again and again wears out; a worn push is
+        # felt as load like an irrelevant one
+        wear = float(U.wear[i])
+        r_eff = 0.0
+        if n_content > 0:
+            r_eff = relevance / (1.0 + P.wear_weight * wear)  # relevance x novelty
+        if wear > 0.0 or n_content > 0:
+            wear = P.wear_keep * wear + (1.0 - P.wear_keep) * n_content
+            U.wear[i] = wear if wear > 1e-6 else 0.0  # below a push a decade: worn off
+        load = 0.0 if muted else n_promo + n_content * (1.0 - P.relevant_fatigue_shield * r_eff)
         fatigue = P.fatigue_keep * U.fatigue[i] + (1.0 - P.fatigue_keep) * load
-        excess = _softplus(fatigue - P.comfort_messages_per_day, P.comfort_softness) - _softplus(
-            -P.comfort_messages_per_day, P.comfort_softness
-        )
+        excess = _excess(fatigue, P)
 
-        # 2. opening what was pushed today
+        # 2. reading what was pushed today (reading is not activity)
         opened_content = False
         opened_promo = False
+        if n_content > 0:
+            cnt[_N_CONTENT_REACHED] += 1.0
         if not muted and n_promo + n_content > 0:
             u_c, u_p = _u2(k_open, uid)
             base = P.open_intercept + P.open_trust * (trust - 0.5) - P.open_fatigue * excess
+            if lapsed:
+                base -= P.lapsed_open_penalty
             if n_content > 0:
-                p1 = _sigmoid(base + P.open_relevance * relevance)
+                p1 = _sigmoid(base + P.open_relevance * r_eff)
                 opened_content = u_c < _any_of(p1, n_content)
+                if g >= 0:  # the group's pushed-content open rate (promos are not group life)
+                    g_pushed[g] += 1
+                    if opened_content:
+                        g_opened[g] += 1
             if n_promo > 0:
                 p1 = _sigmoid(base + P.open_relevance * P.promo_relevance)
                 opened_promo = u_p < _any_of(p1, n_promo)
-            if g >= 0:
-                g_pushed[g] += 1
-                if opened_content or opened_promo:
-                    g_opened[g] += 1
         opened = opened_content or opened_promo
         if opened:
             U.last_open[i] = day
             U.open_days[i] += 1
-            cnt[1] += 1.0
+            cnt[_N_OPENED] += 1.0
+        if opened_content:
+            cnt[_N_CONTENT_OPENED] += 1.0
         if opened_promo:
             U.offer_open_days[i] += 1
 
-        # 3. trust
+        # 3. trust and buying intent
         if not muted:
-            irrelevant = n_promo * (1.0 - P.promo_relevance) + n_content * (1.0 - relevance)
+            irrelevant = n_promo * (1.0 - P.promo_relevance) + n_content * (1.0 - r_eff)
             trust -= P.trust_loss_irrelevant * irrelevant
+        intent = float(U.intent[i])
+        intent += P.intent_regrow_per_day * (U.need[i] - intent)
         if opened_content:
-            trust += P.trust_gain_relevant * relevance * min(n_content, 3.0)
+            trust += P.trust_gain_relevant * r_eff * min(n_content, 3.0)
+            ceiling = min(1.0, P.intent_paving_ceiling * U.need[i])
+            if intent < ceiling:
+                intent += P.intent_paving * r_eff * (ceiling - intent)
         if contact:
             trust += P.trust_gain_contact
         if n_reward > 0:
-            trust += P.trust_gain_reward * n_reward
+            value = float(U.inbox_reward_value[i])
+            if value > 0.0:
+                # grows with the value and saturates; a trusting user has less left to gain
+                gain = P.trust_gain_reward * (1.0 - math.exp(-value / P.reward_value_scale))
+                trust += gain * (1.0 - trust)
             U.last_claim[i] = day
 
         # 4. activity
+        ladder = U.ladder[i]
+        since_buy = day - U.last_purchase[i] if U.last_purchase[i] != NO_DAY else NEVER_DAYS
+        in_camp = ladder == 1 and since_buy < P.camp_days
         silence = day - U.last_active[i] if U.last_active[i] != NO_DAY else NEVER_DAYS
         logit = (
             P.active_intercept
@@ -322,26 +462,41 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
         )
         if g >= 0:
             logit += P.active_group_vitality * g_vitality[g]
+        if opened_content:
+            logit += P.active_opened_content * r_eff
         if opened_promo:
             logit += P.active_opened_promo
         if contact:
             logit += P.active_contact
         if muted:
             logit += P.active_muted
+        if in_camp:
+            logit += P.camp_checkin
         last_touch = U.last_touch[i]
         if last_touch == NO_DAY or day - last_touch > P.forget_after_days:
             logit -= P.forget_penalty
-        active = opened_content or _u1(k_active, uid) < _sigmoid(logit)
+        drift = logit  # the user's engagement today, before the lapsed state
+        if lapsed:
+            logit -= P.lapsed_activity_penalty
+            if U.coupon_expiry[i] >= day:
+                logit += P.recall_coupon * U.coupon_discount[i]
+        active = _u1(k_active, uid) < _sigmoid(logit)
+        if lapsed and active:  # recalled
+            lapsed = False
+            U.lapsed[i] = False
+            B.lapse_user[n_lapse] = i
+            B.lapse_event[n_lapse] = EV_RECALL
+            n_lapse += 1
+            cnt[_N_RECALLS] += 1.0
 
         U.active_bits[i] = U.active_bits[i] << np.uint32(1)
         U.speak_bits[i] = U.speak_bits[i] << np.uint32(1)
         if active:
-            cnt[0] += 1.0
+            cnt[_N_ACTIVE] += 1.0
             U.last_active[i] = day
             silence = 0
             U.active_bits[i] |= np.uint32(1)
-            ladder = U.ladder[i]
-            # 5a. study
+            # 5a. study (a camp day is a check-in: it builds the need for the course)
             studies = ladder > 0 and U.progress[i] < 1.0
             if studies and _u1(k_study, uid) < 0.5 + 0.5 * U.engagement[i]:
                 step_rate = L.study_per_active_day[ladder - 1]
@@ -350,51 +505,62 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                 if U.progress[i] >= 1.0:
                     U.completed[i] += 1
                     trust += P.trust_gain_completion
-                    cnt[10] += 1.0
-            # 5b. speak
+                    cnt[_N_COMPLETIONS] += 1.0
+            if in_camp:
+                intent += P.camp_intent_gain * (1.0 - intent)
+            # 5b. speak (promos received today make the group an ad dump)
             if g >= 0:
                 p_speak = _sigmoid(
                     P.speak_intercept
                     + P.speak_engagement * U.engagement_logit[i]
                     + P.speak_contagion * g_vitality[g]
                     - P.speak_fatigue * excess
+                    - P.speak_promo * min(n_promo, 3.0)
                     + P.speak_group_novelty * math.exp(-(day - g_born[g]) / P.group_novelty_days)
                 )
                 if _u1(k_speak, uid) < p_speak:
                     U.speak_bits[i] |= np.uint32(1)
                     g_speakers[g] += 1
-                    cnt[2] += 1.0
+                    cnt[_N_SPOKE] += 1.0
             # 5c. share → friends who register tomorrow
             u_s, u_k = _u2(k_share, uid)
             if u_s < _sigmoid(P.share_intercept + P.share_trust * (trust - 0.5)
                               + U.engagement_logit[i]):  # fmt: skip
-                cnt[3] += 1.0
+                cnt[_N_SHARED] += 1.0
                 friends = _poisson(u_k, P.referrals_per_share)
                 if friends > 0:
                     B.ref_user[n_ref] = i
                     B.ref_count[n_ref] = friends
                     n_ref += 1
                     U.referrals[i] += friends
-                    cnt[11] += friends
-            # 5d. purchase the next step of the ladder (the top step repeats)
+                    cnt[_N_REFERRALS] += friends
+
+        # 5d. a buying occasion (an active day, or an opened promo): the next ladder step (the
+        # top step repeats), with odds scaled by intent
+        if (active or opened_promo) and not lapsed:
             step = ladder if ladder < n_products else n_products - 1
-            last_buy = U.last_purchase[i]
-            if last_buy == NO_DAY or day - last_buy >= L.min_gap_days[step]:
+            if since_buy >= L.min_gap_days[step]:
                 price = L.price[step]
                 coupon = 0.0
+                log_ratio = L.log_price_ratio[step]
                 if U.coupon_expiry[i] >= day:
                     coupon = float(U.coupon_discount[i])
+                    log_ratio += math.log(1.0 - coupon)
                 paid = price * (1.0 - coupon)
-                log_price_ratio = math.log(max(paid, 1e-9)) - L.log_reference_price[step]
                 logit = (
                     L.base_logit[step]
                     + P.purchase_trust * (trust - 0.5)
-                    - U.price_sensitivity[i] * log_price_ratio
+                    - U.price_sensitivity[i]
+                    * (log_ratio - P.wallet_income_elasticity * U.log_income_ratio[i])
+                    - P.affordability_weight * paid / max(float(U.income[i]), 1.0)
+                    - P.purchase_fatigue * excess
                     + U.buy_logit_offset[i]
                 )
                 if opened_promo:
                     logit += P.promo_lift_per_trust * trust
-                if _u1(k_buy, uid) < _sigmoid(logit):
+                if ladder == 1 and P.camp_days <= since_buy < P.camp_days + P.camp_offer_days:
+                    logit += P.camp_offer_lift
+                if _u1(k_buy, uid) < intent * _sigmoid(logit):
                     U.purchases[i] += 1
                     if ladder < n_products:
                         U.ladder[i] = ladder + 1
@@ -404,6 +570,7 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                         U.first_purchase[i] = day
                     U.last_purchase[i] = day
                     U.progress[i] = 0.0
+                    intent *= 1.0 - P.intent_consumed
                     if coupon > 0:
                         U.coupon_expiry[i] = -1
                         U.last_claim[i] = day
@@ -412,54 +579,80 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                     B.buy_paid[n_buy] = paid
                     B.buy_discount[n_buy] = price - paid
                     n_buy += 1
-                    cnt[4] += 1.0
-                    cnt[5] += paid
-                    cnt[6] += price - paid
+                    cnt[_N_PURCHASES] += 1.0
+                    cnt[_N_REVENUE] += paid
+                    cnt[_N_DISCOUNT] += price - paid
 
-        # 6. exits: one uniform against cumulative hazards (at most one exit a day)
-        ramp = min(silence, P.churn_silence_ramp_days) / P.churn_silence_ramp_days
-        h_churn = (
-            P.churn_base_hazard
-            * U.churn_multiplier[i]
-            * P.churn_silence_ratio**ramp
-            * math.exp(-P.churn_trust * (trust - 0.5))
-            + P.block_per_excess * excess
-        )
+        # 6. exits: one uniform against cumulative hazards (at most one exit a day). The exact
+        # hazards need exp/pow; they are computed only when u falls below their upper bound
+        frailty = float(U.frailty[i])
+        churn_scale = P.churn_base_hazard * U.churn_multiplier[i] * frailty
+        h_block = P.block_per_excess * excess
         h_mute = 0.0 if muted else P.mute_per_excess * excess
         h_leave = 0.0
         if g >= 0:
             h_leave = P.group_leave_base_hazard + P.group_leave_per_excess * excess
+        can_lapse = not lapsed and not active
+        u = _u1(k_churn, uid)
+        h_bound = churn_scale * P.churn_hazard_bound + h_block + h_mute + h_leave
+        if can_lapse:
+            h_bound += P.lapse_hazard_cap
         churned = False
-        if h_churn + h_mute + h_leave > 0.0:
-            u = _u1(k_churn, uid)
+        if u < h_bound:
+            h_churn = (
+                churn_scale
+                * _silence_factor(silence, P.churn_silence_ratio, P.churn_silence_ramp_days)
+                * math.exp(-P.churn_trust * (trust - 0.5))
+                + h_block
+            )
+            h_lapse = 0.0
+            if can_lapse:  # disengagement: the less engaged today, the likelier to lapse
+                h_lapse = min(
+                    P.lapse_hazard_cap,
+                    P.lapse_base_hazard * frailty * math.exp(-P.lapse_activity_weight * drift)
+                    + P.lapse_per_excess * excess,
+                )
             if u < h_churn:
                 churned = True
                 U.churn_day[i] = day
-                cnt[8] += 1.0
+                cnt[_N_CHURNED_TODAY] += 1.0
             elif u < h_churn + h_mute:
                 U.muted[i] = True
-                cnt[7] += 1.0
+                cnt[_N_MUTES] += 1.0
             elif u < h_churn + h_mute + h_leave:
                 g_size[g] -= 1
                 g_leaves[g] += 1
                 U.group[i] = -1
-                cnt[9] += 1.0
+                cnt[_N_GROUP_LEAVES] += 1.0
+            elif u < h_churn + h_mute + h_leave + h_lapse:
+                lapsed = True
+                U.lapsed[i] = True
+                U.lapse_day[i] = day
+                B.lapse_user[n_lapse] = i
+                B.lapse_event[n_lapse] = EV_LAPSE
+                n_lapse += 1
+                cnt[_N_LAPSES] += 1.0
         if churned and g >= 0:
             g_size[g] -= 1
             g_leaves[g] += 1
             U.group[i] = -1
-            cnt[9] += 1.0
+            cnt[_N_GROUP_LEAVES] += 1.0
 
         # 7. trust drifts toward its floor; write back state; clear the inbox
         trust -= P.trust_decay * (trust - P.trust_floor)
         trust = min(1.0, max(0.0, trust))
         U.trust[i] = trust
         U.fatigue[i] = fatigue
-        U.inbox_promo[i] = 0
-        U.inbox_content[i] = 0
-        U.inbox_relevance[i] = 0.0
-        U.inbox_contact[i] = 0
-        U.inbox_reward[i] = 0
+        U.intent[i] = intent
+        if n_promo + n_content > 0:
+            U.inbox_promo[i] = 0
+            U.inbox_content[i] = 0
+            U.inbox_relevance[i] = 0.0
+        if contact:
+            U.inbox_contact[i] = 0
+        if n_reward > 0:
+            U.inbox_reward[i] = 0
+            U.inbox_reward_value[i] = 0.0
 
         # 8. lifecycle stage
         new_stage = _classify(U.purchases[i], silence, churned, P.core_min_purchases,
@@ -471,14 +664,18 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
             B.trans_to[n_trans] = new_stage
             n_trans += 1
             U.stage[i] = new_stage
-        cnt[15 + new_stage] += 1.0
+        cnt[_N_STAGE_POTENTIAL + new_stage] += 1.0
         if not churned:
-            cnt[14] += 1.0
-            cnt[12] += trust
-            cnt[13] += fatigue
+            cnt[_N_REACHABLE] += 1.0
+            cnt[_N_TRUST_SUM] += trust
+            cnt[_N_FATIGUE_SUM] += fatigue
+            cnt[_N_INTENT_SUM] += intent
+            if lapsed:
+                cnt[_N_LAPSED] += 1.0
     B.sizes[0] = n_trans
     B.sizes[1] = n_buy
     B.sizes[2] = n_ref
+    B.sizes[3] = n_lapse
 
 
 @njit(cache=True)

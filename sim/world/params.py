@@ -138,7 +138,10 @@ class Product(Strict):
         "better through each user's price sensitivity",
     )
     base_daily_conversion: float = Field(
-        gt=0, lt=1, description="assumed: daily purchase probability of an active, neutral user"
+        gt=0,
+        lt=1,
+        description="assumed: purchase probability of a neutral user on a buying occasion "
+        "(an active day or an opened promo) with full intent (MODEL.md §5.5d)",
     )
     min_gap_days: int = Field(
         0, ge=0, description="assumed: days after the previous purchase before this one"
@@ -166,7 +169,7 @@ DEFAULT_LADDER = (
         name="camp",
         price=9.9,
         reference_price=9.9,
-        base_daily_conversion=0.012,
+        base_daily_conversion=0.04,
         min_gap_days=0,
         study_per_active_day=0.2,
         content_tier="camp",
@@ -175,7 +178,7 @@ DEFAULT_LADDER = (
         name="course",
         price=2999.0,
         reference_price=2999.0,
-        base_daily_conversion=0.004,
+        base_daily_conversion=0.015,
         min_gap_days=7,
         study_per_active_day=0.04,
         content_tier="course",
@@ -184,7 +187,7 @@ DEFAULT_LADDER = (
         name="membership",
         price=1999.0,
         reference_price=1999.0,
-        base_daily_conversion=0.003,
+        base_daily_conversion=0.008,
         min_gap_days=30,
         study_per_active_day=0.03,
         content_tier="member",
@@ -193,7 +196,7 @@ DEFAULT_LADDER = (
         name="consulting",
         price=4999.0,
         reference_price=4999.0,
-        base_daily_conversion=0.002,
+        base_daily_conversion=0.005,
         min_gap_days=30,
         study_per_active_day=0.25,
         content_tier="member",
@@ -204,19 +207,24 @@ DEFAULT_LADDER = (
 class BehaviourParams(Strict):
     # activity
     active_intercept: float = Field(
-        -1.6, description="calibrated: logit of daily activity, median user"
+        -1.0, description="calibrated: logit of daily activity, median user"
     )
     active_engagement: float = Field(1.0, description="assumed: weight of logit(engagement)")
     active_trust: float = Field(1.5, description="assumed: weight of (trust - 0.5)")
     active_group_vitality: float = Field(
-        3.0, description="assumed: weight of the group's speaking rate yesterday (contagion) [003]"
+        1.5, description="assumed: weight of the group's speaking rate yesterday (contagion) [003]"
+    )
+    active_opened_content: float = Field(
+        1.0,
+        description="assumed: logit added by opening relevant content, times its effective "
+        "relevance (reading is not activity: it only invites it)",
     )
     active_opened_promo: float = Field(
-        0.5,
+        0.0,
         description="assumed: logit added by opening a promotional message (reading an ad "
-        "is not by itself activity)",
+        "is not activity; an opened promo is a buying occasion instead, §5.5d)",
     )
-    active_contact: float = Field(1.5, description="assumed: a 1v1 contact today")
+    active_contact: float = Field(1.0, description="assumed: a 1v1 contact today")
     active_muted: float = Field(
         -0.5, le=0, description="assumed: a user who muted the account is disengaging"
     )
@@ -232,9 +240,28 @@ class BehaviourParams(Strict):
     forget_penalty: float = Field(0.5, ge=0, description="assumed: logit lost once forgotten")
     # opening pushes
     open_intercept: float = Field(
-        -1.3, description="calibrated: logit of opening an irrelevant push"
+        -1.9,
+        description="calibrated: logit of opening an irrelevant push (open rate of pushed "
+        "content <= 40% under every strategy; [003] sets >= 30% as a growth target)",
     )
-    open_relevance: float = Field(2.0, description="assumed: weight of push relevance (0..1)")
+    open_relevance: float = Field(
+        1.4, description="assumed: weight of a push's effective relevance (0..1)"
+    )
+    wear_half_life_days: float = Field(
+        7.0,
+        gt=0,
+        description="assumed: memory of content received (content wears out when pushed "
+        "again and again [001])",
+    )
+    wear_weight: float = Field(
+        2.0,
+        ge=0,
+        description="assumed: novelty = 1 / (1 + w x wear), wear = exponentially weighted "
+        "content pushes per day; a push a day keeps a third of its effect",
+    )
+    lapsed_open_penalty: float = Field(
+        1.0, ge=0, description="assumed: logit of opening lost by a lapsed (silent) user"
+    )
     open_trust: float = Field(1.0, description="assumed: weight of (trust - 0.5)")
     open_fatigue: float = Field(0.3, ge=0, description="assumed: logit lost per excess message/day")
     relevance_stage_weight: float = Field(
@@ -244,7 +271,7 @@ class BehaviourParams(Strict):
     # fatigue
     fatigue_half_life_days: float = Field(3.0, gt=0, description="assumed: memory of message load")
     comfort_messages_per_day: float = Field(
-        1.5, ge=0, description="[001] about one message a day on a weekly cadence is tolerated"
+        1.0, ge=0, description="[001] about one message a day on a weekly cadence is tolerated"
     )
     comfort_softness: float = Field(
         0.5,
@@ -253,11 +280,14 @@ class BehaviourParams(Strict):
         "smooth hinge h(x) = s*log(1+exp(x/s)): zero without messages, ~load-comfort above it",
     )
     relevant_fatigue_shield: float = Field(
-        0.8, ge=0, le=1, description="assumed: share of a relevant push's load that is not felt"
+        0.6,
+        ge=0,
+        le=1,
+        description="assumed: share of a relevant, novel push's load that is not felt",
     )
     mute_per_excess: float = Field(0.004, ge=0, description="assumed: daily mute hazard per excess")
     group_leave_per_excess: float = Field(
-        0.0060,
+        0.012,
         ge=0,
         description="calibrated: 8 promos/day -> ~42% leave the group in a month [003]",
     )
@@ -267,13 +297,25 @@ class BehaviourParams(Strict):
         description="assumed: daily hazard of deleting/blocking per excess message/day",
     )
     # trust
-    trust_gain_relevant: float = Field(0.03, ge=0, description="assumed: per relevant push opened")
+    trust_gain_relevant: float = Field(0.04, ge=0, description="assumed: per relevant push opened")
     trust_loss_irrelevant: float = Field(
         0.001, ge=0, description="assumed: per irrelevant message received [001]"
     )
-    trust_gain_contact: float = Field(0.08, ge=0, description="assumed: per 1v1 contact [000]")
+    trust_gain_contact: float = Field(0.05, ge=0, description="assumed: per 1v1 contact [000]")
     trust_gain_completion: float = Field(0.10, ge=0, description="assumed: per finished course")
-    trust_gain_reward: float = Field(0.02, ge=0, description="assumed: per reward or gift")
+    trust_gain_reward: float = Field(
+        0.10,
+        ge=0,
+        description="assumed: trust gained from a day's rewards of unbounded ¥ value by a user "
+        "of trust 0; the gain is w x (1 - exp(-value / reward_value_scale)) x (1 - trust): "
+        "grows with value, saturates, and repeated rewards add less",
+    )
+    reward_value_scale: float = Field(
+        3.0,
+        gt=0,
+        description="calibrated: ¥ value of a day's rewards that gives 63% of the full trust "
+        "gain (a point worth nothing gives nothing; a ¥30 gift is hardly better than ¥10)",
+    )
     trust_loss_removed: float = Field(0.10, ge=0, description="assumed: removed from a group")
     trust_decay: float = Field(
         0.01, ge=0, le=1, description="assumed: daily pull toward trust_floor"
@@ -281,16 +323,63 @@ class BehaviourParams(Strict):
     trust_floor: float = Field(0.2, ge=0, le=1, description="assumed: trust a neglected user keeps")
     # purchasing
     purchase_trust: float = Field(2.0, description="assumed: weight of (trust - 0.5)")
-    promo_lift_per_trust: float = Field(
-        2.5,
+    purchase_fatigue: float = Field(
+        0.15,
         ge=0,
-        description="calibrated: an opened promo multiplies purchase odds by exp(2.5*trust): "
-        "~3x more at trust 0.75 than at 0.3 — value paving before the pitch [001]",
+        description="assumed: purchase logit lost per excess message/day (an overloaded user "
+        "is annoyed, not persuaded) [001][003]",
+    )
+    intent_regrow_per_day: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="assumed: daily share of the gap to the user's own need level that "
+        "buying intent regrows (a need comes back in ~50 days)",
+    )
+    intent_paving: float = Field(
+        0.30,
+        ge=0,
+        le=1,
+        description="assumed: share of the gap to full intent that one opened piece of "
+        "relevant, novel content closes (value paving [001]; saturates at 1)",
+    )
+    intent_paving_ceiling: float = Field(
+        1.5,
+        ge=1,
+        description="assumed: content raises intent toward min(1, ceiling x the user's need), "
+        "not beyond: a need can be revealed and sharpened, not created",
+    )
+    intent_consumed: float = Field(
+        0.8, ge=0, le=1, description="assumed: share of intent a purchase uses up"
+    )
+    wallet_income_elasticity: float = Field(
+        0.5,
+        ge=0,
+        description="assumed: a user's reference price = the product's x (income / "
+        "population.price_sensitivity_reference_income) ** e; enters through price sensitivity",
+    )
+    affordability_weight: float = Field(
+        2.0,
+        ge=0,
+        description="calibrated: purchase logit lost per month of income the price costs "
+        "(a ¥2,999 course is 1.2 months of a student's ¥2,500; sets the interior "
+        "revenue-maximising price with price sensitivity)",
+    )
+    promo_lift_per_trust: float = Field(
+        2.0,
+        ge=0,
+        description="calibrated: an opened promo multiplies purchase odds by exp(2*trust): "
+        "~2.5x more at trust 0.75 than at 0.3 — value paving before the pitch [001]; bounded "
+        "so that no strategy stacked on blanket earns multiples (laws 9)",
     )
     # studying
     study_engagement: float = Field(1.0, ge=0, description="assumed: progress x (0.5 + engagement)")
     # speaking and sharing
-    speak_intercept: float = Field(-2.0, description="calibrated: logit of speaking, active member")
+    speak_intercept: float = Field(
+        -2.85,
+        description="calibrated: logit of speaking, active member (groups living < 90 days "
+        "without operations ~68-80% [003])",
+    )
     speak_engagement: float = Field(1.0, description="assumed: weight of logit(engagement)")
     speak_group_novelty: float = Field(
         2.0, ge=0, description="assumed: extra speaking logit in a brand-new group, fading"
@@ -304,6 +393,12 @@ class BehaviourParams(Strict):
         description="assumed: speaking logit lost per excess message/day — a group "
         "used as an ad dump goes quiet [003]",
     )
+    speak_promo: float = Field(
+        0.4,
+        ge=0,
+        description="assumed: speaking logit lost per promo received today (up to 3): a group "
+        "used as an ad dump goes quiet [003]",
+    )
     speak_contagion: float = Field(
         8.0, ge=0, description="assumed: weight of the group's speaking rate yesterday [003]"
     )
@@ -312,14 +407,79 @@ class BehaviourParams(Strict):
     referrals_per_share: float = Field(
         0.3, ge=0, description="assumed: mean friends who register per share (Poisson)"
     )
-    # leaving
+    # the camp: a time-boxed cohort that feeds the course [000]
+    camp_days: int = Field(
+        7, ge=1, description="[000] the ¥9.9 camp: 7 days of check-ins after buying it"
+    )
+    camp_checkin: float = Field(
+        1.5, ge=0, description="assumed: activity logit added on each day of a running camp"
+    )
+    camp_intent_gain: float = Field(
+        0.12,
+        ge=0,
+        le=1,
+        description="assumed: share of the gap to full intent closed by each active camp day "
+        "(the camp shows what the course would give)",
+    )
+    camp_offer_days: int = Field(
+        7, ge=0, description="assumed: days of the course offer that closes the camp"
+    )
+    camp_offer_lift: float = Field(
+        1.6,
+        ge=0,
+        description="calibrated: purchase logit of the course offer at the camp's end "
+        "(newcomers' camp -> course within 60 days ~10%, assumed target in the 5-20% band)",
+    )
+    # leaving: deleting/blocking (gone) and lapsing (silent, recallable)
     churn_base_hazard: float = Field(
-        0.0006, ge=0, le=1, description="assumed: daily hazard of leaving for an active user"
+        0.0002,
+        ge=0,
+        le=1,
+        description="assumed: daily hazard of deleting/blocking the account, active user",
     )
     churn_silence_ratio: float = Field(
-        5.0, ge=1, description="[003] users silent 2 weeks churn at 5x the rate of active users"
+        2.0,
+        ge=1,
+        description="assumed: deletion hazard of a user silent for churn_silence_ramp_days "
+        "vs active today (the [003] 5x concerns lapsing and is not set here: §5.6)",
     )
-    churn_silence_ramp_days: int = Field(14, ge=1, description="[003] the 2 weeks of that fact")
+    churn_silence_ramp_days: int = Field(
+        14, ge=1, description="assumed: days of silence over which that ratio builds up"
+    )
+    lapse_base_hazard: float = Field(
+        0.00005,
+        ge=0,
+        le=1,
+        description="calibrated: daily lapse hazard at activity logit 0 and frailty 1 (silent "
+        "2 weeks vs active: 30-day lapse ratio 3.5-7x, [003] 5x)",
+    )
+    lapse_activity_weight: float = Field(
+        1.4,
+        ge=0,
+        description="assumed: lapse hazard x exp(-w x activity logit): a user drifting away "
+        "(habit lost, forgotten, low trust, quiet group) lapses more",
+    )
+    lapse_hazard_cap: float = Field(
+        0.05, gt=0, le=1, description="assumed: the lapse hazard never exceeds this"
+    )
+    lapse_per_excess: float = Field(
+        0.002,
+        ge=0,
+        description="assumed: daily lapse hazard per excess message/day (overload makes users "
+        "tune out before they block) [001]",
+    )
+    lapsed_activity_penalty: float = Field(
+        2.5,
+        ge=0,
+        description="assumed: activity logit lost while lapsed; a lapsed user who is active "
+        "again anyway is recalled",
+    )
+    recall_coupon: float = Field(
+        1.0,
+        ge=0,
+        description="assumed: activity logit a valid coupon adds for a lapsed user, times its "
+        "discount (50% off: +0.5) [000][003] recall coupons",
+    )
     churn_trust: float = Field(1.0, ge=0, description="assumed: hazard x exp(-w*(trust-0.5))")
     group_leave_base_hazard: float = Field(
         0.001, ge=0, le=1, description="assumed: daily hazard of leaving a group without overload"

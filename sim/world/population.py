@@ -3,7 +3,8 @@
 One numpy array per attribute or state variable, one row per user slot. Slots are filled in
 arrival order and never reused; a user's identity is its 64-bit ``uid`` (derived from the seed and
 how the user arrived, see :mod:`sim.rng`), which is also the address of all its random draws.
-Arrays are over-allocated and grown by doubling, so appending arrivals is amortised O(1).
+Arrays are over-allocated and grown by a factor (``GROWTH``), so appending arrivals is
+amortised O(1).
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ USER_COLUMNS: dict[str, tuple[type, float]] = {
     # a calibrated twin sets them from each real user's history)
     "buy_logit_offset": (np.float32, 0),
     "churn_multiplier": (np.float32, 1),
+    # persistent propensity to lapse and delete (log-normal, mean 1, drawn at arrival)
+    "frailty": (np.float32, 1),
+    # the level buying intent regrows to (drawn at arrival) and ln(income / reference income)
+    "need": (np.float32, 0.3),
+    "log_income_ratio": (np.float32, 0),
     "preference": (np.int8, 0),
     "engagement": (np.float32, 0),
     "engagement_logit": (np.float32, 0),
@@ -47,6 +53,9 @@ USER_COLUMNS: dict[str, tuple[type, float]] = {
     "active_bits": (np.uint32, 0),
     "speak_bits": (np.uint32, 0),
     "churn_day": (np.int32, -1),
+    # lapsed: silent but reachable and recallable; lapse_day = day of the latest lapse
+    "lapsed": (np.bool_, False),
+    "lapse_day": (np.int32, -1),
     "muted": (np.bool_, False),
     # purchasing
     "ladder": (np.int8, 0),
@@ -60,11 +69,14 @@ USER_COLUMNS: dict[str, tuple[type, float]] = {
     "coupon_discount": (np.float32, 0),
     "coupon_expiry": (np.int32, -1),
     "last_claim": (np.int32, NO_DAY),
+    # buying intent (a need that regrows, is raised by relevant content, used up by buying)
+    "intent": (np.float32, 0),
     # study, trust, fatigue, community
     "progress": (np.float32, 0),
     "completed": (np.int16, 0),
     "trust": (np.float32, 0),
     "fatigue": (np.float32, 0),
+    "wear": (np.float32, 0),
     "group": (np.int32, -1),
     "points": (np.float32, 0),
     "referrals": (np.int32, 0),
@@ -82,17 +94,21 @@ USER_COLUMNS: dict[str, tuple[type, float]] = {
     "inbox_relevance": (np.float32, 0),
     "inbox_contact": (np.uint8, 0),
     "inbox_reward": (np.uint8, 0),
+    "inbox_reward_value": (np.float32, 0),
 }
 
 
+GROWTH = 1.25  # capacity factor when a column must grow: amortised O(1), little memory idle
+
+
 def grow_array(arr: np.ndarray, n: int, fill: float = 0) -> np.ndarray:
-    """``arr`` with room for at least ``n`` slots (doubling), new slots set to ``fill``.
+    """``arr`` with room for at least ``n`` slots (growing by GROWTH), new slots set to ``fill``.
 
     Returns ``arr`` itself when it is already big enough, else a copy.
     """
     if arr.shape[0] >= n:
         return arr
-    out = np.full(max(n, 2 * arr.shape[0]), fill, dtype=arr.dtype)
+    out = np.full(max(n, int(GROWTH * arr.shape[0]) + 16), fill, dtype=arr.dtype)
     out[: arr.shape[0]] = arr
     return out
 
@@ -128,7 +144,7 @@ class Population:
         return UserArrays(**self._cols)
 
     def reserve(self, extra: int) -> None:
-        """Make room for ``extra`` more users, doubling capacity when needed."""
+        """Make room for ``extra`` more users, growing capacity when needed."""
         need = self.n + extra
         if need <= self.capacity:
             return

@@ -113,13 +113,40 @@ class PopulationSpec(Strict):
         1.0, ge=0, le=5, description="assumed: spread of latent engagement (logit scale)"
     )
     price_sensitivity_reference_income: float = Field(
-        10000.0, gt=0, description="assumed: income (¥/month) at which price sensitivity is 1"
+        5000.0,
+        gt=0,
+        description="calibrated: income (¥/month) at which price sensitivity is 1 and "
+        "reference prices equal the list's (course demand elastic enough for an interior "
+        "revenue-maximising price)",
     )
     price_sensitivity_income_exponent: float = Field(
-        0.5, ge=0, description="assumed: sensitivity = (reference / income) ** exponent"
+        0.3,
+        ge=0,
+        description="calibrated: sensitivity = (reference / income) ** exponent (with the "
+        "reference income above)",
     )
     price_sensitivity_bounds: tuple[float, float] = Field(
         (0.3, 3.0), description="assumed: clip range of price sensitivity"
+    )
+    need_logit_mean: float = Field(
+        -1.0,
+        description="assumed: mean of logit(need), the level a user's buying intent regrows to",
+    )
+    need_logit_sd: float = Field(
+        1.0, ge=0, le=5, description="assumed: spread of logit(need) between users"
+    )
+    frailty_sigma: float = Field(
+        0.8,
+        ge=0,
+        le=3,
+        description="assumed: log-normal spread (mean 1) of each user's persistent propensity "
+        "to lapse and to delete the account",
+    )
+    frailty_engagement: float = Field(
+        0.5,
+        ge=0,
+        description="assumed: frailty x exp(-k x (engagement_logit - channel mean)), "
+        "normalised to mean 1: the less engaged are the likelier to drift away",
     )
     initial_silence_scale_days: float = Field(
         8.0, gt=0, description="assumed: base users' days since last active ~ Exp(scale/engagement)"

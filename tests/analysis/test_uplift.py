@@ -35,8 +35,11 @@ OUTCOMES = ("net_value", "revenue", "churned", "purchases", "final_stage", "chur
 
 @pytest.fixture(scope="module")
 def worlds(make_config, run_world, make_blanket) -> dict[str, pd.DataFrame]:
-    """Users tables of a control world, an identical rerun, and a blanket arm (same seed)."""
-    cfg = make_config(days=40, users=2_000)
+    """Users tables of a control world, an identical rerun, and a blanket arm (same seed).
+
+    60 days: purchases need intent and a buying occasion (MODEL.md §5.5d), so 40 days of a
+    2,000-user world hold too few for a T-learner to find who gains."""
+    cfg = make_config(days=60, users=2_000)
     return {
         "control": run_world(cfg)["users"],
         "rerun": run_world(cfg)["users"],

@@ -58,14 +58,21 @@ def trained(make_config, tmp_path_factory) -> dict:
 # -- dataset ------------------------------------------------------------------------------------
 def test_dataset_rows_and_labels_match_the_users_table(trained, make_config, run_world) -> None:
     data = trained["train"]
-    users = run_world(trained["config"].model_copy(update={"seed": 1}))["users"]
+    tables = run_world(trained["config"].model_copy(update={"seed": 1}))
+    users = tables["users"]
     users = users[users["join_day"] <= SNAPSHOT]  # later arrivals did not exist yet
     churn_day = users.set_index("user_id")["churn_day"]
-    reachable = churn_day[(churn_day < 0) | (churn_day > SNAPSHOT)]
-    assert sorted(data["user_id"]) == sorted(reachable.index)
-    later = reachable.loc[data["user_id"]].to_numpy()
-    expected = (later > SNAPSHOT) & (later <= SNAPSHOT + WINDOW)
-    assert (data["churned"].to_numpy() == expected).all()
+    lapses = tables["lapses"]
+    past = lapses[lapses["day"] <= SNAPSHOT].groupby("user_id")["event"].last()
+    lapsed_then = past.index[past == "lapse"]
+    reachable = churn_day[((churn_day < 0) | (churn_day > SNAPSHOT))]
+    cohort = reachable[~reachable.index.isin(lapsed_then)]
+    assert sorted(data["user_id"]) == sorted(cohort.index)
+    later = cohort.loc[data["user_id"]].to_numpy()
+    deleted = (later > SNAPSHOT) & (later <= SNAPSHOT + WINDOW)
+    in_window = lapses[(lapses["day"] > SNAPSHOT) & (lapses["day"] <= SNAPSHOT + WINDOW)]
+    lapsed = data["user_id"].isin(in_window.loc[in_window["event"] == "lapse", "user_id"])
+    assert (data["churned"].to_numpy() == (deleted | lapsed.to_numpy())).all()
     assert 0.1 < data["churned"].mean() < 0.9
     assert list(data.columns) == ["seed", "user_id", *CHURN_FEATURES, "churned"]
 

@@ -2,8 +2,8 @@
 
 One replay of every arm at 8,000 initial users (arrivals scaled in proportion) for 90 days,
 seed 20261123, takes a couple of seconds. Bands were set from measurements at this scale and at
-the quickstart scale (docs/FACTS.md), around the reported figures, not by tuning the model. The
-silent/active churn ratio is asserted for direction only: the model does not reproduce its size.
+the quickstart scale (docs/FACTS.md), around the reported figures. The silent/active ratio is
+measured on disengagement (lapse or deletion), the sources' 流失.
 """
 
 from __future__ import annotations
@@ -87,10 +87,9 @@ def test_group_b_loses_fewer_members_and_converts_better(replay: pd.DataFrame) -
     assert b_exit["within_band"] and b_conv["within_band"]
 
 
-def test_silent_users_churn_more_than_active_ones(replay: pd.DataFrame) -> None:
-    # direction only: the 30-day ratio is ~1.4-1.9 at this scale, not the reported 5
+def test_silent_users_disengage_several_times_more_than_active_ones(replay: pd.DataFrame) -> None:
     row = _row(replay, "silent ≥14 days")
-    assert 1.2 <= row["simulated"] <= 3.0
+    assert 2.5 <= row["simulated"] <= 8.0  # [003]: 5x
     assert row["within_band"]
 
 
@@ -105,8 +104,8 @@ def test_most_groups_die_within_90_days_without_operations(replay: pd.DataFrame)
     assert 0.50 <= row["simulated"] <= 0.85
     assert row["within_band"]
     blanket = _row(replay, "groups living < 90 days, share (blanket")
-    assert pd.isna(blanket["within_band"])  # reported only: not reproduced under blanket
-    assert blanket["simulated"] < row["simulated"]
+    assert blanket["within_band"]  # ad dumps: at least as many die under a daily promo [003]
+    assert blanket["simulated"] >= row["simulated"]
 
 
 def test_replay_table_has_the_documented_columns(replay: pd.DataFrame) -> None:

@@ -1,0 +1,59 @@
+"""The policies the "under every strategy" laws (2, 3, 4, 8) run: every built-in strategy at its
+defaults and at each end of each parameter range it declares, one parameter at a time.
+
+:func:`parameter_ranges` is the one place the ranges come from. Until the strategies declare
+their own operating ranges, it returns :data:`INTERIM_RANGES`: for each strategy the parameter
+that sets how often or how much it contacts users, with a range an operator would plausibly
+use (narrower than the validity limits of ``validate_params``, which admit e.g. 50 promos a
+day). When the strategies' declarations land, :func:`parameter_ranges` reads them instead.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from sim.laws.plan import Run, call, run_of, strategy_defaults
+from strategies.registry import BUILTIN
+
+INTERIM_RANGES: dict[str, dict[str, tuple[Any, Any]]] = {
+    "blanket": {"promos_per_day": (0.25, 8.0), "content_per_day": (0.0, 3.0)},
+    "tiered_content": {"every_days": (1, 14)},
+    "content_calendar": {"promo_count": (1, 8)},
+    "churn_warning": {"silent_days": (3, 30)},
+    "gamification": {"streak_gift": (0.0, 30.0)},
+    "group_pruning": {"every_days": (1, 30)},
+    "koc_programme": {"every_days": (1, 30)},
+    "new_user_followup": {"followup_delay_days": (0, 14)},
+    "progress_nudge": {"report_every_days": (1, 30)},
+    "recall_coupon": {"trigger_silence_days": (3, 30)},
+    "referral_rewards": {"gift": (1.0, 100.0)},
+    "value_paving": {"paving_days": (0, 30)},
+    "vip_club": {"content_every_days": (1, 30)},
+}
+"""Interim (lowest, highest) values per strategy and parameter; see the module docstring."""
+
+
+def parameter_ranges(name: str) -> dict[str, tuple[Any, Any]]:
+    """The (lowest, highest) value of each swept parameter of built-in strategy ``name``."""
+    return INTERIM_RANGES.get(name, {})
+
+
+@functools.cache
+def strategy_sweep(quick: bool = False) -> tuple[Run, ...]:
+    """Each built-in strategy alone: at its defaults, then each range end (others default);
+    with ``quick``, at its defaults only."""
+    runs: list[Run] = []
+    for name in BUILTIN:
+        runs.append(run_of(call(name)))
+        ranges = {} if quick else parameter_ranges(name)
+        for param, ends in ranges.items():
+            if param not in strategy_defaults(name):
+                raise KeyError(f"strategy {name!r} has no parameter {param!r}")
+            runs.extend(run_of(call(name, **{param: end})) for end in ends)
+    return tuple(dict.fromkeys(runs))
+
+
+def defaults_of_each_strategy(skip: tuple[str, ...] = ()) -> list[Run]:
+    """Each built-in strategy alone at its defaults, except those in ``skip``."""
+    return [run_of(call(name)) for name in BUILTIN if name not in skip]
