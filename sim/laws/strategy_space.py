@@ -1,11 +1,11 @@
 """The policies the "under every strategy" laws (2, 3, 4, 8) run: every built-in strategy at its
-defaults and at each end of each parameter range it declares, one parameter at a time.
+defaults and at each end of its operating range, one parameter at a time.
 
-:func:`parameter_ranges` is the one place the ranges come from. Until the strategies declare
-their own operating ranges, it returns :data:`INTERIM_RANGES`: for each strategy the parameter
-that sets how often or how much it contacts users, with a range an operator would plausibly
-use (narrower than the validity limits of ``validate_params``, which admit e.g. 50 promos a
-day). When the strategies' declarations land, :func:`parameter_ranges` reads them instead.
+:data:`OPERATING_RANGES` is the one place the ranges come from: for each strategy the parameter
+that sets how often or how much it contacts users, with the range an operator would plausibly
+use. It is narrower than what the strategy's parameter declaration accepts (the validity limits,
+e.g. ``blanket.promos_per_day`` admits 50 a day); a test checks that every end lies inside the
+declared range, so a range cannot name a value the strategy would refuse.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from sim.laws.plan import Run, call, run_of, strategy_defaults
 from strategies.registry import BUILTIN
 
-INTERIM_RANGES: dict[str, dict[str, tuple[Any, Any]]] = {
+OPERATING_RANGES: dict[str, dict[str, tuple[Any, Any]]] = {
     "blanket": {"promos_per_day": (0.25, 8.0), "content_per_day": (0.0, 3.0)},
     "tiered_content": {"every_days": (1, 14)},
     "content_calendar": {"promo_count": (1, 8)},
@@ -31,12 +31,12 @@ INTERIM_RANGES: dict[str, dict[str, tuple[Any, Any]]] = {
     "value_paving": {"paving_days": (0, 30)},
     "vip_club": {"content_every_days": (1, 30)},
 }
-"""Interim (lowest, highest) values per strategy and parameter; see the module docstring."""
+"""Operating (lowest, highest) values per strategy and parameter; see the module docstring."""
 
 
 def parameter_ranges(name: str) -> dict[str, tuple[Any, Any]]:
     """The (lowest, highest) value of each swept parameter of built-in strategy ``name``."""
-    return INTERIM_RANGES.get(name, {})
+    return OPERATING_RANGES.get(name, {})
 
 
 @functools.cache

@@ -23,8 +23,8 @@ from sim.laws import effects, groups, money, rewards, saturation
 from sim.laws.law import Band, Law, Measured, argmax_setting, interior, points
 from sim.laws.plan import BASELINE, Plan, Results, call, run_of, scaled
 from sim.laws.runner import LAWS, evaluate, plan_jobs, replay_laws, select
-from sim.laws.strategy_space import INTERIM_RANGES, strategy_sweep
-from strategies.registry import BUILTIN
+from sim.laws.strategy_space import OPERATING_RANGES, strategy_sweep
+from strategies.registry import BUILTIN, get_strategy_class
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "experiments" / "quickstart.yaml"
 TINY = ("--users", "600", "--days", "91", "--seed", "5")
@@ -307,11 +307,20 @@ def test_quick_plans_each_strategy_at_its_defaults_only() -> None:
 
 def test_the_sweep_covers_every_builtin_strategy_and_declared_range() -> None:
     runs = strategy_sweep()
-    for name, ranges in INTERIM_RANGES.items():
+    for name, ranges in OPERATING_RANGES.items():
         assert name in BUILTIN
         for param, ends in ranges.items():
             for end in ends:
                 assert run_of(call(name, **{param: end})) in runs
+
+
+def test_every_operating_range_end_is_a_value_the_strategy_accepts() -> None:
+    for name, ranges in OPERATING_RANGES.items():
+        declared = {p.name: p for p in get_strategy_class(name).parameters}
+        for param, ends in ranges.items():
+            assert param in declared, (name, param)
+            for end in ends:
+                assert declared[param].problem(end) is None, (name, param, end)
 
 
 def test_a_run_config_replaces_strategies_and_edits_the_world() -> None:
