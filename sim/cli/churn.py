@@ -19,7 +19,6 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from sim.cli.failures import guarded
 from sim.cli.parsers import add_churn
 from sim.config import load_config
 from sim.io.ownership import claim_output
@@ -36,16 +35,13 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     """Execute ``churn-model train``; print the evaluation. Returns the exit status."""
     out = console or Console(highlight=False)
 
-    def train() -> int:
-        claim_output(args.out, inputs=[args.config], overwrite=args.overwrite)
-        config = load_config(args.config, users=args.users)
-        report = train_and_evaluate(
-            config, args.train_seeds, args.test_seeds, args.snapshot_day, args.window, args.out
-        )
-        print_report(report, args.window, out)
-        return 0
-
-    return guarded(train, args, getattr(args, "debug", False))
+    claim_output(args.out, inputs=[args.config], overwrite=args.overwrite)
+    config = load_config(args.config, users=args.users)
+    report = train_and_evaluate(
+        config, args.train_seeds, args.test_seeds, args.snapshot_day, args.window, args.out
+    )
+    print_report(report, args.window, out)
+    return 0
 
 
 def print_report(report: dict[str, Any], window: int, console: Console) -> None:

@@ -33,8 +33,6 @@ import warnings
 
 from sim.cli.parsers import build_parser
 
-EXIT_USER_ERROR = 2
-
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """A warning as one ``warning:`` line on stderr (no source path and line)."""

@@ -11,23 +11,21 @@
     siyu twin sample-log CONFIG --out FILE [--start-date DATE] [--users N] [--days N]
                   [--seed N] [--overwrite]
 
-:func:`register` adds the ``twin`` command to the ``siyu`` parser; its handler (``handler`` in the
-parsed namespace, also :func:`run`) returns the exit status: 0 on success, 2 when the input
-(files, dates, flags, destination) cannot be used — one clear message, nothing written.
+The flags live in :mod:`sim.cli.parsers` (``add_twin``); :func:`run` is the handler and returns
+0 on success. Failures (input that cannot be used: files, dates, flags, destination) are raised
+and become one clear message with exit status 2 in the command line's error boundary — nothing
+is written.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sim.cli.failures import EXIT_USER_ERROR as EXIT_USER_ERROR  # re-exported
-from sim.cli.failures import guarded
-from sim.cli.parsers import add_twin
 from sim.cli.progress import working
 from sim.config import load_config
 from sim.engine.policy import build_strategies
@@ -324,17 +322,6 @@ HANDLERS = {"fit": cmd_fit, "forecast": cmd_forecast, "backtest": cmd_backtest,
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run a parsed ``siyu twin …`` command; failures are turned into one line and an exit
-    status by the command line's error boundary (:mod:`sim.cli.failures`)."""
-    return guarded(lambda: HANDLERS[args.twin_command](args), args, getattr(args, "debug", False))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m sim.cli.twin …`` (the same as ``siyu twin …``)."""
-    parser = argparse.ArgumentParser(prog="siyu")
-    add_twin(parser.add_subparsers(dest="command", required=True))
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    """Run a parsed ``siyu twin …`` command; failures become one line and an exit status in
+    the command line's one error boundary (:func:`sim.cli.main.main`)."""
+    return HANDLERS[args.twin_command](args)
