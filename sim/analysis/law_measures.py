@@ -24,6 +24,7 @@ from sim.analysis.measures import (
     SILENT_MIN_DAYS,
     Snapshot,
     reachable_by_day,
+    silent_vs_active,
 )
 from sim.world import lifecycle as lc
 
@@ -215,17 +216,7 @@ def silent_active_exit_ratio(
     deleted = (s["churn_day"] > d) & (s["churn_day"] <= d + window_days)
     exited = (lapsed | deleted).to_numpy()
     silence = lc.days_since(s["last_active"].to_numpy(), d)
-    silent = silence >= silent_min_days
-    active = silence <= active_max_silence
-    rate_silent = float(exited[silent].mean()) if silent.any() else math.nan
-    rate_active = float(exited[active].mean()) if active.any() else math.nan
-    return {
-        "rate_silent": rate_silent,
-        "rate_active": rate_active,
-        "ratio": rate_silent / rate_active if rate_active > 0 else math.inf,
-        "n_silent": int(silent.sum()),
-        "n_active": int(active.sum()),
-    }
+    return silent_vs_active(exited, silence, silent_min_days, active_max_silence)
 
 
 def recall_events(tables: Tables) -> int:

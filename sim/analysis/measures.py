@@ -92,11 +92,20 @@ def silent_active_churn_ratio(
         raise ValueError(f"the run must cover days up to {d + window_days}")
     s = snapshot.users[snapshot.users["reachable"]].merge(users, on="user_id", how="left")
     silence = lc.days_since(s["last_active"].to_numpy(), d)
-    churned = (s["churn_day"] > d) & (s["churn_day"] <= d + window_days)
+    churned = ((s["churn_day"] > d) & (s["churn_day"] <= d + window_days)).to_numpy()
+    return silent_vs_active(churned, silence, silent_min_days, active_max_silence)
+
+
+def silent_vs_active(
+    exited: np.ndarray, silence: np.ndarray, silent_min_days: int, active_max_silence: int
+) -> dict[str, float]:
+    """Exit rates of the silent (``silence >= silent_min_days``) and the active (``silence <=
+    active_max_silence``) users of a cohort, their ratio and the group sizes (a rate is NaN for
+    an empty group)."""
     silent = silence >= silent_min_days
     active = silence <= active_max_silence
-    rate_silent = float(churned[silent].mean())
-    rate_active = float(churned[active].mean())
+    rate_silent = float(exited[silent].mean()) if silent.any() else math.nan
+    rate_active = float(exited[active].mean()) if active.any() else math.nan
     return {
         "rate_silent": rate_silent,
         "rate_active": rate_active,
