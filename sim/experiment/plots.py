@@ -205,9 +205,10 @@ def plot_qini(qini: pd.DataFrame, arm: str, path: Path, label: str | None = None
               "random": ("0.5", "--")}  # fmt: skip
     for targeting, g in f.groupby("targeting", sort=False):
         colour, ls = styles.get(targeting, ("#1f77b4", "-"))
-        ax.plot(g["fraction_targeted"], g["cumulative_gain"], color=colour, ls=ls, label=targeting)
+        ax.plot(100 * g["fraction_targeted"], g["cumulative_gain"], color=colour, ls=ls,
+                label=targeting)  # fmt: skip
     ax.axhline(0, color="0.8", lw=0.8)
-    ax.set_xlabel("share of users targeted (best first)")
+    ax.set_xlabel("users targeted, best first (% of users)")
     ax.set_ylabel("cumulative true net value gain per user (¥)")
     ax.set_title(f"Uplift (Qini) curves: {label or arm}")
     ax.legend()
