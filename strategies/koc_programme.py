@@ -11,8 +11,9 @@ members speak and open more (MODEL.md "Group composition"). The engine's sharing
 with trust, so the programme also acts on fission through trust.
 
 Parameters: ``min_active_days_30`` (8) and ``max_value`` (500 ¥) — the defaults of the world's
-quadrant thresholds; ``points`` (100), ``gift`` (2 ¥), ``every_days`` (7), ``invite`` (True), ``lead`` (True; False
-= rewards only, the matched comparison of the KOC law).
+quadrant thresholds; ``points`` (100), ``gift`` (2 ¥), ``every_days`` (7), ``invite`` (True),
+``lead`` (True; False = rewards only, the matched comparison of the KOC law),
+``kocs_per_group`` (2).
 Cost: gift + points × ``costs.point_value`` per reward. Source: DOMAIN.md §4 quadrants [002],
 §5 "KOC programme" [002][003].
 """

@@ -67,6 +67,8 @@ ACTION_COLUMNS = {
     "reward": "rewards",
 }
 ACTIONS = tuple(ACTION_COLUMNS)
+# methods of Operations that change user state but are not booked actions (no cost, no column)
+UNBOOKED_WRITES = ("recognise_koc",)
 
 
 def _one_of(allowed: tuple[str, ...]) -> AfterValidator:
