@@ -87,18 +87,18 @@ WHY_KOC = (
     "rewards keep the KOC speaking."
 )
 LAWS = (
-    Law("11a", "pruning disruptors: group survival",
+    Law("11a", "prune flagged: group survival",
         Band(0.0, math.inf, "> 0 pp", lo_open=True), "share difference",
         "[000][001] prune ad posters", WHY_PRUNING,
         lambda plan: [TIERED, PRUNED], pruning_survival),
-    Law("11b", "pruning disruptors: member retention",
+    Law("11b", "prune flagged: retention",
         Band(0.0, math.inf, "> 0 pp", lo_open=True), "share difference",
         "[000][001] prune ad posters", WHY_PRUNING,
         lambda plan: [TIERED, PRUNED], pruning_retention),
-    Law("11c", "random pruning: group survival",
+    Law("11c", "prune at random: survival",
         Band(-math.inf, 0.0, "≤ 0 pp"), "share difference", "issue 15 (placebo)", WHY_PRUNING,
         lambda plan: [TIERED, PLACEBO], placebo_survival),
-    Law("11d", "random pruning: member retention",
+    Law("11d", "prune at random: retention",
         Band(-math.inf, 0.0, "≤ 0 pp"), "share difference", "issue 15 (placebo)", WHY_PRUNING,
         lambda plan: [TIERED, PLACEBO], placebo_retention),
     Law("12a", "KOCs: group speaking rate",
