@@ -69,6 +69,8 @@ ACTION_COLUMNS = {
 ACTIONS = tuple(ACTION_COLUMNS)
 # methods of Operations that change user state but are not booked actions (no cost, no column)
 UNBOOKED_WRITES = ("recognise_koc",)
+# user columns a strategy may not read: the truth behind what operators only see as signals
+HIDDEN_FIELDS = ("disruptive",)
 
 
 def _one_of(allowed: tuple[str, ...]) -> AfterValidator:
@@ -213,6 +215,11 @@ class Operations:
         return self._sim.world
 
     def field(self, name: str) -> np.ndarray:
+        if name in HIDDEN_FIELDS:
+            raise KeyError(
+                f"'{name}' is hidden from strategies (operators cannot see it); "
+                "use ops.flag_disruptive for what they can see"
+            )
         # as_strided(writeable=False): a view whose write flag cannot be switched back on
         return np.lib.stride_tricks.as_strided(self._sim.pop.col(name), writeable=False)
 

@@ -17,7 +17,6 @@ from sim.world.social import (
     random_members,
     wrongly_removed_hit,
 )
-from strategies.base import Strategy
 from strategies.registry import make_strategy
 
 UIDS = np.arange(1, 200_001, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
@@ -73,36 +72,42 @@ def test_wrongful_removals_hit_only_their_own_groups_members() -> None:
 # -- the world -------------------------------------------------------------------------------
 
 
-class RemoveOneSpeaker(Strategy):
-    """On day 20, removes one ordinary member who spoke in the last week (test-only; reads the
-    hidden ``disruptive`` column to pick an innocent on purpose)."""
-
-    name = "remove_one_speaker"
-    summary = "remove one ordinary speaking member on day 20"
-
-    def on_day(self, ops: Operations) -> None:
-        if ops.day != 20:
-            return
-        users = ops.reachable()
-        speaking = (ops.field("speak_bits")[users] & 0x7F) != 0
-        ordinary = ~ops.field("disruptive")[users] & (ops.field("group")[users] >= 0)
-        ops.remove_from_group(users[speaking & ordinary][:1])
+def _ordinary_speaker(sim: Simulation) -> int:
+    pop = sim.pop
+    speaking = (pop.col("speak_bits") & 0x7F) != 0
+    ordinary = ~pop.col("disruptive") & (pop.col("group") >= 0) & (pop.col("churn_day") < 0)
+    return int(np.flatnonzero(speaking & ordinary)[0])
 
 
-def test_removing_an_ordinary_speaker_costs_the_rest_of_its_group_trust(make_config) -> None:
-    sims = {}
-    for name, world in (("hit", {}), ("no hit", {"social": {"group_trust_loss_per_innocent": 0}})):
-        cfg = make_config(days=21, users=2_000, world=world)
-        sims[name] = Simulation(cfg, [RemoveOneSpeaker()])
-        sims[name].run()
-    hit, free = sims["hit"].pop, sims["no hit"].pop
-    removed = np.flatnonzero((hit.col("arrival_group") >= 0) & (hit.col("group") < 0))
-    assert removed.size >= 1
-    group = hit.col("arrival_group")[removed[0]]
-    rest = np.flatnonzero(hit.col("group") == group)
-    assert rest.size > 0
-    assert np.all(hit.col("trust")[rest] <= free.col("trust")[rest])
-    assert hit.col("trust")[rest].mean() < free.col("trust")[rest].mean()
+def test_removing_an_ordinary_speaker_costs_the_rest_of_its_group_trust(finished_sim) -> None:
+    sim, pop = finished_sim, finished_sim.pop
+    target = _ordinary_speaker(sim)
+    group = pop.col("group")[target]
+    mates = np.flatnonzero(pop.col("group") == group)
+    mates = mates[(mates != target) & (pop.col("trust")[mates] > 0.01)]
+    others = np.flatnonzero((pop.col("group") >= 0) & (pop.col("group") != group))
+    before, before_others = pop.col("trust")[mates].copy(), pop.col("trust")[others].copy()
+    Operations(sim, "test").remove_from_group(np.array([target]))
+    loss = sim.world.social.group_trust_loss_per_innocent
+    assert pop.col("group")[target] == -1
+    assert np.allclose(before - pop.col("trust")[mates], loss, atol=1e-6)
+    assert np.array_equal(pop.col("trust")[others], before_others)
+
+
+def test_removing_a_disruptor_costs_the_group_nothing(finished_sim) -> None:
+    pop = finished_sim.pop
+    disruptors = np.flatnonzero(pop.col("disruptive") & (pop.col("group") >= 0))
+    target = disruptors[0]
+    mates = np.flatnonzero(pop.col("group") == pop.col("group")[target])
+    mates = mates[mates != target]
+    before = pop.col("trust")[mates].copy()
+    Operations(finished_sim, "test").remove_from_group(np.array([target]))
+    assert np.array_equal(pop.col("trust")[mates], before)
+
+
+def test_strategies_cannot_read_who_is_disruptive(finished_sim) -> None:
+    with pytest.raises(KeyError, match="hidden from strategies"):
+        Operations(finished_sim, "test").field("disruptive")
 
 
 def _pruned_world(make_config, remove: str, **world):
