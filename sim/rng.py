@@ -61,6 +61,10 @@ class Purpose(IntEnum):
     REPLICATION = 43
     MODEL = 44
     TWIN = 45
+    # group composition (issue 15); numbered apart from other additions
+    ATTR_DISRUPTIVE = 60
+    PRUNE_SIGNAL = 61
+    PRUNE_RANDOM = 62
 
 
 MIX_MULTIPLIERS = (_M1, _M2)

@@ -158,6 +158,16 @@ class StepParams(NamedTuple):
     lapse_per_excess: float
     lapsed_activity_penalty: float
     recall_coupon: float
+    # group composition (world.social, sim/world/social.py)
+    disruptor_speak_lift: float
+    open_disruption: float
+    speak_disruption: float
+    leave_disruption: float
+    load_disruption: float
+    koc_speak_lift: float
+    koc_fade_days: int
+    speak_koc: float
+    open_koc: float
 
 
 class Ladder(NamedTuple):
@@ -191,6 +201,11 @@ class StepBuffers(NamedTuple):
 def step_params(world: WorldParams) -> StepParams:
     b, lc = world.behaviour, world.lifecycle
     values = {name: getattr(b, name) for name in StepParams._fields if hasattr(b, name)}
+    values.update(
+        (name, getattr(world.social, name))
+        for name in StepParams._fields
+        if hasattr(world.social, name)
+    )
     values.update(
         core_min_purchases=lc.core_min_purchases,
         dormant_after_days=lc.dormant_after_days,
@@ -366,7 +381,8 @@ def _classify(purchases, silence, churned, core_min, dormant_after):
 
 @njit(cache=True)
 def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed, g_opened,
-               g_leaves, B):  # fmt: skip
+               g_leaves, g_disruption, g_koc, g_disruptor_speakers, g_koc_speakers,
+               B):  # fmt: skip
     """Advance users [0, n) by one day. See the module docstring for the order of events."""
     k_open, k_active, k_study, k_speak, k_share, k_buy, k_churn = (
         keys[0], keys[1], keys[2], keys[3], keys[4], keys[5], keys[6],
@@ -407,6 +423,8 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
             wear = P.wear_keep * wear + (1.0 - P.wear_keep) * n_content
             U.wear[i] = wear if wear > 1e-6 else 0.0  # below a push a decade: worn off
         load = 0.0 if muted else n_promo + n_content * (1.0 - P.relevant_fatigue_shield * r_eff)
+        if g >= 0 and not muted:  # ads and trolling in the chat are felt like promos
+            load += P.load_disruption * g_disruption[g]
         fatigue = P.fatigue_keep * U.fatigue[i] + (1.0 - P.fatigue_keep) * load
         excess = _excess(fatigue, P)
 
@@ -420,6 +438,8 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
             base = P.open_intercept + P.open_trust * (trust - 0.5) - P.open_fatigue * excess
             if lapsed:
                 base -= P.lapsed_open_penalty
+            if g >= 0:  # the group's mood: KOCs draw members in, disruptors put them off
+                base += P.open_koc * g_koc[g] - P.open_disruption * g_disruption[g]
             if n_content > 0:
                 p1 = _sigmoid(base + P.open_relevance * r_eff)
                 opened_content = u_c < _any_of(p1, n_content)
@@ -522,17 +542,31 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                 intent += P.camp_intent_gain * (1.0 - intent)
             # 5b. speak (promos received today make the group an ad dump)
             if g >= 0:
-                p_speak = _sigmoid(
+                speak_logit = (
                     P.speak_intercept
                     + P.speak_engagement * U.engagement_logit[i]
                     + P.speak_contagion * g_vitality[g]
                     - P.speak_fatigue * excess
                     - P.speak_promo * min(n_promo, 3.0)
                     + P.speak_group_novelty * math.exp(-(day - g_born[g]) / P.group_novelty_days)
+                    + P.speak_koc * g_koc[g]
+                    - P.speak_disruption * g_disruption[g]
                 )
-                if _u1(k_speak, uid) < p_speak:
+                disruptive = U.disruptive[i]
+                if disruptive:
+                    speak_logit += P.disruptor_speak_lift
+                koc_fresh = 0.0  # a recently rewarded KOC: 1 on the reward day, fading to 0
+                if U.koc_day[i] != NO_DAY:
+                    koc_fresh = max(0.0, 1.0 - (day - U.koc_day[i]) / P.koc_fade_days)
+                    speak_logit += P.koc_speak_lift * koc_fresh
+                if _u1(k_speak, uid) < _sigmoid(speak_logit):
                     U.speak_bits[i] |= np.uint32(1)
-                    g_speakers[g] += 1
+                    if disruptive:  # ads and trolling are not group life
+                        g_disruptor_speakers[g] += 1
+                    else:
+                        g_speakers[g] += 1
+                        if koc_fresh > 0.0:
+                            g_koc_speakers[g] += 1
                     cnt[_N_SPOKE] += 1.0
             # 5c. share → friends who register tomorrow
             u_s, u_k = _u2(k_share, uid)
@@ -603,7 +637,11 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
         h_mute = 0.0 if muted else P.mute_per_excess * excess
         h_leave = 0.0
         if g >= 0:
-            h_leave = P.group_leave_base_hazard + P.group_leave_per_excess * excess
+            h_leave = (
+                P.group_leave_base_hazard
+                + P.group_leave_per_excess * excess
+                + P.leave_disruption * g_disruption[g]
+            )
         can_lapse = not lapsed and not active
         u = _u1(k_churn, uid)
         h_bound = churn_scale * P.churn_hazard_bound + h_block + h_mute + h_leave
