@@ -61,6 +61,7 @@ class Purpose(IntEnum):
     REPLICATION = 43
     MODEL = 44
     TWIN = 45
+    LIVE_STREAM = 50
 
 
 @njit(inline="always", cache=True)
