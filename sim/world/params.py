@@ -618,6 +618,13 @@ class CalendarParams(Strict):
     hour_peak_width: float = Field(
         1.5, gt=0, le=12, description="assumed: standard deviation of a peak, hours"
     )
+    hour_daytime_level: float = Field(
+        0.3,
+        ge=0,
+        le=10,
+        description="assumed: response between peaks while awake (07:00-23:00), in peak-weight "
+        "units, so the troughs are at night",
+    )
     hour_floor: float = Field(
         0.05, ge=0, lt=1, description="assumed: response at the deepest trough (peak = 1)"
     )

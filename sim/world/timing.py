@@ -35,12 +35,13 @@ N_DAY_EFFECTS = 5
 def hour_profile(cal: CalendarParams) -> np.ndarray:
     """float64[segment, hour]: each segment's response by hour, peak 1, floor ``hour_floor``.
 
-    A sum of circular Gaussian bumps (hour, weight) of width ``hour_peak_width``, rescaled so
-    its deepest trough is ``hour_floor`` and its highest peak 1."""
+    A waking-hours level (``hour_daytime_level``, 07:00-23:00) plus circular Gaussian bumps
+    (hour, weight) of width ``hour_peak_width``, rescaled so its deepest trough is
+    ``hour_floor`` and its highest peak 1."""
     hours = np.arange(HOURS, dtype=np.float64)
     out = np.empty((len(OCCUPATION_NAMES), HOURS))
     for k, name in enumerate(OCCUPATION_NAMES):
-        curve = np.zeros(HOURS)
+        curve = cal.hour_daytime_level * _awake(hours)
         for peak, weight in cal.hour_peaks[name]:
             gap = np.abs(hours - peak)
             gap = np.minimum(gap, HOURS - gap)  # the day wraps around midnight
@@ -49,6 +50,11 @@ def hour_profile(cal: CalendarParams) -> np.ndarray:
         unit = (curve - lo) / (hi - lo) if hi > lo else np.ones(HOURS)
         out[k] = cal.hour_floor + (1.0 - cal.hour_floor) * unit
     return out
+
+
+def _awake(hours: np.ndarray) -> np.ndarray:
+    """A smooth 0-1 window over the waking hours, 07:00 to 23:00."""
+    return 1.0 / (1.0 + np.exp(-(hours - 6.5))) / (1.0 + np.exp(-(23.5 - hours)))
 
 
 def hour_fit_table(cal: CalendarParams) -> np.ndarray:
