@@ -531,9 +531,9 @@ DEFAULT_HOUR_PEAKS: dict[str, tuple[tuple[float, float], ...]] = {
 class CampaignEvent(Strict):
     """A campaign season: a date range with a demand lift and a price cut, then a dip."""
 
-    name: str = Field(min_length=1, description="label, e.g. 618, double11, new_year")
-    start: dt.date = Field(description="first day of the campaign (ISO date)")
-    end: dt.date = Field(description="last day of the campaign (ISO date), ≥ start")
+    name: str = Field(min_length=1, description="reference: a label, e.g. 618, double11, new_year")
+    start: dt.date = Field(description="reference: first day of the campaign (ISO date)")
+    end: dt.date = Field(description="reference: last day of the campaign (ISO date), ≥ start")
     demand_logit: float = Field(
         0.4, ge=-3, le=3, description="assumed: purchase logit added during the campaign"
     )
@@ -561,8 +561,8 @@ class CampaignEvent(Strict):
 class LiveStream(Strict):
     """A live-stream session: a date, a start hour, attendance and an in-session offer."""
 
-    date: dt.date = Field(description="day of the session (ISO date)")
-    start_hour: int = Field(20, ge=0, le=23, description="hour the session starts (0-23)")
+    date: dt.date = Field(description="reference: day of the session (ISO date)")
+    start_hour: int = Field(20, ge=0, le=23, description="assumed: hour the session starts (0-23)")
     attendance: float = Field(
         0.05,
         gt=0,
@@ -573,14 +573,14 @@ class LiveStream(Strict):
     offer_discount: float = Field(
         0.2, gt=0, lt=1, description="assumed: in-session offer, share off the next purchase"
     )
-    offer_days: int = Field(1, ge=1, le=30, description="days the in-session offer is valid")
+    offer_days: int = Field(1, ge=1, le=30, description="assumed: days the in-session offer is valid")
 
 
 class CalendarParams(Strict):
     start_date: dt.date = Field(
         DEFAULT_START_DATE,
-        description="date of day 0 (ISO, e.g. 2026-01-05, a Monday: the default keeps day 0 a "
-        "Monday as before)",
+        description="reference: date of day 0 (ISO, e.g. 2026-01-05; the default is a Monday, "
+        "so day 0 stays a Monday as before)",
     )
     weekday_open_logit: tuple[float, ...] = Field(
         (0.0, 0.0, 0.15, 0.05, -0.05, -0.10, -0.05),
@@ -697,7 +697,7 @@ class ReferralParams(Strict):
         3.0,
         ge=0,
         le=8,
-        description="calibrated to law 14 ([003] 2.8 new members per inviter): the largest "
+        description="calibrated to law 15a ([003] 2.8 new members per inviter): the largest "
         "share-logit boost an incentive gives while it runs",
     )
     incentive_value_scale: float = Field(
@@ -710,7 +710,7 @@ class ReferralParams(Strict):
         2.0,
         ge=0,
         le=10,
-        description="calibrated to law 14: mean friends who register per share made under an "
+        description="calibrated to law 15a: mean friends who register per share made under an "
         "incentive (an invitation with a reason to join; a plain share brings "
         "referrals_per_share)",
     )
