@@ -92,7 +92,8 @@ def _overlaps(config: ExperimentConfig, masks: list[np.ndarray], reports: list[R
             a, b = rules[i], rules[j]
             if a.exclusive_group is None or a.exclusive_group != b.exclusive_group:
                 continue
-            if not _fire_days(a, config.days) & _fire_days(b, config.days):
+            start = config.world.calendar.start_date
+            if not _fire_days(a, config.days, start) & _fire_days(b, config.days, start):
                 continue
             both = int((masks[i] & masks[j]).sum())
             if both:

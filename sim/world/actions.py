@@ -70,6 +70,8 @@ ACTION_COLUMNS = {
     "referral_incentive": "referral_incentives",
 }
 ACTIONS = tuple(ACTION_COLUMNS)
+UNBOOKED_ACTIONS = ("end_referral_incentive",)
+"""Actions that change state but book nothing (no cost, no daily column)."""
 
 
 def _one_of(allowed: tuple[str, ...]) -> AfterValidator:

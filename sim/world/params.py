@@ -573,7 +573,9 @@ class LiveStream(Strict):
     offer_discount: float = Field(
         0.2, gt=0, lt=1, description="assumed: in-session offer, share off the next purchase"
     )
-    offer_days: int = Field(1, ge=1, le=30, description="assumed: days the in-session offer is valid")
+    offer_days: int = Field(
+        1, ge=1, le=30, description="assumed: days the in-session offer is valid"
+    )
 
 
 class CalendarParams(Strict):
