@@ -420,9 +420,9 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
             cnt[_N_CONTENT_REACHED] += 1.0
         if n_promo > 0:
             cnt[_N_PROMO_REACHED] += 1.0
-        fit = 0.0  # timing fit of today's messages (sim.world.timing)
-        if n_promo + n_content > 0:
-            fit = float(U.inbox_timing[i]) / (n_promo + n_content)
+        fit = float(U.inbox_timing[i])  # timing fit of today's messages (sim.world.timing)
+        if fit != 0.0:  # 0 unless a message named an hour: no division on the common path
+            fit /= n_promo + n_content
         if not muted and n_promo + n_content > 0:
             u_c, u_p = _u2(k_open, uid)
             base = P.open_intercept + P.open_trust * (trust - 0.5) - P.open_fatigue * excess
@@ -678,7 +678,8 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
             U.inbox_promo[i] = 0
             U.inbox_content[i] = 0
             U.inbox_relevance[i] = 0.0
-            U.inbox_timing[i] = 0.0
+            if fit != 0.0:
+                U.inbox_timing[i] = 0.0
         if contact:
             U.inbox_contact[i] = 0
         if n_reward > 0:
