@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from sim.calendar import DEFAULT_START_DATE, date_of, day_of, weekday_of
-from sim.config import ConfigError, parse_config
+from sim.config import ConfigError, load_config, parse_config
 from sim.engine.simulation import Simulation
 from sim.rules.schema import Rule
 from sim.world import arrivals
@@ -264,3 +264,12 @@ def test_same_seed_same_output_with_the_calendar_on() -> None:
 def test_world_defaults_have_no_campaign_and_no_live_stream() -> None:
     cal = WorldParams().calendar
     assert cal.campaigns == () and cal.live_streams == ()
+
+
+def test_a_bad_date_in_a_yaml_file_names_its_key(tmp_path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: x\nworld:\n  calendar: {start_date: 2026-06-31}\n", "utf-8")
+    with pytest.raises(ConfigError, match=r"world\.calendar\.start_date.*2026-06-31"):
+        load_config(path)
+    path.write_text("name: x\nworld:\n  calendar: {start_date: 2026-06-30}\n", "utf-8")
+    assert load_config(path).world.calendar.start_date == dt.date(2026, 6, 30)
