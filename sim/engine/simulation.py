@@ -38,7 +38,13 @@ from sim.world.behaviour import (
 from sim.world.groups import STEP_GROUP_COLUMNS, Groups
 from sim.world.population import Population
 from sim.world.pressure import Pressure
-from sim.world.timing import day_effects, hour_fit_table, hour_profile, live_attendance
+from sim.world.timing import (
+    DAY_TIMED,
+    day_effects,
+    hour_fit_table,
+    hour_profile,
+    live_attendance,
+)
 from strategies.base import Strategy
 
 
@@ -101,6 +107,8 @@ class Simulation:
         self.pop = Population(capacity=expected + 1024)
         self.hour_fit = hour_fit_table(self.world.calendar)
         self._day_effects = day_effects(self.world.calendar, config.days)
+        self.timed_today = False
+        self._promo_reached = 0
         self._params = step_params(self.world)
         self._ladder = ladder_arrays(self.world)
         self._buffers = new_buffers(self.pop.capacity)
@@ -204,9 +212,14 @@ class Simulation:
     def _behaviour(self, day: int) -> None:
         pop, groups, buf = self.pop, self.groups, self._buffers
         buf.counters[:] = 0.0
+        # users who received a promotion today (churned users never do: actions skip them)
+        self._promo_reached = int(np.count_nonzero(pop.col("inbox_promo")[: pop.n]))
+        today = self._day_effects[day]
+        today[DAY_TIMED] = 1.0 if self.timed_today else 0.0
+        self.timed_today = False
         step_users(
             day, pop.n, day_keys(self.seed, day), self._params, self._ladder, pop.arrays(),
-            *(groups.buffer(k) for k in STEP_GROUP_COLUMNS), buf, self._day_effects[day],
+            *(groups.buffer(k) for k in STEP_GROUP_COLUMNS), buf, today,
         )  # fmt: skip
         n_trans, n_buy, n_ref, n_lapse = (int(x) for x in buf.sizes)
         uid = pop.col("uid")
@@ -264,10 +277,10 @@ class Simulation:
                     "lapses",
                     "recalls",
                     "lapsed",
-                    "promo_reached",
                     "promo_opened",
                 )
             },  # fmt: skip
+            "promo_reached": self._promo_reached,
             "reachable": reachable_users,
             "cost_money": spent.get("cost_money", 0.0),
             "operator_hours": spent.get("operator_hours", 0.0),

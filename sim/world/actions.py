@@ -133,6 +133,7 @@ class WorldState(Protocol):
     pressure: Pressure
     calendar: Calendar
     hour_fit: np.ndarray  # float32[segment, hour] (sim.world.timing.hour_fit_table)
+    timed_today: bool  # a message named an hour today (the step reads timing fits)
 
 
 class Ledger:
@@ -410,6 +411,7 @@ class Operations:
         if hour is not None and users.size:
             fit = self.timing_fit(users, hour) * np.float32(count)
             self._sim.pop.col("inbox_timing")[users] += fit.astype(np.float32)
+            self._sim.timed_today = True
 
     def referral_incentive(self, users: np.ndarray, value: Amount, days: Days) -> int:
         """Offer a referral incentive worth ``value`` ¥ per success (unlocked content, a gift,

@@ -31,7 +31,14 @@ from numba import njit
 from sim.rng import Purpose, draw_key, mix64
 from sim.world.lifecycle import CHURNED, CORE, DORMANT, NEVER_DAYS, NEW, NO_DAY, POTENTIAL
 from sim.world.params import WorldParams
-from sim.world.timing import DAY_DEMAND, DAY_OPEN, DAY_PAYDAY, DAY_PRICE_KEEP, DAY_SPEAK
+from sim.world.timing import (
+    DAY_DEMAND,
+    DAY_OPEN,
+    DAY_PAYDAY,
+    DAY_PRICE_KEEP,
+    DAY_SPEAK,
+    DAY_TIMED,
+)
 
 # indices of the daily counters the step accumulates
 COUNTERS = (
@@ -39,7 +46,7 @@ COUNTERS = (
     "churned_today", "group_leaves", "completions", "referrals", "trust_sum", "fatigue_sum",
     "reachable", "stage_potential", "stage_new", "stage_core", "stage_dormant", "stage_churned",
     "content_reached", "content_opened", "lapses", "recalls", "lapsed", "intent_sum",
-    "promo_reached", "promo_opened",
+    "promo_opened",
 )  # fmt: skip
 C = {name: i for i, name in enumerate(COUNTERS)}
 
@@ -70,7 +77,6 @@ _N_LAPSES = C["lapses"]
 _N_RECALLS = C["recalls"]
 _N_LAPSED = C["lapsed"]
 _N_INTENT_SUM = C["intent_sum"]
-_N_PROMO_REACHED = C["promo_reached"]
 _N_PROMO_OPENED = C["promo_opened"]
 
 # lapse-buffer event codes (lapses.parquet)
@@ -379,6 +385,7 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
     n_lapse = 0
     d_open, d_speak, d_payday, d_demand = D[DAY_OPEN], D[DAY_SPEAK], D[DAY_PAYDAY], D[DAY_DEMAND]
     price_keep = D[DAY_PRICE_KEEP]
+    timed_today = D[DAY_TIMED] > 0.0
     log_price_keep = math.log(price_keep)
     for i in range(n):
         if U.churn_day[i] >= 0:
@@ -418,11 +425,9 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
         opened_promo = False
         if n_content > 0:
             cnt[_N_CONTENT_REACHED] += 1.0
-        if n_promo > 0:
-            cnt[_N_PROMO_REACHED] += 1.0
-        fit = float(U.inbox_timing[i])  # timing fit of today's messages (sim.world.timing)
-        if fit != 0.0:  # 0 unless a message named an hour: no division on the common path
-            fit /= n_promo + n_content
+        fit = 0.0  # timing fit of today's messages (sim.world.timing)
+        if timed_today and n_promo + n_content > 0:  # only read when a message named an hour
+            fit = float(U.inbox_timing[i]) / (n_promo + n_content)
         if not muted and n_promo + n_content > 0:
             u_c, u_p = _u2(k_open, uid)
             base = P.open_intercept + P.open_trust * (trust - 0.5) - P.open_fatigue * excess

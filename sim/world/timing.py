@@ -28,8 +28,10 @@ NEUTRAL_FIT = 0.5
 """The profile value of an "average" hour: a push without an hour has fit 0."""
 
 # indices of the per-day scalars (columns of day_effects)
-DAY_OPEN, DAY_SPEAK, DAY_PAYDAY, DAY_DEMAND, DAY_PRICE_KEEP = 0, 1, 2, 3, 4
-N_DAY_EFFECTS = 5
+DAY_OPEN, DAY_SPEAK, DAY_PAYDAY, DAY_DEMAND, DAY_PRICE_KEEP, DAY_TIMED = 0, 1, 2, 3, 4, 5
+N_DAY_EFFECTS = 6
+"""DAY_TIMED is set by the engine on the day itself: 1 when some message named an hour (the step
+then reads the users' timing fits; otherwise it skips that read)."""
 
 
 def hour_profile(cal: CalendarParams) -> np.ndarray:
