@@ -31,6 +31,14 @@ from numba import njit
 from sim.rng import MIX_MULTIPLIERS, Purpose, draw_key
 from sim.world.lifecycle import CHURNED, CORE, DORMANT, NEVER_DAYS, NEW, NO_DAY, POTENTIAL
 from sim.world.params import WorldParams
+from sim.world.timing import (
+    DAY_DEMAND,
+    DAY_OPEN,
+    DAY_PAYDAY,
+    DAY_PRICE_KEEP,
+    DAY_SPEAK,
+    DAY_TIMED,
+)
 
 # indices of the daily counters the step accumulates
 COUNTERS = (
@@ -38,6 +46,7 @@ COUNTERS = (
     "churned_today", "group_leaves", "completions", "referrals", "trust_sum", "fatigue_sum",
     "reachable", "stage_potential", "stage_new", "stage_core", "stage_dormant", "stage_churned",
     "content_reached", "content_opened", "lapses", "recalls", "lapsed", "intent_sum",
+    "promo_opened",
 )  # fmt: skip
 C = {name: i for i, name in enumerate(COUNTERS)}
 
@@ -68,6 +77,7 @@ _N_LAPSES = C["lapses"]
 _N_RECALLS = C["recalls"]
 _N_LAPSED = C["lapsed"]
 _N_INTENT_SUM = C["intent_sum"]
+_N_PROMO_OPENED = C["promo_opened"]
 
 # lapse-buffer event codes (lapses.parquet)
 LAPSE_EVENTS = ("lapse", "recall")
@@ -168,6 +178,10 @@ class StepParams(NamedTuple):
     koc_fade_days: int
     speak_koc: float
     open_koc: float
+    # calendar and timing, referral incentives (issue 15; world.calendar, world.referral)
+    timing_open_weight: float
+    timing_buy_weight: float
+    incentive_friends_per_share: float
 
 
 class Ladder(NamedTuple):
@@ -207,6 +221,9 @@ def step_params(world: WorldParams) -> StepParams:
         if hasattr(world.social, name)
     )
     values.update(
+        timing_open_weight=world.calendar.timing_open_weight,
+        timing_buy_weight=world.calendar.timing_buy_weight,
+        incentive_friends_per_share=world.referral.incentive_friends_per_share,
         core_min_purchases=lc.core_min_purchases,
         dormant_after_days=lc.dormant_after_days,
         fatigue_keep=0.5 ** (1.0 / b.fatigue_half_life_days),
@@ -382,8 +399,9 @@ def _classify(purchases, silence, churned, core_min, dormant_after):
 @njit(cache=True)
 def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed, g_opened,
                g_leaves, g_disruption, g_koc, g_disruptor_speakers, g_koc_speakers,
-               B):  # fmt: skip
-    """Advance users [0, n) by one day. See the module docstring for the order of events."""
+               B, D):  # fmt: skip
+    """Advance users [0, n) by one day. See the module docstring for the order of events.
+    ``D`` holds today's calendar scalars (sim.world.timing.day_effects)."""
     k_open, k_active, k_study, k_speak, k_share, k_buy, k_churn = (
         keys[0], keys[1], keys[2], keys[3], keys[4], keys[5], keys[6],
     )  # fmt: skip
@@ -393,6 +411,10 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
     n_buy = 0
     n_ref = 0
     n_lapse = 0
+    d_open, d_speak, d_payday, d_demand = D[DAY_OPEN], D[DAY_SPEAK], D[DAY_PAYDAY], D[DAY_DEMAND]
+    price_keep = D[DAY_PRICE_KEEP]
+    timed_today = D[DAY_TIMED] > 0.0
+    log_price_keep = math.log(price_keep)
     for i in range(n):
         if U.churn_day[i] >= 0:
             cnt[_N_STAGE_CHURNED] += 1.0
@@ -433,9 +455,13 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
         opened_promo = False
         if n_content > 0:
             cnt[_N_CONTENT_REACHED] += 1.0
+        fit = 0.0  # timing fit of today's messages (sim.world.timing)
+        if timed_today and n_promo + n_content > 0:  # only read when a message named an hour
+            fit = float(U.inbox_timing[i]) / (n_promo + n_content)
         if not muted and n_promo + n_content > 0:
             u_c, u_p = _u2(k_open, uid)
             base = P.open_intercept + P.open_trust * (trust - 0.5) - P.open_fatigue * excess
+            base += d_open + P.timing_open_weight * fit
             if lapsed:
                 base -= P.lapsed_open_penalty
             if g >= 0:  # the group's mood: KOCs draw members in, disruptors put them off
@@ -459,6 +485,7 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
             cnt[_N_CONTENT_OPENED] += 1.0
         if opened_promo:
             U.offer_open_days[i] += 1
+            cnt[_N_PROMO_OPENED] += 1.0
 
         # 3. trust and buying intent
         if not muted:
@@ -548,6 +575,7 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                     + P.speak_contagion * g_vitality[g]
                     - P.speak_fatigue * excess
                     - P.speak_promo * min(n_promo, 3.0)
+                    + d_speak
                     + P.speak_group_novelty * math.exp(-(day - g_born[g]) / P.group_novelty_days)
                     + P.speak_koc * g_koc[g]
                     - P.speak_disruption * g_disruption[g]
@@ -570,10 +598,14 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                     cnt[_N_SPOKE] += 1.0
             # 5c. share → friends who register tomorrow
             u_s, u_k = _u2(k_share, uid)
-            if u_s < _sigmoid(P.share_intercept + P.share_trust * (trust - 0.5)
-                              + U.engagement_logit[i]):  # fmt: skip
+            share_logit = P.share_intercept + P.share_trust * (trust - 0.5) + U.engagement_logit[i]
+            per_share = P.referrals_per_share
+            if U.share_until[i] >= day:  # a referral incentive is running for this user
+                share_logit += U.share_boost[i]
+                per_share = P.incentive_friends_per_share
+            if u_s < _sigmoid(share_logit):
                 cnt[_N_SHARED] += 1.0
-                friends = _poisson(u_k, P.referrals_per_share)
+                friends = _poisson(u_k, per_share)
                 if friends > 0:
                     B.ref_user[n_ref] = i
                     B.ref_count[n_ref] = friends
@@ -592,7 +624,8 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                 if U.coupon_expiry[i] >= day:
                     coupon = float(U.coupon_discount[i])
                     log_ratio += math.log(1.0 - coupon)
-                paid = price * (1.0 - coupon)
+                paid = price * (1.0 - coupon) * price_keep  # a campaign cuts list prices
+                log_ratio += log_price_keep
                 logit = (
                     L.base_logit[step]
                     + P.purchase_trust * (trust - 0.5)
@@ -601,9 +634,11 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                     - P.affordability_weight * paid / max(float(U.income[i]), 1.0)
                     - P.purchase_fatigue * excess
                     + U.buy_logit_offset[i]
+                    + d_demand
+                    + d_payday * U.price_sensitivity[i]
                 )
                 if opened_promo:
-                    logit += P.promo_lift_per_trust * trust
+                    logit += P.promo_lift_per_trust * trust + P.timing_buy_weight * fit
                 if ladder == 1 and P.camp_days <= since_buy < P.camp_days + P.camp_offer_days:
                     logit += P.camp_offer_lift
                 if _u1(k_buy, uid) < intent * _sigmoid(logit):
@@ -698,6 +733,8 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
             U.inbox_promo[i] = 0
             U.inbox_content[i] = 0
             U.inbox_relevance[i] = 0.0
+            if fit != 0.0:
+                U.inbox_timing[i] = 0.0
         if contact:
             U.inbox_contact[i] = 0
         if n_reward > 0:
