@@ -11,7 +11,8 @@ same users are read in the control world, so each user's effect is known.
   paired users with a cluster-robust SE), the unpaired (Welch) interval for reference, the p-value
   corrected across arms × metrics of a cell (Holm or Benjamini–Hochberg), the minimum detectable
   effect at the chosen power;
-* ``economics``, ``retention``, ``ltv``, ``survival``, ``survival_tests``, ``cox``, ``funnel``,
+* ``economics``, ``retention``, ``ltv`` (and per replication ``retention_runs``, ``ltv_runs``),
+  ``survival``, ``survival_tests``, ``cox``, ``funnel``,
   ``segments``, ``uplift``, ``qini`` and (when only a share of units is treated) ``in_world`` —
   see ``docs/EXPERIMENTS.md`` for every column;
 * ``plots/`` — the summary figures.
@@ -421,6 +422,8 @@ def analyse_experiment(folder: str | Path, plots: bool = True) -> dict[str, pd.D
         "runs_metrics": pd.DataFrame(col.metrics),
         "retention": _mean_curves(col.frame("retention"), ["day"]),
         "ltv": _mean_curves(col.frame("ltv"), ["day"]),
+        "retention_runs": col.frame("retention"),  # per replication: for bands across them
+        "ltv_runs": col.frame("ltv"),
         "funnel": _mean_curves(col.frame("funnel"), ["step"]),
         "segments": segments_table(col, spec),
         "survival": km,
