@@ -355,6 +355,8 @@ class LabPage:
             world = self.world or {}
             self.rules_checks[index] = await run.io_bound(
                 policies.check_rules_text, draft.rules_text, world)  # fmt: skip
+            if result.is_deleted:  # the page was re-rendered meanwhile; it shows the new check
+                return
             result.clear()
             with result:
                 self._rules_result(index)

@@ -48,6 +48,7 @@ def band_chart(
                            "data": [[x, y] for x, y in zip(xs, width, strict=True)],
                            "lineStyle": {"opacity": 0}, "symbol": "none", "silent": True,
                            "areaStyle": {"color": colour, "opacity": 0.18},
+                           "itemStyle": {"color": colour},
                            "tooltip": {"show": False}})  # fmt: skip
         series.append({"type": "line", "name": name, "symbol": "none",
                        "data": [[x, _clean(v * scale)] for x, v in zip(xs, frame["mean"],
@@ -55,11 +56,11 @@ def band_chart(
                        "lineStyle": {"color": colour, "width": 2},
                        "itemStyle": {"color": colour}})  # fmt: skip
     return {
-        "title": {"text": title, "textStyle": {"fontSize": 13}},
+        "title": {"text": title, "textStyle": {"fontSize": 12}},
         "animation": False,
         "tooltip": {"trigger": "axis"},
-        "legend": {"top": 24, "data": [labels.get(a, a) for a in curves]},
-        "grid": {"top": 64, "left": 56, "right": 16, "bottom": 36},
+        "legend": {"top": 34, "data": [labels.get(a, a) for a in curves]},
+        "grid": {"top": 72, "left": 56, "right": 16, "bottom": 36},
         "xAxis": {"type": "value", "name": x_name, "nameLocation": "middle", "nameGap": 24},
         "yAxis": {"type": "value", "scale": True,
                   "axisLabel": {"formatter": "{value}%" if percent else "{value}"}},

@@ -72,7 +72,7 @@ def strategy_names() -> list[str]:
 def strategy_description(name: str) -> str:
     """The first line of a strategy's docstring."""
     doc = (available()[name].__doc__ or "").strip()
-    return doc.splitlines()[0] if doc else ""
+    return doc.splitlines()[0].replace("``", "") if doc else ""
 
 
 def strategy_form(name: str) -> list[FormField]:
