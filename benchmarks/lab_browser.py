@@ -17,10 +17,12 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+from strategies.registry import available
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-ARM_STRATEGIES = ("tiered_content", "value_paving", "content_calendar")
+ARM_STRATEGIES = ("tiered_content", "recall_coupon", "new_user_followup")
 TABS_EN = ("1 · World", "2 · Policies", "3 · Run", "4 · Verdict", "5 · Export", "History")
 TABS_ZH = ("1 · 世界", "2 · 策略", "3 · 运行", "4 · 结论", "5 · 导出", "历史")
 
@@ -39,7 +41,10 @@ def choose_strategy(page: Page, card: int, strategy: str) -> None:
     """Pick ``strategy`` in the first strategy menu of policy card ``card`` (0 = control)."""
     page.locator(".q-card").nth(card).locator(".q-select").first.click()
     page.get_by_role("option", name=strategy, exact=True).click()
-    page.wait_for_timeout(300)
+    # the page re-renders the policies with the strategy's form: wait for its description
+    description = available()[strategy].__doc__.strip().splitlines()[0].replace("``", "")
+    page.locator(".q-card").nth(card).get_by_text(description[:30]).wait_for()
+    page.wait_for_timeout(500)
 
 
 def set_up(page: Page, users: int, days: int, arms: int, reps: int, name: str) -> None:
@@ -56,6 +61,8 @@ def set_up(page: Page, users: int, days: int, arms: int, reps: int, name: str) -
         choose_strategy(page, i + 1, ARM_STRATEGIES[i % len(ARM_STRATEGIES)])
         label = page.locator(".q-card").nth(i + 1).get_by_label("Name shown in results")
         label.fill(ARM_STRATEGIES[i % len(ARM_STRATEGIES)].replace("_", " "))
+        label.press("Tab")
+        page.wait_for_timeout(300)
     name_box = page.get_by_label("Experiment name (letters, digits, _ or -)")
     name_box.fill(name)
     fill_number(page, "Replications (1–20)", reps)
@@ -101,8 +108,12 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(args.url)
         page.get_by_text("Summary of the world").wait_for()
-        set_up(page, args.users, args.days, args.arms, args.replications, args.name)
-        seconds = run(page, args.timeout)
+        try:
+            set_up(page, args.users, args.days, args.arms, args.replications, args.name)
+            seconds = run(page, args.timeout)
+        except Exception:
+            page.screenshot(path=str(args.screens / "failure.png"), full_page=True)
+            raise
         print(f"run from the page: {seconds:.1f} s (click Run → verdict shown)")
         page.get_by_role("tab", name="5 · Export").click()
         yaml_text = page.locator(".q-tab-panel pre, .q-tab-panel code").first.inner_text()

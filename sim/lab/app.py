@@ -35,6 +35,7 @@ BADGE_COLOURS = {verdict.SHIP: "positive", verdict.NO_SHIP: "negative",
                  verdict.INCONCLUSIVE: "warning"}  # fmt: skip
 POLL_SECONDS = 0.5
 SEGMENT_ROWS = 16
+Message = tuple[str, dict[str, Any]]  # shown with tr(), so it follows the language switch
 
 
 @dataclass(frozen=True)
@@ -64,15 +65,16 @@ class LabPage:
         self.world_key = worlds.WorldChoice().key
         self.users, self.days = worlds.DEFAULT_USERS, worlds.DEFAULT_DAYS
         self.world: dict[str, Any] | None = None
-        self.world_error = ""
+        self.world_error: Message | None = None
         self.control = policies.PolicyDraft("blanket", [_strategy("blanket")])
         self.arms = [policies.PolicyDraft("tiered content", [_strategy("tiered_content")])]
         self.unit, self.replications, self.uplift = "user", 3, False
         self.name = default_name()
-        self.check_message, self.check_ok = "", False
+        self.check_message: Message | None = None
+        self.check_ok = False
         self.rules_checks: dict[int, policies.RulesCheck] = {}
         self.job: jobs.LabJob | None = None
-        self.run_error = ""
+        self.run_error: Message | None = None
         self.folder: Path | None = None
         self.verdict: verdict.Verdict | None = None
         self.laws_running: dict[str, str] = {}
@@ -97,6 +99,10 @@ class LabPage:
 
     def t(self, key: str, **values: Any) -> str:
         return tr(key, self.lang, **values)
+
+    def say(self, message: Message) -> str:
+        """A message kept as (key, values), in the page's current language."""
+        return tr(message[0], self.lang, **message[1])
 
     def _content(self) -> None:
         self.title.text = self.t("app.title")
@@ -131,11 +137,11 @@ class LabPage:
         try:
             choice = worlds.WorldChoice.from_key(self.world_key)
             self.world = worlds.world_data(self.root, choice, int(self.users), int(self.days))
-            self.world_error = ""
+            self.world_error = None
         except OutsideRoot as exc:
-            self.world, self.world_error = None, self.t("error.path", error=exc)
+            self.world, self.world_error = None, ("error.path", {"error": str(exc)})
         except (ConfigError, ValueError, TypeError) as exc:
-            self.world, self.world_error = None, self.t("error.generic", error=exc)
+            self.world, self.world_error = None, ("error.generic", {"error": str(exc)})
         self.rules_checks.clear()
         if refresh:
             self.refresh()
@@ -165,7 +171,7 @@ class LabPage:
                 "w-64").mark("days")  # fmt: skip
         ui.button(self.t("world.apply"), on_click=lambda: self.apply_world()).mark("apply-world")
         if self.world_error:
-            self.error(self.world_error)
+            self.error(self.say(self.world_error))
             return
         if self.world is None:
             return
@@ -235,7 +241,7 @@ class LabPage:
     # ------------------------------------------------------------------ 2 policies
     def _policies_panel(self) -> None:
         ui.label(self.t("pol.heading")).classes("text-lg font-bold")
-        with ui.row().classes("w-full items-start no-wrap gap-4 overflow-x-auto"):
+        with ui.row().classes("w-full items-start gap-4"):
             self._policy_card(0, self.control, self.t("pol.control"))
             for i, arm in enumerate(self.arms, start=1):
                 self._policy_card(i, arm, self.t("pol.arm", n=i))
@@ -260,7 +266,7 @@ class LabPage:
             self._changed()
 
     def _changed(self) -> None:
-        self.check_message, self.check_ok = "", False
+        self.check_message, self.check_ok = None, False
         self.refresh()
 
     def _policy_card(self, index: int, draft: policies.PolicyDraft, title: str) -> None:
@@ -269,7 +275,7 @@ class LabPage:
         ]
         with (
             ui.card()
-            .classes("w-96 shrink-0")
+            .classes("w-80 shrink-0")
             .style(f"border-top: 4px solid {colour}")
             .mark(f"policy-{index}")
         ):
@@ -325,7 +331,7 @@ class LabPage:
 
         def store(e: Any) -> None:
             params[f.name] = policies.read_field(f, e.value)
-            self.check_message, self.check_ok = "", False
+            self.check_message, self.check_ok = None, False
 
         allowed = self.t("pol.allowed", allowed=f.allowed) if f.allowed else ""
         hint = self.t("pol.param_hint", type=f.type_name, allowed=allowed, default=f.default)
@@ -351,7 +357,7 @@ class LabPage:
 
         async def changed(e: Any) -> None:
             draft.rules_text = e.value or ""
-            self.check_message, self.check_ok = "", False
+            self.check_message, self.check_ok = None, False
             world = self.world or {}
             self.rules_checks[index] = await run.io_bound(
                 policies.check_rules_text, draft.rules_text, world)  # fmt: skip
@@ -408,12 +414,12 @@ class LabPage:
         ui.button(self.t("pol.check"), on_click=self.check_experiment).mark("check")
         if self.check_message:
             css = "text-positive" if self.check_ok else "text-negative lab-pre"
-            ui.label(self.check_message).classes(css).mark("check-result")
+            ui.label(self.say(self.check_message)).classes(css).mark("check-result")
 
     def experiment(self) -> tuple[dict[str, Any], ExperimentSpec]:
         """The experiment the page describes, validated as a file would be."""
         if self.world is None:
-            raise ConfigError(self.world_error or self.t("run.need_world"))
+            raise ConfigError(self.say(self.world_error or ("run.need_world", {})))
         jobs.experiment_paths(self.root, self.name)  # the name is checked before anything
         reps = self.replications
         reps = int(reps) if isinstance(reps, int | float) and float(reps).is_integer() else reps
@@ -425,11 +431,12 @@ class LabPage:
         try:
             _, spec = self.experiment()
             n_arms = len(spec.arm_names)
-            self.check_message = self.t("pol.valid", runs=n_arms * spec.replications,
-                                        arms=n_arms, reps=spec.replications)  # fmt: skip
+            runs = n_arms * spec.replications
+            self.check_message = ("pol.valid", {"runs": runs, "arms": n_arms,
+                                                "reps": spec.replications})  # fmt: skip
             self.check_ok = True
         except (ConfigError, ValueError, TypeError) as exc:
-            self.check_message, self.check_ok = self.t("pol.invalid", error=exc), False
+            self.check_message, self.check_ok = ("pol.invalid", {"error": str(exc)}), False
         self.refresh()
 
     # ------------------------------------------------------------------ 3 run
@@ -443,7 +450,7 @@ class LabPage:
                 ui.button(self.t("run.cancel"), icon="stop", on_click=self.cancel_run).props(
                     "color=negative outline").mark("cancel")  # fmt: skip
         if self.run_error:
-            self.error(self.run_error)
+            self.error(self.say(self.run_error))
         if self.job is None:
             return
         self.overall = ui.label("").mark("run-overall")
@@ -463,13 +470,13 @@ class LabPage:
     def start_run(self) -> None:
         if self.job is not None and not self.job.finished:
             return
-        self.run_error = ""
+        self.run_error = None
         try:
             data, _ = self.experiment()
             self.job = jobs.start_job(self.root, self.name, policies.experiment_yaml(data),
                                       self.settings.workers)  # fmt: skip
         except (ConfigError, ValueError, TypeError, OSError) as exc:
-            self.run_error = self.t("run.state.failed", error=exc)
+            self.run_error = ("run.state.failed", {"error": str(exc)})
         self.go("run")
 
     def cancel_run(self) -> None:
@@ -518,7 +525,7 @@ class LabPage:
             self.folder = folder
             self.report_path, self.report_state = None, ""
         except (RunFolderError, OSError, ValueError, KeyError) as exc:
-            self.run_error = self.t("error.generic", error=exc)
+            self.run_error = ("error.generic", {"error": str(exc)})
             tab = "run"
         self.go(tab)
 
@@ -668,7 +675,7 @@ class LabPage:
                 raise ConfigError(f"{rel}: not an experiment folder")
             spec = ExperimentSpec.model_validate(manifest["config"])
         except (ConfigError, ValueError) as exc:
-            self.run_error = self.t("error.path", error=exc)
+            self.run_error = ("error.path", {"error": str(exc)})
             self.go("history")
             return
         self.control, self.arms = policies.drafts_from_spec(spec)

@@ -43,7 +43,7 @@ def band_chart(
             series.append({"type": "line", "name": name, "stack": f"band-{arm}",
                            "data": [[x, y] for x, y in zip(xs, low, strict=True)],
                            "lineStyle": {"opacity": 0}, "symbol": "none", "silent": True,
-                           "tooltip": {"show": False}})  # fmt: skip
+                           "itemStyle": {"color": colour}, "tooltip": {"show": False}})  # fmt: skip
             series.append({"type": "line", "name": name, "stack": f"band-{arm}",
                            "data": [[x, y] for x, y in zip(xs, width, strict=True)],
                            "lineStyle": {"opacity": 0}, "symbol": "none", "silent": True,
@@ -56,6 +56,8 @@ def band_chart(
                        "lineStyle": {"color": colour, "width": 2},
                        "itemStyle": {"color": colour}})  # fmt: skip
     return {
+        # the palette, series by series: legend symbols take their colour from it
+        "color": [s["itemStyle"]["color"] for s in series],
         "title": {"text": title, "textStyle": {"fontSize": 12}},
         "animation": False,
         "tooltip": {"trigger": "axis"},

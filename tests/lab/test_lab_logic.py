@@ -266,3 +266,19 @@ def test_another_host_gets_a_token_loopback_does_not():
     assert generated and len(token) >= 24
     assert server.resolve_token("0.0.0.0", "given") == ("given", False)
     assert "token=abc" in server.address("0.0.0.0", 8765, "abc")
+
+
+def test_charts_draw_each_arm_in_its_colour_everywhere():
+    from sim.lab.charts import band_chart
+    from sim.plots.style import arm_colours
+
+    curve = pd.DataFrame({"x": [0, 1, 2], "mean": [1.0, 0.9, 0.8], "low": [1.0, 0.8, 0.7],
+                          "high": [1.0, 1.0, 0.9]})  # fmt: skip
+    colours = arm_colours(["control", "arm_a"])
+    options = band_chart("t", {"control": curve, "arm_a": curve}, {"arm_a": "A"}, colours, "day")
+    for s in options["series"]:
+        arm = "arm_a" if s["name"] == "A" else "control"
+        assert s["itemStyle"]["color"] == colours[arm]
+    assert options["color"] == [s["itemStyle"]["color"] for s in options["series"]]
+    bands = [s for s in options["series"] if "areaStyle" in s]
+    assert len(bands) == 2 and all(w[1] >= 0 for b in bands for w in b["data"])

@@ -114,7 +114,11 @@ def test_policies_forms_rules_and_check(tmp_path):
         user.find(marker="check").click()
         await settle()
         await user.should_see(tr("pol.valid", runs=9, arms=3, reps=3))
-        user.find(marker="unit").click()  # radio: nothing chosen by text -> stays valid
+        user.find(marker="language").click()  # kept messages follow the language
+        await settle()
+        await user.should_see(tr("pol.valid", "zh", runs=9, arms=3, reps=3))
+        user.find(marker="language").click()
+        await settle()
         user.find(marker="remove-arm-2").click()
         await settle()
         await user.should_not_see(marker="param-2-0-discount")
@@ -144,7 +148,7 @@ def test_run_from_the_page_then_verdict_export_and_history(tmp_path):
         user.find(marker="days").clear().type(str(TINY["days"]))
         user.find(marker="apply-world").click()
         await settle()
-        user.find(marker="replications").clear().type("2")
+        user.find(marker="replications").clear().type("1")
         user.find(marker="name").clear().type("pagerun")
         user.find(marker="run").click()
         await user.should_see(marker="run-table")
@@ -157,7 +161,7 @@ def test_run_from_the_page_then_verdict_export_and_history(tmp_path):
         user.find(marker="tab-export").click()
         code = _element(user, "yaml")
         spec = parse_experiment(yaml.safe_load(code.content), "exported")
-        assert spec.name == "pagerun" and spec.replications == 2
+        assert spec.name == "pagerun" and spec.replications == 1
         assert spec.population.initial_users == TINY["users"]
         user.find(marker="download-yaml").click()
         await user.should_see(marker="history-pagerun")
