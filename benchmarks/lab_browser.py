@@ -80,9 +80,13 @@ def run(page: Page, timeout_s: float) -> float:
     return time.perf_counter() - t0
 
 
-def screens(page: Page, folder: Path, tabs: tuple[str, ...], lang: str) -> list[Path]:
+def screens(
+    page: Page, folder: Path, tabs: tuple[str, ...], lang: str, skip: tuple[int, ...] = ()
+) -> list[Path]:
     shots = []
     for i, tab in enumerate(tabs):
+        if i in skip:
+            continue
         page.get_by_role("tab", name=tab).click()
         page.wait_for_timeout(700)
         path = folder / f"{i + 1}-{tab.split('·')[-1].strip().lower()}-{lang}.png"
@@ -101,6 +105,9 @@ def main() -> None:
     ap.add_argument("--name", default="browser-demo")
     ap.add_argument("--screens", type=Path, default=Path("screens"))
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--reopen", metavar="NAME",
+                    help="open experiment NAME from History instead of running one (the Run tab "
+                    "is then not screenshot)")  # fmt: skip
     args = ap.parse_args()
     args.screens.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
@@ -108,20 +115,29 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(args.url)
         page.get_by_text("Summary of the world").wait_for()
+        skip: tuple[int, ...] = ()
         try:
-            set_up(page, args.users, args.days, args.arms, args.replications, args.name)
-            seconds = run(page, args.timeout)
+            if args.reopen:
+                page.get_by_role("tab", name="History").click()
+                where = page.get_by_text(f"runs/{args.reopen}", exact=True)  # the folder
+                row = page.locator(".nicegui-row").filter(has=where).first
+                row.get_by_role("button", name="Open").click()
+                page.locator("text=Decision rule").wait_for()
+                args.name, skip = args.reopen, (2,)
+            else:
+                set_up(page, args.users, args.days, args.arms, args.replications, args.name)
+                seconds = run(page, args.timeout)
+                print(f"run from the page: {seconds:.1f} s (click Run → verdict shown)")
         except Exception:
             page.screenshot(path=str(args.screens / "failure.png"), full_page=True)
             raise
-        print(f"run from the page: {seconds:.1f} s (click Run → verdict shown)")
         page.get_by_role("tab", name="5 · Export").click()
         yaml_text = page.locator(".q-tab-panel pre, .q-tab-panel code").first.inner_text()
         (args.screens / f"{args.name}.yaml").write_text(yaml_text, encoding="utf-8")
-        shots = screens(page, args.screens, TABS_EN, "en")
+        shots = screens(page, args.screens, TABS_EN, "en", skip)
         page.get_by_role("button", name="中文").click()
         page.wait_for_timeout(700)
-        shots += screens(page, args.screens, TABS_ZH, "zh")
+        shots += screens(page, args.screens, TABS_ZH, "zh", skip)
         print("\n".join(str(s) for s in shots))
         browser.close()
 
