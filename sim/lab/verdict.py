@@ -243,42 +243,29 @@ def table_rows(a: ArmVerdict, lang: str) -> list[dict[str, str]]:
 
 
 # --------------------------------------------------------------------------- curves
-def band(per_run: pd.DataFrame, x: str, y: str, alpha: float = 0.05) -> pd.DataFrame:
-    """Mean of ``y`` over replications at each ``x``, with the t interval of that mean
-    (no band with a single replication)."""
-    if per_run.empty:
-        return pd.DataFrame(columns=[x, "mean", "low", "high"])
-    g = per_run.groupby(x, sort=True)[y]
-    mean, sd, n = g.mean(), g.std(ddof=1), g.count()
-    half = st.t.ppf(1 - alpha / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
-    half = half.where(n > 1)
-    return pd.DataFrame({x: mean.index, "mean": mean.to_numpy(), "low": (mean - half).to_numpy(),
-                         "high": (mean + half).to_numpy()})  # fmt: skip
-
-
 def curve_bands(v: Verdict, name: str) -> dict[str, pd.DataFrame]:
-    """arm -> curve with its band: ``retention`` (share retained by days since joining) and
-    ``ltv`` (net value per user by day) across replications, ``survival`` (pooled
-    Kaplan–Meier with its Greenwood band)."""
-    alpha = float(v.report.meta.get("alpha", 0.05))
+    """arm -> curve (``x``, ``mean``, ``low``, ``high``): ``retention`` (share retained by days
+    since joining) and ``ltv`` (net value per user by day), with the analysis's band across
+    replications (the t interval of the mean; none with one replication, nor in a folder
+    analysed before bands were kept), and ``survival`` (pooled Kaplan–Meier with its Greenwood
+    band)."""
     cell = v.report.cells[0]
+    if name == "survival":
+        table, x, y, low, high = "survival", "time", "survival", "ci_low", "ci_high"
+    elif name == "retention":
+        table, x, y, low, high = "retention", "day", "retained", "retained_low", "retained_high"
+    else:
+        table, x, y, low, high = "ltv", "day", "net", "net_low", "net_high"
+    frame = v.report.table(table, cell)
     out = {}
     for arm in v.report.arms:
-        if name == "survival":
-            km = v.report.table("survival", cell)
-            km = km[km["arm"] == arm] if len(km) else km
-            if len(km):
-                out[arm] = pd.DataFrame({"x": km["time"], "mean": km["survival"],
-                                         "low": km["ci_low"], "high": km["ci_high"]})  # fmt: skip
-            continue
-        table, y = ("retention_runs", "retained") if name == "retention" else ("ltv_runs", "net")
-        runs = v.report.table(table, cell)
-        if runs.empty:  # analysed before per-replication curves were kept: means only
-            mean = v.report.table(table.removesuffix("_runs"), cell)
-            runs = mean.assign(replication=0) if len(mean) else mean
-        runs = runs[runs["arm"] == arm] if len(runs) else runs
-        if len(runs):
-            out[arm] = band(runs, "day", y, alpha).rename(columns={"day": "x"})
+        mine = frame[frame["arm"] == arm] if len(frame) else frame
+        if len(mine):
+            out[arm] = pd.DataFrame({
+                "x": mine[x].to_numpy(), "mean": mine[y].to_numpy(),
+                "low": mine[low].to_numpy() if low in mine else np.nan,
+                "high": mine[high].to_numpy() if high in mine else np.nan,
+            })  # fmt: skip
     return out
 
 

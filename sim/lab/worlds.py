@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from sim.config import ExperimentConfig, parse_config, read_yaml, resolve_relative_paths
-from sim.errors import ConfigError
+from sim.errors import ConfigError, TwinFolderError
 from sim.experiment.spec import is_experiment
 from sim.io.atomic import write_text
 from sim.lab.paths import confine, relative_to_root
 from sim.laws.plan import scaled
 from sim.laws.runner import replay_laws, select
-from sim.twin.folder import TwinFolderError, check_twin_folder
+from sim.twin.identity import check_twin_folder
 
 DEFAULT, CONFIG, TWIN = "default", "config", "twin"
 MIN_USERS, MAX_USERS = 500, 200_000

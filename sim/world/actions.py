@@ -37,17 +37,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import numpy as np
 from pydantic import AfterValidator, Field
 
 from sim.calendar import Calendar
-from sim.world.groups import Groups
 from sim.world.lifecycle import CHURNED, CORE, DORMANT, NEW, POTENTIAL
 from sim.world.params import CONTENT_TIERS, PREFERENCES, WorldParams
 from sim.world.population import Population, grow_array
 from sim.world.pressure import Pressure
+
+if TYPE_CHECKING:  # the groups' kernels load numba; validating a config needs only the name
+    from sim.world.groups import Groups
 
 # action -> the daily-table column counting what it sent (messages, coupons, contacts, ...)
 ACTION_COLUMNS = {

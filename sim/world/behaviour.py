@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from sim.rng import Purpose, draw_key, mix64
+from sim.rng import MIX_MULTIPLIERS, Purpose, draw_key
 from sim.world.lifecycle import CHURNED, CORE, DORMANT, NEVER_DAYS, NEW, NO_DAY, POTENTIAL
 from sim.world.params import WorldParams
 
@@ -256,6 +256,18 @@ def new_buffers(capacity: int) -> StepBuffers:
 def day_keys(seed: int, day: int) -> np.ndarray:
     """The draw keys of one day, one per purpose in KEY_PURPOSES order."""
     return np.array([draw_key(seed, p, day) for p in KEY_PURPOSES], dtype=np.uint64)
+
+
+_M1, _M2 = MIX_MULTIPLIERS
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+
+
+@njit(inline="always", cache=True)
+def mix64(x: np.uint64) -> np.uint64:
+    """:func:`sim.rng.mix64` compiled for one word (the kernels' keyed draws)."""
+    x = (x ^ (x >> _S30)) * _M1
+    x = (x ^ (x >> _S27)) * _M2
+    return x ^ (x >> _S31)
 
 
 _S32 = np.uint64(32)

@@ -212,16 +212,6 @@ def test_decision_rule():
     assert verdict.decide(None, [], 0.01) == verdict.INCONCLUSIVE
 
 
-def test_band_is_the_t_interval_of_the_mean_across_replications():
-    runs = pd.DataFrame({"day": [0, 0, 0, 1, 1, 1], "v": [1.0, 2.0, 3.0, 5.0, 5.0, 5.0]})
-    b = verdict.band(runs, "day", "v").set_index("day")
-    half = st.t.ppf(0.975, 2) * 1.0 / math.sqrt(3)
-    assert b.loc[0, "mean"] == 2.0 and b.loc[0, "high"] - 2.0 == pytest.approx(half)
-    assert b.loc[1, "low"] == b.loc[1, "high"] == 5.0
-    single = verdict.band(runs.iloc[:1], "day", "v")
-    assert single["low"].isna().all()
-
-
 # --------------------------------------------------------------------------- the token
 def _request(guard, path="/", cookie=None, kind="http"):
     sent = []
