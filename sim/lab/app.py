@@ -194,7 +194,7 @@ class LabPage:
         state = self.laws_running.get(key, "")
         if state == "running":
             ui.label(self.t("laws.checking")).mark("laws-status")
-            ui.timer(2.0, self._laws_poll, once=False)
+            ui.timer(1.0, self._laws_poll, once=False)
         elif state:
             self.error(self.t("laws.failed", error=state))
         if stored:

@@ -164,6 +164,7 @@ def test_run_from_the_page_then_verdict_export_and_history(tmp_path):
         assert spec.name == "pagerun" and spec.replications == 1
         assert spec.population.initial_users == TINY["users"]
         user.find(marker="download-yaml").click()
+        user.find(marker="download-folder").click()
         await user.should_see(marker="history-pagerun")
         # history: reopen it in a fresh page state, as it was, then read it in Chinese
         await reopen_as_it_was(user, tmp_path, code.content)
@@ -196,3 +197,57 @@ def test_a_cancelled_run_is_kept_and_marked_interrupted(tmp_path):
     manifest = json.loads((tmp_path / "runs" / "cut" / "experiment.json").read_text())
     assert manifest["status"] == "interrupted"  # kept: `siyu run --resume` continues it
     assert (tmp_path / "experiments" / "cut.yaml").is_file()
+
+
+def test_laws_check_from_the_page_is_stored_and_shown(tmp_path, monkeypatch):
+    from sim.lab import app as lab_app
+
+    def fake_check(root, data, only=None):  # the real replay takes minutes (tests/laws)
+        result = {
+            "passed": True,
+            "held": 2,
+            "total": 2,
+            "laws": [
+                {
+                    "key": "1a",
+                    "title": "law one",
+                    "shown": "0.5",
+                    "band": "[0, 1]",
+                    "status": "holds",
+                },
+                {"key": "1b", "title": "law two", "shown": "3", "band": None, "status": "holds"},
+            ],
+        }
+        path = worlds.laws_path(root, data)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result))
+        return result
+
+    monkeypatch.setattr(lab_app.worlds, "check_laws", fake_check)
+
+    async def scenario(user):
+        user.find(marker="check-laws").click()
+        await user.should_see(tr("laws.result", held=2, total=2), retries=50)
+        user.find(marker="language").click()
+        await settle()
+        await user.should_see(tr("laws.result", "zh", held=2, total=2))
+
+    simulate(tmp_path, scenario)
+
+
+@pytest.mark.slow
+def test_cancel_from_the_page(tmp_path):
+    async def scenario(user):
+        user.find(marker="users").clear().type(str(TINY["users"]))
+        user.find(marker="days").clear().type("120")
+        user.find(marker="apply-world").click()
+        await settle()
+        user.find(marker="name").clear().type("stopme")
+        user.find(marker="run").click()
+        await settle()
+        user.find(marker="cancel").click()
+        await user.should_see(tr("run.state.cancelled", folder="")[:9], retries=600)
+        await user.should_not_see(marker="cancel")
+
+    simulate(tmp_path, scenario)
+    assert (tmp_path / "experiments" / "stopme.yaml").is_file()  # what was asked is kept
