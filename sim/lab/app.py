@@ -80,6 +80,7 @@ class LabPage:
         self.laws_running: dict[str, str] = {}
         self.report_path: Path | None = None
         self.report_state = ""
+        self.zip_dir: Path | None = None
         self.apply_world(refresh=False)
 
     # ------------------------------------------------------------------ building
@@ -641,8 +642,10 @@ class LabPage:
 
     def download_folder(self) -> None:
         assert self.folder is not None
-        tmp = Path(tempfile.mkdtemp(prefix="siyu-lab-"))
-        archive = shutil.make_archive(str(tmp / self.folder.name), "zip", self.folder)
+        if self.zip_dir is not None:  # the previous archive of this page
+            shutil.rmtree(self.zip_dir, ignore_errors=True)
+        self.zip_dir = Path(tempfile.mkdtemp(prefix="siyu-lab-"))
+        archive = shutil.make_archive(str(self.zip_dir / self.folder.name), "zip", self.folder)
         ui.download.file(archive, f"{self.folder.name}.zip")
 
     # ------------------------------------------------------------------ history
