@@ -24,7 +24,14 @@ from sim.experiment.index import config_hash, read_manifest
 from sim.experiment.spec import ExperimentSpec, read_experiment_spec
 from sim.lab import history, jobs, policies, verdict, worlds
 from sim.lab.charts import band_chart
-from sim.lab.i18n import strategy_label, tr, value_label
+from sim.lab.i18n import (
+    allowed_text,
+    param_meaning,
+    strategy_label,
+    strategy_text,
+    tr,
+    value_label,
+)
 from sim.lab.paths import OutsideRoot, confine, relative_to_root
 from sim.plots.style import arm_colours
 from sim.report import ReportError, render_report
@@ -315,7 +322,8 @@ class LabPage:
                 ui.button(icon="delete", on_click=lambda: (draft.strategies.pop(j),
                                                            self._changed())).props(
                     "flat dense round").tooltip(self.t("pol.remove"))  # fmt: skip
-            ui.label(policies.strategy_description(strategy["name"])).classes(
+            english = policies.strategy_description(strategy["name"])
+            ui.label(strategy_text(strategy["name"], english, self.lang)).classes(
                 "text-xs text-gray-600")  # fmt: skip
             for f in policies.strategy_form(strategy["name"]):
                 self._param_input(index, j, strategy, f)
@@ -334,7 +342,8 @@ class LabPage:
             params[f.name] = policies.read_field(f, e.value)
             self.check_message, self.check_ok = None, False
 
-        allowed = self.t("pol.allowed", allowed=f.allowed) if f.allowed else ""
+        shown = allowed_text(f.allowed, f.choices, self.lang)
+        allowed = self.t("pol.allowed", allowed=shown) if f.allowed else ""
         hint = self.t("pol.param_hint", type=f.type_name, allowed=allowed, default=f.default)
         mark = f"param-{index}-{j}-{f.name}"
         if f.kind == "bool":
@@ -349,7 +358,8 @@ class LabPage:
             shown = ", ".join(map(str, value)) if isinstance(value, list | tuple) else value
             ui.input(f.name, value="" if shown is None else str(shown), on_change=store,
                      validation=problem).classes("w-full").mark(mark)  # fmt: skip
-        ui.label(f"{f.meaning} — {hint}").classes("text-xs text-gray-600 -mt-1")
+        meaning = param_meaning(name, f.name, f.meaning, self.lang)
+        ui.label(f"{meaning} — {hint}").classes("text-xs text-gray-600 -mt-1")
 
     def _rules_editor(self, index: int, draft: policies.PolicyDraft) -> None:
         ui.label(self.t("pol.rules")).classes("text-sm font-bold mt-2")

@@ -271,6 +271,90 @@ STRATEGIES_ZH = {
 }
 """Chinese names of the built-in strategies (an installed strategy shows its own name)."""
 
+DESCRIPTIONS_ZH = {
+    "none": "不做任何运营：衡量所有策略效果的基准。",
+    "blanket": "对所有可触达用户推送同样的促销（及可选的内容）。",
+    "tiered_content": "按阶段分层、按用户偏好选类别，每隔 every_days 天推送一次。",
+    "recall_coupon": "浅度流失：优惠券 + 精彩回顾；深度流失：1 对 1 电话 + 回归优惠券。",
+    "group_pruning": "移出在群里沉默 silent_days 天的成员；社群人数上限 max_size。",
+    "new_user_followup": "新用户到达时发送欢迎内容和入群链接；首次付费后 1 对 1 沟通学习目标。",
+    "progress_nudge": "学习进度达到 threshold 时给奖励（每个产品一次）；每周学习报告。",
+    "vip_club": "付费 ≥ 3 次的用户：每周会员内容、每月 1 对 1 关怀和节日礼物。",
+    "koc_programme": "给低价值、高活跃用户每周小奖励（并提供社群席位）。",
+    "referral_rewards": "邀请人达到 gift_at 人时送礼，达到 vip_at 人时给 VIP 权益。",
+    "gamification": "活跃每日积分、连续打卡奖励和升级徽章。",
+    "content_calendar": "固定星期几推送知识、互动、促销和种草内容。",
+    "value_paving": "新用户头几天先推相关内容，之后才推促销。",
+    "churn_warning": "“7 天沉默”或“打开后 3 天无互动”时进行 1 对 1 触达。",
+}
+"""Chinese for the first line of each built-in strategy's docstring."""
+
+PARAMS_ZH = {
+    "blanket.promos_per_day": "每位用户每天的促销条数（0.5 = 隔天一条）",
+    "blanket.content_per_day": "每位用户每天的内容推送条数",
+    "blanket.content_tier": "推送内容的层级",
+    "blanket.content_category": "推送内容的类别",
+    "tiered_content.every_days": "对同一用户两次推送之间的天数",
+    "tiered_content.offset_days": "首次推送的日期（模拟第几天）",
+    "tiered_content.personalised": "按每位用户偏好的类别推送（否则用 category）",
+    "tiered_content.category": "不个性化时推送的类别",
+    "recall_coupon.trigger_silence_days": "沉默多少天后召回",
+    "recall_coupon.deep_after_days": "沉默多少天起算深度流失（打电话）",
+    "recall_coupon.discount": "浅度流失的折扣比例",
+    "recall_coupon.deep_discount": "深度流失的折扣比例",
+    "recall_coupon.valid_days": "优惠券有效天数",
+    "recall_coupon.cooldown_days": "同一用户再次被召回前的间隔天数",
+    "recall_coupon.call_minutes": "每通电话的分钟数（None = 世界默认值）",
+    "group_pruning.max_size": "社群保留的成员上限（人）",
+    "group_pruning.silent_days": "不发言多少天后移出",
+    "group_pruning.every_days": "两次沉默清理之间的天数",
+    "new_user_followup.welcome_tier": "欢迎内容的层级",
+    "new_user_followup.invite": "欢迎时发送入群邀请",
+    "new_user_followup.followup_delay_days": "发现首次付费后多少天进行 1 对 1",
+    "new_user_followup.followup_minutes": "每次 1 对 1 的分钟数（None = 世界默认值）",
+    "progress_nudge.threshold": "获得礼物所需的课程进度比例",
+    "progress_nudge.gift": "完课礼物（¥）",
+    "progress_nudge.points": "随完课礼物发放的积分",
+    "progress_nudge.report_every_days": "两次学习报告之间的天数",
+    "vip_club.min_purchases": "成为会员所需的购买次数（含历史）",
+    "vip_club.content_every_days": "两次会员内容推送之间的天数",
+    "vip_club.care_every_days": "对会员两次关怀电话之间的天数",
+    "vip_club.care_minutes": "每通电话的分钟数（None = 世界默认值）",
+    "vip_club.gift": "节日礼物（¥）",
+    "vip_club.gift_every_days": "两次节日礼物之间的天数",
+    "koc_programme.min_active_days_30": "近 30 天内达到资格的活跃天数",
+    "koc_programme.max_value": "累计收入低于此值（¥）的用户才有资格",
+    "koc_programme.points": "每次奖励的积分",
+    "koc_programme.gift": "每次奖励的礼物（¥）",
+    "koc_programme.every_days": "两轮奖励之间的天数",
+    "koc_programme.invite": "邀请尚未入群的合格用户入群",
+    "referral_rewards.gift_at": "获得礼物所需的推荐好友数",
+    "referral_rewards.gift": "推荐满 gift_at 人的礼物（¥）",
+    "referral_rewards.vip_at": "获得 VIP 所需的推荐好友数（≥ gift_at）",
+    "referral_rewards.vip_points": "推荐满 vip_at 人的积分",
+    "gamification.points_per_active_day": "每个活跃日的积分",
+    "gamification.streak_days": "获得连续打卡奖励所需的连续活跃天数",
+    "gamification.streak_gift": "连续打卡奖励的价值（¥）",
+    "gamification.levels": "各等级的积分门槛（递增）",
+    "gamification.level_gift": "徽章礼物（¥）× 等级",
+    "content_calendar.knowledge_day": "知识内容在星期几（0 = 周一）",
+    "content_calendar.interaction_day": "社群互动在星期几（0 = 周一）",
+    "content_calendar.promotion_day": "促销在星期几（0 = 周一）",
+    "content_calendar.seeding_day": "种草故事在星期几（0 = 周一）",
+    "content_calendar.promo_count": "促销日每位用户的促销条数",
+    "content_calendar.invite": "在互动日邀请未入群的用户入群",
+    "value_paving.paving_days": "首次促销前推送内容的天数",
+    "value_paving.content_every_days": "两次铺垫内容推送之间的天数",
+    "value_paving.promo_every_days": "铺垫期后两次促销之间的天数",
+    "value_paving.promo_count": "每个促销日每位用户的促销条数",
+    "churn_warning.silent_days": "触发预警的沉默天数",
+    "churn_warning.after_open_days": "打开消息后多少天无活动触发预警",
+    "churn_warning.cooldown_days": "同一用户再次被预警前的间隔天数",
+    "churn_warning.minutes": "每次 1 对 1 的分钟数（None = 世界的 contact_minutes）",
+}
+"""Chinese meanings of the built-in strategies' parameters (``strategy.parameter``); the
+English is the declaration's own (strategies/params.py)."""
+
 VALUES_ZH = {
     "organic": "自然流量", "ads": "广告", "content": "内容", "live": "直播", "referral": "推荐",
     "potential": "潜在", "new": "新用户", "core": "核心", "dormant": "沉睡",
@@ -296,6 +380,23 @@ def strategy_label(name: str, lang: str) -> str:
     """A strategy's name for a menu: ``blanket`` or ``全量推送 (blanket)``."""
     zh = STRATEGIES_ZH.get(name)
     return f"{zh} ({name})" if lang == "zh" and zh else name
+
+
+def strategy_text(name: str, english: str, lang: str) -> str:
+    """A strategy's one-line description in the page's language."""
+    return DESCRIPTIONS_ZH.get(name, english) if lang == "zh" else english
+
+
+def param_meaning(strategy: str, param: str, english: str, lang: str) -> str:
+    """A parameter's meaning in the page's language (an installed strategy's stays English)."""
+    return PARAMS_ZH.get(f"{strategy}.{param}", english) if lang == "zh" else english
+
+
+def allowed_text(allowed: str, choices: tuple[str, ...], lang: str) -> str:
+    """A parameter's range or choices in the page's language."""
+    if lang == "zh" and choices:
+        return "以下之一：" + ", ".join(choices)
+    return allowed
 
 
 def value_label(value: str, lang: str) -> str:

@@ -54,6 +54,10 @@ def test_every_text_has_chinese_and_formats():
     assert i18n.tr("laws.result", "en", held=3, total=4) == "3 of 4 laws hold"
     assert i18n.tr("no.such.key") == "no.such.key"
     assert set(i18n.STRATEGIES_ZH) >= set(available())
+    assert set(i18n.DESCRIPTIONS_ZH) >= set(available()) - {"rules"}
+    declared = {f"{n}.{p.name}" for n, c in available().items() for p in c.parameters}
+    assert set(i18n.PARAMS_ZH) == declared  # every built-in parameter's meaning, and no stale one
+    assert i18n.param_meaning("x", "y", "english", "zh") == "english"  # an installed strategy
 
 
 # --------------------------------------------------------------------------- worlds

@@ -41,6 +41,8 @@ def test_every_tab_in_both_languages(tmp_path):
             await user.should_see(tr("verdict.none", lang))
             await user.should_see(tr("history.none", lang))
             await user.should_see(tr("laws.unchecked", lang))
+            meaning = "每位用户每天的促销条数" if lang == "zh" else "promos per user per day"
+            await user.should_see(meaning)  # a strategy form's parameter, in the language
             user.find(marker="language").click()
 
     simulate(tmp_path, scenario)
