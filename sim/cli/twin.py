@@ -47,7 +47,8 @@ from sim.twin.folder import (
     write_twin,
 )
 from sim.twin.forecast import CSV_OPTIONS, check_output, forecast, write_forecast
-from sim.twin.model import fit_twin
+from sim.twin.backtest import choice_lines
+from sim.twin.fit import fit_twin
 from sim.twin.retention import run_retention
 from sim.twin.rfm import user_statistics
 
@@ -169,8 +170,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
         raise TwinInputError(
             f"{args.events}: no event on or before the calibration end {cal.date()}"
         )
-    with working(f"fitting the twin to {len(stats):,} users", _quiet(args)):
-        fit = fit_twin(stats, cal, activity=args.activity)
+    with working(f"choosing the process and fitting the twin to {len(stats):,} users",
+                 _quiet(args)):  # fmt: skip
+        fit = fit_twin(stats, cal, activity=args.activity, events=log.events)
     data = data_summary(log, cal, stats)
     attributes = None
     inputs = {"events": file_digest(args.events), "users": None}
@@ -202,14 +204,24 @@ def _print_fit(fit, data: dict, path: Path) -> None:
     m = fit.model
     table = Table("parameter", "estimate", "SE", "95% interval",
                   title=f"Twin fit: {data['users']:,} users, calibration end "
-                  f"{fit.calibration_end.date()}")  # fmt: skip
-    rows = [(k, m.params_[k], m.se_[k], m.ci95_[k]) for k in m.free_names_]
+                  f"{fit.calibration_end.date()}, process {m.name}")  # fmt: skip
+    ci = getattr(getattr(m, "model", None), "ci95_", None) if m.name in ("twin", "bgbb_days") else None
+    rows = [(k, v, m.se_.get(k, float("nan")), (ci or {}).get(k, (float("nan"),) * 2))
+            for k, v in m.params_.items()]  # fmt: skip
     if fit.spend is not None:
         rows += [(f"spend {k}", v, fit.spend.se_[k], fit.spend.ci95_[k])
                  for k, v in fit.spend.params_.items()]  # fmt: skip
     for name, est, se, (lo, hi) in rows:
         table.add_row(name, f"{est:.4g}", f"{se:.3g}", f"[{lo:.4g}, {hi:.4g}]")
     out.print(table)
+    if fit.spend is not None:
+        pop = fit.spend.population_summary()
+        out.print(f"spend per purchase day: model mean {pop['mean_spend_per_purchase_day']:,.2f}, "
+                  f"observed mean of repeat buyers {pop['observed_mean']:,.2f}")  # fmt: skip
+    for line in choice_lines(None if fit.choice is None else fit.choice.to_json()):
+        out.print(line)
+    for warning in fit.warnings:
+        out.print(f"[bold]warning:[/bold] {warning}")
     if data["rows_quarantined"]:
         out.print(f"{data['rows_quarantined']:,} malformed rows were quarantined")
     out.print(f"twin folder: [bold]{path}[/bold] (fit_report.md)")
