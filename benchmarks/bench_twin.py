@@ -8,7 +8,9 @@
 **Scale** (default): generates a log from the twin's own process (``sim.runs.sample_log``,
 ~10 events per user), writes it as Parquet, then in a fresh subprocess (so the peak resident
 memory is the pipeline's own) times: loading and validating the file (``load_events``), the
-per-user statistics, the fit (purchase model with standard errors, and spend), writing the twin
+per-user statistics, the model choice (every candidate fitted and scored on a split of the
+calibration period, on a hash-sample of at most 200,000 users), the fit of the chosen
+process (with standard errors, and spend), writing the twin
 folder, and a 92-day forecast with Monte-Carlo intervals. Numba's compile time is paid by a
 small warm-up first and reported apart.
 
@@ -63,10 +65,11 @@ def measure(path: Path, out: Path, draws: int) -> dict:
     """Run the pipeline on ``path`` in this process; returns the timings."""
     from sim.cli.twin import data_summary
     from sim.runs.sample_log import TruthParams, generate_log, to_event_frame
+    from sim.twin.choice import choose_process
     from sim.twin.events import load_events
+    from sim.twin.fit import fit_twin
     from sim.twin.folder import write_twin
     from sim.twin.forecast import forecast, write_forecast
-    from sim.twin.model import fit_twin
     from sim.twin.rfm import user_statistics
 
     t = time.perf_counter()
@@ -82,19 +85,25 @@ def measure(path: Path, out: Path, draws: int) -> dict:
 
     log = step("load_s", lambda: load_events(path))
     stats = step("statistics_s", lambda: user_statistics(log.events, CAL))
-    fit = step("fit_s", lambda: fit_twin(stats, CAL))
+    choice = step("choice_s", lambda: choose_process(log.events, CAL))
+    fit = step("fit_s", lambda: fit_twin(stats, CAL, choice=choice))
     step("write_twin_s", lambda: write_twin(fit, out / "twin", data=data_summary(log, CAL, stats),
                                            inputs={}, options={}))  # fmt: skip
     fc = step("forecast_s", lambda: forecast(fit.model, fit.spend, stats, 92, draws=draws))
     step("write_forecast_s", lambda: write_forecast(fc, out / "forecast.parquet", CAL))
     m = fit.model
+    inner = getattr(m, "model", m)
+    purchases = int((log.events["event"] == "purchase").sum())
     return {
         **{k: round(v, 1) for k, v in timings.items()},
         "pipeline_s": round(sum(v for k, v in timings.items() if k != "warmup_compile_s"), 1),
         "rows": log.rows_read,
         "users": len(stats),
-        "histories": m.n_patterns_,
-        "fit_iterations": m.iterations_,
+        "purchase_events": purchases,
+        "chosen": m.name,
+        "choice": choice.table[["process", "score"]].to_dict(orient="records"),
+        "histories": getattr(inner, "n_patterns_", None),
+        "fit_iterations": getattr(inner, "iterations_", None),
         "draws": draws,
         "params": {k: round(v, 4) for k, v in m.params_.items()},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -116,7 +125,8 @@ def scale(users: int, draws: int, seed: int) -> None:
     cores = os.cpu_count()
     print(f"\n{platform.processor() or platform.machine()}, {cores} cores, Python "
           f"{platform.python_version()}\n")  # fmt: skip
-    cols = ["users", "rows", "load_s", "statistics_s", "fit_s", "write_twin_s", "forecast_s",
+    cols = ["users", "rows", "purchase_events", "load_s", "statistics_s", "choice_s", "fit_s",
+            "write_twin_s", "forecast_s",
             "pipeline_s", "peak_rss_mb"]  # fmt: skip
     print("| " + " | ".join(cols) + " |")
     print("|" + " ---: |" * len(cols))
@@ -193,9 +203,9 @@ def round_trip() -> None:
     from sim.config import parse_config
     from sim.engine.simulation import Simulation
     from sim.runs.sample_log import simulate_event_log, to_event_frame
+    from sim.twin.fit import fit_twin
     from sim.twin.folder import write_twin
     from sim.twin.forecast import forecast
-    from sim.twin.model import fit_twin
     from sim.twin.rfm import user_statistics
 
     cal, until, horizon = "2024-07-31", "2024-10-26", 87

@@ -34,9 +34,10 @@ from sim.io.atomic import file_digest
 from sim.io.outputs import check_new_files, check_table_path, write_frame
 from sim.io.ownership import FILE, claim_output
 from sim.runs.sample_log import simulate_event_log
-from sim.twin.backtest import print_backtest, run_backtest, write_backtest
+from sim.twin.backtest import choice_lines, print_backtest, run_backtest, write_backtest
 from sim.twin.dates import DateError, check_window, parse_day
 from sim.twin.events import load_events, load_users
+from sim.twin.fit import fit_twin
 from sim.twin.folder import (
     BACKTEST_FORMAT,
     BACKTEST_JSON,
@@ -47,8 +48,6 @@ from sim.twin.folder import (
     write_twin,
 )
 from sim.twin.forecast import CSV_OPTIONS, check_output, forecast, write_forecast
-from sim.twin.backtest import choice_lines
-from sim.twin.fit import fit_twin
 from sim.twin.retention import run_retention
 from sim.twin.rfm import user_statistics
 
@@ -205,7 +204,11 @@ def _print_fit(fit, data: dict, path: Path) -> None:
     table = Table("parameter", "estimate", "SE", "95% interval",
                   title=f"Twin fit: {data['users']:,} users, calibration end "
                   f"{fit.calibration_end.date()}, process {m.name}")  # fmt: skip
-    ci = getattr(getattr(m, "model", None), "ci95_", None) if m.name in ("twin", "bgbb_days") else None
+    ci = (
+        getattr(getattr(m, "model", None), "ci95_", None)
+        if m.name in ("twin", "bgbb_days")
+        else None
+    )
     rows = [(k, v, m.se_.get(k, float("nan")), (ci or {}).get(k, (float("nan"),) * 2))
             for k, v in m.params_.items()]  # fmt: skip
     if fit.spend is not None:

@@ -36,9 +36,9 @@ from sim.io.atomic import strict_json
 from sim.io.figures import new_figure, save_figure
 from sim.twin.bgnbd import BGNBD
 from sim.twin.dates import check_window
+from sim.twin.fit import TwinFit, fit_twin
 from sim.twin.folder import BACKTEST_FORMAT, BACKTEST_JSON, write_folder
 from sim.twin.forecast import QUANTILES, Forecast, forecast, week_ends
-from sim.twin.fit import TwinFit, fit_twin
 from sim.twin.processes import DailyProcess
 from sim.twin.rfm import from_day, holdout_outsiders, to_day, user_statistics
 
@@ -355,7 +355,8 @@ def choice_lines(choice: dict | None) -> list[str]:
     if not choice:
         return []
     scores = ", ".join(
-        f"{c['process']} {c['score']:.4f}" for c in choice["candidates"]
+        f"{c['process']} {c['score']:.4f}"
+        for c in choice["candidates"]
         if c.get("score") is not None and np.isfinite(c["score"])
     )
     sample = " (a sample of users)" if choice["sampled"] else ""

@@ -78,9 +78,9 @@ def _summary_rows(x, tx, big_t, extra=None):
     return unique, w
 
 
-def _minimise(nll, start: np.ndarray) -> optimize.OptimizeResult:
+def _minimise(nll, start: np.ndarray, jac: bool = False) -> optimize.OptimizeResult:
     return optimize.minimize(
-        nll, start, method="L-BFGS-B", bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(start),
+        nll, start, jac=jac, method="L-BFGS-B", bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(start),
         options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-7},
     )  # fmt: skip
 
@@ -117,8 +117,10 @@ class _Fitted:
 # --------------------------------------------------------------------------- Pareto/NBD
 
 
-def _pareto_log_terms(log_params: np.ndarray, x, tx, big_t):
-    """(log C·β^s, log of the alive term, log of the died-in-(t_x, T] term) per row."""
+def _pareto_log_terms(log_params: np.ndarray, x, tx, big_t, want_grad: bool = False):
+    """(log C·β^s, log of the alive term, log of the died-in-(t_x, T] term) per row; with
+    ``want_grad`` also the died term's derivatives in (r, α, s, β), as the integral's weighted
+    means of the integrand's log-derivatives (the same quadrature nodes)."""
     r, alpha, s, beta = np.exp(log_params)
     rx = r + x
     m = rx + s
@@ -129,16 +131,36 @@ def _pareto_log_terms(log_params: np.ndarray, x, tx, big_t):
     rho = np.exp(log_rho)[:, None]
     u = rho + (1 - rho) * (_NODES[None, :] + 1) / 2  # nodes mapped to [ρ, 1]
     tau = (alpha + tx)[:, None] * u ** (-1.0 / m[:, None]) - alpha
-    g = (s + 1) * (np.log(alpha + tau) - np.log(beta + tau))
+    log_a, log_b = np.log(alpha + tau), np.log(beta + tau)
+    g = (s + 1) * (log_a - log_b)
     top = g.max(axis=1, keepdims=True)
-    quad = (np.exp(g - top) * _WEIGHTS[None, :]).sum(axis=1) / 2
+    weight = np.exp(g - top) * _WEIGHTS[None, :]
+    quad = weight.sum(axis=1) / 2
     with np.errstate(divide="ignore"):
         log_int = (
             -m * np.log(alpha + tx) - np.log(m) + np.log1p(-np.exp(log_rho)) + top[:, 0]
             + np.log(quad)
         )  # fmt: skip
     died = np.where(big_t > tx, np.log(s) + log_int, -np.inf)
-    return log_c, alive, died
+    if not want_grad:
+        return log_c, alive, died
+    share = weight / np.maximum(weight.sum(axis=1, keepdims=True), 1e-300)
+
+    def mean(h: np.ndarray) -> np.ndarray:
+        return (share * h).sum(axis=1)
+
+    d_died = np.stack([
+        -mean(log_a), -rx * mean(1.0 / (alpha + tau)), 1.0 / s - mean(log_b),
+        -(s + 1) * mean(1.0 / (beta + tau)),
+    ])  # fmt: skip
+    d_alive = np.stack([
+        -np.log(alpha + big_t), -rx / (alpha + big_t), -np.log(beta + big_t), -s / (beta + big_t),
+    ])  # fmt: skip
+    d_c = np.stack([
+        special.digamma(rx) - special.digamma(r) + np.log(alpha), r / alpha + 0 * x,
+        np.log(beta) + 0 * x, s / beta + 0 * x,
+    ])  # fmt: skip
+    return log_c, alive, died, d_c, d_alive, d_died
 
 
 def pareto_log_likelihood(log_params: np.ndarray, x, tx, big_t) -> np.ndarray:
@@ -147,6 +169,18 @@ def pareto_log_likelihood(log_params: np.ndarray, x, tx, big_t) -> np.ndarray:
         np.asarray(log_params, np.float64), *(np.asarray(v, np.float64) for v in (x, tx, big_t))
     )
     return log_c + np.logaddexp(alive, died)
+
+
+def _pareto_nll_and_grad(log_params, x, tx, big_t, w) -> tuple[float, np.ndarray]:
+    log_c, alive, died, d_c, d_alive, d_died = _pareto_log_terms(
+        log_params, x, tx, big_t, want_grad=True
+    )
+    total = np.logaddexp(alive, died)
+    share_alive = np.exp(alive - total)
+    d_died = np.where(np.isfinite(died), d_died, 0.0)
+    grad = d_c + share_alive * d_alive + (1 - share_alive) * d_died
+    grad = (grad * w).sum(axis=1) * np.exp(log_params)
+    return -float(np.dot(w, log_c + total)), -grad
 
 
 class ParetoNBD(_Fitted):
@@ -162,8 +196,12 @@ class ParetoNBD(_Fitted):
         def nll(theta: np.ndarray) -> float:
             return -float(np.dot(w, pareto_log_likelihood(theta, x, tx, big_t)))
 
+        def scaled(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            value, grad = _pareto_nll_and_grad(theta, x, tx, big_t, w)
+            return value / total, grad / total
+
         total = float(w.sum())
-        result = _minimise(lambda t: nll(t) / total, _start(x, big_t, w))
+        result = _minimise(scaled, _start(x, big_t, w), jac=True)
         self._set(result.x, -nll(result.x), nll, result.success, total)
         return self
 
@@ -183,10 +221,7 @@ class ParetoNBD(_Fitted):
         x, tx, big_t = _floats(x, tx, big_t)
         t = np.asarray(t, np.float64)
         ratio = np.log(beta + big_t) - np.log(beta + big_t + t)
-        if abs(s - 1) < 1e-8:
-            tail = -ratio
-        else:
-            tail = -np.expm1((s - 1) * ratio) / (s - 1)
+        tail = -ratio if abs(s - 1) < 1e-8 else -np.expm1((s - 1) * ratio) / (s - 1)
         given_alive = (r + x) * (beta + big_t) / (alpha + big_t) * tail
         return self.probability_alive(x, tx, big_t) * given_alive
 

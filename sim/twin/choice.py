@@ -124,9 +124,9 @@ def choose_process(
             rows.append({**row, "score": float("inf"), "note": f"not fitted: {exc}"})
             continue
         fc = process.expected(stats, np.array([cal - cut]))[:, 0]
+        note = "parameter at a search bound" if process.at_bound_ else ""
         rows.append({**row, **validation_scores(fc, actual, x),
-                     "log_likelihood": process.log_likelihood_,
-                     "note": "parameter at a search bound" if process.at_bound_ else ""})  # fmt: skip
+                     "log_likelihood": process.log_likelihood_, "note": note})  # fmt: skip
     table = pd.DataFrame(rows)
     chosen, reason = _winner(table, float(actual.sum()))
     return Choice(from_day(cut), from_day(cal), len(stats), sampled, table, chosen, reason)

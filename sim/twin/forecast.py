@@ -36,7 +36,7 @@ import pandas as pd
 
 from sim.io.outputs import check_new_files, check_table_path, write_frame
 from sim.rng import Purpose
-from sim.twin.model import GammaGamma
+from sim.twin.model import GammaGamma, TwinModel
 from sim.twin.processes import DailyProcess, Process
 from sim.twin.rfm import from_day, to_day
 
@@ -77,7 +77,7 @@ def _spend_draws(spend: GammaGamma | None, rng: np.random.Generator, size: int) 
 
 
 def forecast(
-    process: Process,
+    process: Process | TwinModel,
     spend: GammaGamma | None,
     users: pd.DataFrame,
     horizon: int,
@@ -112,6 +112,8 @@ def forecast(
     if draws < 20:
         raise ValueError(f"draws must be at least 20 for 95% intervals (got {draws})")
     ends = week_ends(horizon)
+    if isinstance(process, TwinModel):
+        process = DailyProcess.of(process)
     post = process.state(users)
     x = users["x"].to_numpy(np.float64)
     mean_spend = users["mean_spend"].to_numpy(np.float64)

@@ -9,8 +9,8 @@ and the forecast read) and Monte-Carlo draws of its future purchase days:
 ``pareto_nbd`` Pareto/NBD (Schmittlein et al. 1987), :mod:`sim.twin.btyd`, in weeks
 ``mbgcnbd``    MBG/CNBD-k, regular inter-purchase times (Platzer & Reutterer 2016), in weeks
 ``bgbb_days``  BG/BB with days as opportunities (Fader, Hardie & Shang 2010), :mod:`sim.twin.model`
-``twin``       BG/BB days with the leaving clock, activity and recorded leaves (:mod:`sim.twin.model`;
-               only when the log has activity or leave events)
+``twin``       BG/BB days with the leaving clock, activity and recorded leaves
+               (:mod:`sim.twin.model`; only when the log has activity or leave events)
 ============== ================================================================================
 
 Time zero is the user's birth (its first event); BG/NBD-type processes see (x, t_x/7, n/7).
@@ -285,6 +285,14 @@ class DailyProcess(Process):
         self.activity = activity
         self.name = "bgbb_days" if activity == "off" else "twin"
 
+    @classmethod
+    def of(cls, model: TwinModel) -> DailyProcess:
+        """A fitted :class:`TwinModel` behind the process interface."""
+        out = cls(model.activity_)
+        out.model = model
+        out._attributes()
+        return out
+
     def fit(self, stats: pd.DataFrame) -> DailyProcess:
         use_leave = self.activity != "off"
         self.model = TwinModel(activity=self.activity, use_leave=use_leave).fit(stats)
@@ -295,9 +303,9 @@ class DailyProcess(Process):
         m = self.model
         self.name = "twin" if m.presence_ else "bgbb_days"
         self.params_, self.se_ = m.params_, m.se_
-        self.log_likelihood_ = m.log_likelihood_
-        self.converged_ = m.converged_
-        self.at_bound_ = m.at_bound_
+        self.log_likelihood_ = getattr(m, "log_likelihood_", None)  # None: not fitted here
+        self.converged_ = getattr(m, "converged_", True)
+        self.at_bound_ = getattr(m, "at_bound_", False)
 
     def expected(self, stats: pd.DataFrame, ends: np.ndarray) -> np.ndarray:
         return self.model.expected_purchases(np.asarray(ends), stats)
@@ -380,4 +388,3 @@ def has_activity(stats: pd.DataFrame) -> bool:
         (stats["t_a"] > stats["t_x"]).any() or (stats["y"] > 0).any()
         or (stats["dead_at"] >= 0).any()
     )  # fmt: skip
-
