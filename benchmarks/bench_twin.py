@@ -4,12 +4,13 @@
     python benchmarks/bench_twin.py --users 200000       # a smaller log
     python benchmarks/bench_twin.py --sim-backtests      # twin vs BG/NBD on simulator logs
     python benchmarks/bench_twin.py --round-trip         # twin population back in the simulator
+    python benchmarks/bench_twin.py --synthetic --users 2400   # cohort logs with known answers
 
 **Scale** (default): generates a log from the twin's own process (``sim.runs.sample_log``,
 ~10 events per user), writes it as Parquet, then in a fresh subprocess (so the peak resident
 memory is the pipeline's own) times: loading and validating the file (``load_events``), the
 per-user statistics, the model choice (every candidate fitted and scored on a split of the
-calibration period, on a hash-sample of at most 200,000 users), the fit of the chosen
+calibration period, on a hash-sample of at most 100,000 users), the fit of the chosen
 process (with standard errors, and spend), writing the twin
 folder, and a 92-day forecast with Monte-Carlo intervals. Numba's compile time is paid by a
 small warm-up first and reported apart.
@@ -247,6 +248,52 @@ def round_trip() -> None:
                   f"({first_sim / max(first_real, 1):.2f}) |", flush=True)  # fmt: skip
 
 
+# --------------------------------------------------------------------------- synthetic cohorts
+
+
+def synthetic_backtests(users: int, seed: int) -> None:
+    """`siyu twin backtest` (its function) on a cohort log from each generator of
+    sim.twin.synthetic: 39 weeks of calibration, 39 of holdout."""
+    import pandas as pd
+
+    from sim.twin.backtest import groups_within, run_backtest
+    from sim.twin.synthetic import GENERATORS, START, calibration_end, synthetic_log
+
+    cal, until = calibration_end(39), START + pd.Timedelta(days=78 * 7 - 1)
+    print(
+        "| log | users | chosen | actual | total % twin / BG/NBD | MAE twin / BG/NBD | "
+        "correlation twin / BG/NBD | x=0..6 within ±30%: twin / BG/NBD | all four met |"
+    )
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |")
+    for kind in GENERATORS:
+        r = run_backtest(synthetic_log(kind, users, seed=seed), cal, until, seed=1, draws=100)
+        print(_synthetic_row(kind, users, r, groups_within), flush=True)
+
+
+def _synthetic_row(kind, users, r, groups_within) -> str:
+    t, b = r.metrics["twin"], r.metrics["bgnbd"]
+    gt, gb = groups_within(r.by_frequency, "twin"), groups_within(r.by_frequency, "bgnbd")
+    keys = (
+        "total_at_least_as_good_as_bgnbd",
+        "mae_at_least_as_good_as_bgnbd",
+        "correlation_at_least_as_good_as_bgnbd",
+        "groups_0_to_6_within_30pct_where_bgnbd_is",
+    )
+    met = all(r.verdict[k] for k in keys)
+    failed = ", ".join(k.split("_")[0] for k in keys if not r.verdict[k])
+
+    def pct(m):
+        return (m["total_forecast"] / m["total_actual"] - 1) * 100
+
+    def ok(g):
+        return "".join("✓" if g.get(str(x)) else ("✗" if str(x) in g else "·") for x in range(7))
+
+    return (f"| {kind} | {users:,} | {r.fits['choice']['chosen']} | {t['total_actual']:,.0f} | "
+            f"{pct(t):+.1f} / {pct(b):+.1f} | {t['mae']:.4f} / {b['mae']:.4f} | "
+            f"{t['correlation']:.3f} / {b['correlation']:.3f} | {ok(gt)} / {ok(gb)} | "
+            f"{'yes' if met else 'no: ' + failed} |")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--users", type=int, default=1_000_000)
@@ -254,11 +301,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=20261123)
     p.add_argument("--sim-backtests", action="store_true")
     p.add_argument("--round-trip", action="store_true")
+    p.add_argument("--synthetic", action="store_true", help="backtests on synthetic cohorts")
     p.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.measure is not None:
         print(json.dumps(measure(args.measure, args.out, args.draws)))
+    elif args.synthetic:
+        synthetic_backtests(args.users, args.seed)
     elif args.sim_backtests:
         sim_backtests()
     elif args.round_trip:

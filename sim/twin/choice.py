@@ -5,13 +5,17 @@ length (at least 7 days): every candidate of :mod:`sim.twin.processes` is fitted
 up to c' and forecasts the users' purchase days in (c', c] — still calibration data; the
 backtest's holdout is never looked at. Each candidate is scored by
 
-    score = per-user mean absolute error + |total error| / users
+    score = per-user mean absolute error + |total error| / users + profile error
 
-(both in purchase days per user: the per-user accuracy and the bias of the total, weighted
-equally); the lowest score wins and is refitted on the whole calibration period. Ties within
-0.1% of the best go to the earlier candidate in :data:`sim.twin.processes.CANDIDATES` (the
-simpler, better-known process). The per-user correlation and the share of frequency groups
-x = 0 … 6 forecast within ±30% are reported alongside. Logs with more than
+(all in purchase days per user, weighted equally: the per-user accuracy, the bias of the total,
+and the users-weighted mean absolute difference between forecast and actual group means by
+calibration repeat purchases x = 0 … 6, 7+ — the frequency profile).
+
+BG/NBD is the reference: the best-scoring candidate replaces it only if its score is lower by
+more than :data:`CLEAR_MARGIN` standard errors of the paired per-user difference of absolute
+errors — otherwise the gain is within selection noise and the standard is kept. The winner is
+refitted on the whole calibration period. The per-user correlation and the share of frequency
+groups x = 0 … 6 forecast within ±30% are reported alongside. Logs with more than
 :data:`MAX_CHOICE_USERS` users are scored on a deterministic hash-sample of users (the choice
 is about the process, which a few hundred thousand users pin down).
 """
@@ -29,11 +33,12 @@ from sim.twin.model import FitError
 from sim.twin.processes import CANDIDATES, LABELS, Process, has_activity, make_process
 from sim.twin.rfm import from_day, to_day, user_statistics
 
-MAX_CHOICE_USERS = 200_000
+MAX_CHOICE_USERS = 100_000
 VALIDATION_SHARE = 1 / 3
 MIN_VALIDATION_DAYS = 7
 BUCKET_TOLERANCE = 0.30
-TIE = 1e-3
+REFERENCE = "bgnbd"
+CLEAR_MARGIN = 2.0
 
 
 @dataclass
@@ -84,14 +89,20 @@ def validation_scores(forecast: np.ndarray, actual: np.ndarray, x: np.ndarray) -
     mae = float(np.abs(forecast - actual).mean())
     corr = float(np.corrcoef(forecast, actual)[0, 1]) if forecast.std() > 0 else float("nan")
     groups = np.minimum(x, 7)
+    profile = 0.0
+    for g in np.unique(groups):
+        rows = groups == g
+        profile += rows.sum() * abs(forecast[rows].mean() - actual[rows].mean())
+    profile /= n
     within = []
     for g in range(7):
         rows = groups == g
         if rows.sum() and actual[rows].sum() > 0:
             within.append(abs(forecast[rows].sum() / actual[rows].sum() - 1) <= BUCKET_TOLERANCE)
     return {
-        "score": mae + abs(total - real) / n,
+        "score": mae + abs(total - real) / n + profile,
         "mae": mae,
+        "profile_error": profile,
         "total_error_pct": (total - real) / max(real, 1e-12) * 100,
         "correlation": corr,
         "groups_within_30pct": float(np.mean(within)) if within else float("nan"),
@@ -116,6 +127,7 @@ def choose_process(
     actual = stats["holdout_purchases"].to_numpy(np.float64)
     x = stats["x"].to_numpy(np.int64)
     rows = []
+    errors: dict[str, np.ndarray] = {}
     for name in names:
         row = {"process": name, "label": LABELS[name]}
         try:
@@ -124,32 +136,48 @@ def choose_process(
             rows.append({**row, "score": float("inf"), "note": f"not fitted: {exc}"})
             continue
         fc = process.expected(stats, np.array([cal - cut]))[:, 0]
+        errors[name] = np.abs(fc - actual)
         note = "parameter at a search bound" if process.at_bound_ else ""
         rows.append({**row, **validation_scores(fc, actual, x),
                      "log_likelihood": process.log_likelihood_, "note": note})  # fmt: skip
     table = pd.DataFrame(rows)
+    table["margin_se"] = [_paired_se(errors, name) for name in table["process"]]
     chosen, reason = _winner(table, float(actual.sum()))
     return Choice(from_day(cut), from_day(cal), len(stats), sampled, table, chosen, reason)
+
+
+def _paired_se(errors: dict[str, np.ndarray], name: str) -> float:
+    """Standard error of the per-user MAE difference between ``name`` and the reference."""
+    if name not in errors or REFERENCE not in errors or name == REFERENCE:
+        return float("nan")
+    diff = errors[name] - errors[REFERENCE]
+    return float(diff.std(ddof=1) / np.sqrt(max(diff.size, 2)))
 
 
 def _winner(table: pd.DataFrame, actual_total: float) -> tuple[str, str]:
     scores = table["score"].to_numpy(np.float64)
     if not np.isfinite(scores).any():
         raise FitError("no candidate process could be fitted to the validation split")
-    best = np.nanmin(scores)
-    index = int(np.flatnonzero(scores <= best * (1 + TIE))[0])
-    row = table.iloc[index]
-    others = table.drop(index=table.index[index])
-    runner = others.loc[others["score"].idxmin()] if len(others) else None
-    reason = (
-        f"{row['label']} forecast the last {'' if actual_total else 'empty '}part of the "
-        f"calibration period best: per-user MAE {row['mae']:.4f}, total "
-        f"{row['total_error_pct']:+.1f}% of {actual_total:,.0f} purchase days (score "
-        f"{row['score']:.4f}"
-    )
-    if runner is not None and np.isfinite(runner["score"]):
-        reason += f"; next {runner['process']} {runner['score']:.4f}"
-    return str(row["process"]), reason + ")"
+    best = int(np.nanargmin(scores))
+    row = table.iloc[best]
+    ref = table.index[table["process"] == REFERENCE]
+    if row["process"] != REFERENCE and len(ref) and np.isfinite(scores[ref[0]]):
+        ref_row = table.loc[ref[0]]
+        gain = ref_row["score"] - row["score"]
+        if not gain > CLEAR_MARGIN * row["margin_se"]:
+            return REFERENCE, (
+                f"{row['label']} scored best ({row['score']:.4f}) but not clearly better than "
+                f"the reference {ref_row['label']} ({ref_row['score']:.4f}): the gain "
+                f"{gain:.4f} is under {CLEAR_MARGIN:g} standard errors of the per-user "
+                f"difference ({row['margin_se']:.4f}), so the reference is kept"
+            )
+    return str(row["process"]), (
+        f"{row['label']} forecast the last part of the calibration period best: per-user MAE "
+        f"{row['mae']:.4f}, total {row['total_error_pct']:+.1f}% of {actual_total:,.0f} "
+        f"purchase days, score {row['score']:.4f}"
+        + ("" if row["process"] == REFERENCE else
+           f", clearly better than {REFERENCE} (by more than {CLEAR_MARGIN:g} standard errors)")
+    )  # fmt: skip
 
 
 def fit_chosen(choice: Choice, stats: pd.DataFrame, activity: str = "rate") -> Process:

@@ -428,8 +428,10 @@ def _choice_lines(choice: Mapping[str, Any] | None) -> list[str]:
     lines = [
         f"Candidates fitted to the events up to **{choice['split_day']}** and scored on their "
         f"forecast of the last {choice['validation_days']} days of the calibration period"
-        f"{sample} — calibration data only. Score = per-user MAE + |total error| / users "
-        "(purchase days per user; lower is better).",
+        f"{sample} — calibration data only. Score = per-user MAE + |total error| / users + "
+        "profile error (purchase days per user; lower is better). BG/NBD is the reference: "
+        "another process is chosen only if it scores better by more than 2 standard errors "
+        "of the paired per-user difference.",
         "",
         "| process | score | per-user MAE | total error | correlation | groups x=0–6 within "
         "±30% | log-likelihood (split) | note |",

@@ -12,7 +12,9 @@ from sim.twin.choice import choose_process, split_day
 from sim.twin.fit import fit_twin
 from sim.twin.folder import load_twin, write_twin
 from sim.twin.forecast import forecast
+from sim.config import parse_config
 from sim.twin.model import GammaGamma
+from sim.twin.population import twin_population
 from sim.twin.processes import CANDIDATES, make_process
 from sim.twin.rfm import to_day, user_statistics
 from sim.twin.synthetic import GENERATORS, calibration_end, synthetic_log
@@ -89,6 +91,21 @@ def test_a_twin_keeps_its_chosen_process_through_its_folder(cohort, choice, tmp_
     u = fc.users
     assert np.all(u["spend_lo95"] <= u["expected_spend"] + 1e-9)
     assert np.all(u["expected_spend"] <= u["spend_hi95"] + 1e-9)
+    # the simulator's twin population takes the chosen process's state: everyone present
+    # (purchases alone cannot tell leaving), the base churn, a finite purchase offset
+    config = parse_config(
+        {
+            "name": "t",
+            "seed": 1,
+            "days": 10,
+            "population": {"twin": str(folder), "arrivals_per_day": {}},
+        },
+        "<t>",
+    )
+    cols = twin_population(folder, config.population, config.world, config.seed)
+    assert len(cols["churn_multiplier"]) == len(stats)
+    assert np.all(cols["churn_multiplier"] == 1.0)
+    assert np.all(np.isfinite(cols["buy_logit_offset"]))
 
 
 def test_spend_on_a_price_ladder_matches_the_observed_mean_and_warns() -> None:
