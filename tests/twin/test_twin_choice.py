@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.config import parse_config
 from sim.twin.choice import choose_process, split_day
 from sim.twin.fit import fit_twin
 from sim.twin.folder import load_twin, write_twin
 from sim.twin.forecast import forecast
-from sim.config import parse_config
 from sim.twin.model import GammaGamma
 from sim.twin.population import twin_population
 from sim.twin.processes import CANDIDATES, make_process
