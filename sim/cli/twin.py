@@ -197,6 +197,7 @@ def _attributes(path: Path, id_column: str, stats: pd.DataFrame):
 
 
 def _print_fit(fit, data: dict, path: Path) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     out = _console()
@@ -204,18 +205,13 @@ def _print_fit(fit, data: dict, path: Path) -> None:
     table = Table("parameter", "estimate", "SE", "95% interval",
                   title=f"Twin fit: {data['users']:,} users, calibration end "
                   f"{fit.calibration_end.date()}, process {m.name}")  # fmt: skip
-    ci = (
-        getattr(getattr(m, "model", None), "ci95_", None)
-        if m.name in ("twin", "bgbb_days")
-        else None
-    )
-    rows = [(k, v, m.se_.get(k, float("nan")), (ci or {}).get(k, (float("nan"),) * 2))
+    rows = [(k, v, m.se_.get(k, float("nan")), m.ci95_.get(k, (float("nan"),) * 2))
             for k, v in m.params_.items()]  # fmt: skip
     if fit.spend is not None:
         rows += [(f"spend {k}", v, fit.spend.se_[k], fit.spend.ci95_[k])
                  for k, v in fit.spend.params_.items()]  # fmt: skip
     for name, est, se, (lo, hi) in rows:
-        table.add_row(name, f"{est:.4g}", f"{se:.3g}", f"[{lo:.4g}, {hi:.4g}]")
+        table.add_row(name, f"{est:.4g}", f"{se:.3g}", escape(f"[{lo:.4g}, {hi:.4g}]"))
     out.print(table)
     if fit.spend is not None:
         pop = fit.spend.population_summary()

@@ -428,24 +428,29 @@ def _choice_lines(choice: Mapping[str, Any] | None) -> list[str]:
     lines = [
         f"Candidates fitted to the events up to **{choice['split_day']}** and scored on their "
         f"forecast of the last {choice['validation_days']} days of the calibration period"
-        f"{sample} — calibration data only. Score = per-user MAE + |total error| / users + "
-        "profile error (purchase days per user; lower is better). BG/NBD is the reference: "
-        "another process is chosen only if it scores better by more than 2 standard errors "
-        "of the paired per-user difference.",
+        f"{sample} — calibration data only. Score = per-user MAE + |total error| / users "
+        "(purchase days per user; lower is better). BG/NBD is the reference: "
+        "another process is chosen only if it scores lower and its per-user MAE is lower by "
+        "more than 2 standard errors of the paired per-user difference.",
         "",
-        "| process | score | per-user MAE | total error | correlation | groups x=0–6 within "
-        "±30% | log-likelihood (split) | note |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| process | score | per-user MAE | total error | correlation | profile error | groups "
+        "x=0–6 within ±30% | log-likelihood (split) | note |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for c in choice["candidates"]:
         chosen = " **(chosen)**" if c["process"] == choice["chosen"] else ""
         lines.append(
             f"| {c['label']}{chosen} | {_fmt(c.get('score'))} | {_fmt(c.get('mae'))} | "
-            f"{_fmt(c.get('total_error_pct'))}% | {_fmt(c.get('correlation'))} | "
+            f"{_signed(c.get('total_error_pct'))} | {_fmt(c.get('correlation'))} | "
+            f"{_fmt(c.get('profile_error'))} | "
             f"{_fmt(c.get('groups_within_30pct'))} | {_fmt(c.get('log_likelihood'))} | "
             f"{c.get('note') or ''} |"
         )
     return [*lines, "", f"Chosen: **{choice['chosen']}** — {choice['reason']}."]
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:+.1f}%"
 
 
 def _warning_lines(warnings: list[str]) -> list[str]:
@@ -460,7 +465,7 @@ def _process_lines(m: Mapping[str, Any]) -> list[str]:
     )
     if m.get("time_unit") == "weeks":
         names = [k for k in WEEKLY_MEANINGS if k in m["params"]]
-        ci = {k: [None, None] for k in names}
+        ci = m.get("ci95", {})
         return [head, "", *_param_rows(m["params"], m["se"], ci, names, WEEKLY_MEANINGS)]
     return [
         f"{head} Leaving modelled: **{m['presence']}**; activity used: **{m['activity']}**; "

@@ -100,6 +100,16 @@ class _Weekly(Process):
         self.converged_ = m.converged_
         self.at_bound_ = bool(getattr(m, "at_bound_", False))
 
+    @property
+    def ci95_(self) -> dict[str, list[float]]:
+        """95% intervals back-transformed from the log scale (delta-method SE of the log)."""
+        out = {}
+        for k, v in self.params_.items():
+            se = self.se_.get(k)
+            spread = 1.959963984540054 * (se / v if se is not None and v > 0 else np.nan)
+            out[k] = [float(v * np.exp(-spread)), float(v * np.exp(spread))]
+        return out
+
     def expected(self, stats: pd.DataFrame, ends: np.ndarray) -> np.ndarray:
         x, tx, big_t = _weeks(stats)
         out = np.empty((x.size, len(ends)))
@@ -164,6 +174,7 @@ class _Weekly(Process):
             "time_unit": "weeks",
             "params": self.params_,
             "se": self.se_,
+            "ci95": self.ci95_,
             "log_likelihood": self.log_likelihood_,
             "converged": self.converged_,
             "at_bound": self.at_bound_,
@@ -302,7 +313,7 @@ class DailyProcess(Process):
     def _attributes(self) -> None:
         m = self.model
         self.name = "twin" if m.presence_ else "bgbb_days"
-        self.params_, self.se_ = m.params_, m.se_
+        self.params_, self.se_, self.ci95_ = m.params_, m.se_, m.ci95_
         self.log_likelihood_ = getattr(m, "log_likelihood_", None)  # None: not fitted here
         self.converged_ = getattr(m, "converged_", True)
         self.at_bound_ = getattr(m, "at_bound_", False)
