@@ -428,13 +428,12 @@ def _choice_lines(choice: Mapping[str, Any] | None) -> list[str]:
     lines = [
         f"Candidates fitted to the events up to **{choice['split_day']}** and scored on their "
         f"forecast of the last {choice['validation_days']} days of the calibration period"
-        f"{sample} — calibration data only. Score = per-user MAE + |total error| / users "
-        "(purchase days per user; lower is better). BG/NBD is the reference: "
-        "another process is chosen only if it scores lower and its per-user MAE is lower by "
+        f"{sample} — calibration data only. Score = per-user mean squared error (lower is better). "
+        "BG/NBD is the reference: another process is chosen only if its score is lower by "
         "more than 2 standard errors of the paired per-user difference.",
         "",
-        "| process | score | per-user MAE | total error | correlation | profile error | groups "
-        "x=0–6 within ±30% | log-likelihood (split) | note |",
+        "| process | score (MSE) | per-user MAE | total error | correlation | profile error "
+        "| groups x=0–6 within ±30% | log-likelihood (split) | note |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for c in choice["candidates"]:

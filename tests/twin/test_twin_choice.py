@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.config import parse_config
-from sim.twin.choice import choose_process, split_day
+from sim.twin.choice import _winner, choose_process, split_day
 from sim.twin.fit import fit_twin
 from sim.twin.folder import load_twin, write_twin
 from sim.twin.forecast import forecast
@@ -52,9 +52,22 @@ def test_the_choice_never_looks_past_the_calibration_end(cohort, choice) -> None
     assert choice.split_day < choice.calibration_end
     assert to_day(choice.split_day) == split_day(cohort, CAL)
     assert set(choice.table["process"]) == set(CANDIDATES) - {"twin"}  # purchases only
-    best = choice.table.loc[choice.table["score"].idxmin(), "process"]
-    assert choice.chosen == best or choice.table.set_index("process").loc[
-        choice.chosen, "score"] <= 1.001 * choice.table["score"].min()  # fmt: skip
+    scores = choice.table.set_index("process")["score"]
+    assert choice.chosen == "bgnbd" or scores[choice.chosen] < scores["bgnbd"]
+    assert choice.reason
+
+
+def test_the_reference_is_kept_unless_another_process_is_clearly_better() -> None:
+    def table(score_b: float, se: float) -> pd.DataFrame:
+        return pd.DataFrame({
+            "process": ["bgnbd", "pareto_nbd"], "label": ["BG/NBD", "Pareto/NBD"],
+            "score": [1.0, score_b], "mae": [0.5, 0.5], "total_error_pct": [0.0, 0.0],
+            "margin_se": [np.nan, se],
+        })  # fmt: skip
+
+    assert _winner(table(0.99, 0.01), 100.0)[0] == "bgnbd"  # gain of 1 SE: noise
+    assert _winner(table(0.95, 0.01), 100.0)[0] == "pareto_nbd"  # gain of 5 SE
+    assert _winner(table(1.05, 0.01), 100.0)[0] == "bgnbd"  # worse
 
 
 @pytest.mark.parametrize("name", ["bgnbd", "pareto_nbd", "mbgcnbd"])
