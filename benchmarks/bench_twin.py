@@ -51,11 +51,19 @@ RICH_CONVERSION = {"camp": 0.06, "course": 0.02, "membership": 0.015, "consultin
 # --------------------------------------------------------------------------- scale
 
 
-def generate(users: int, path: Path, seed: int) -> dict:
+PURCHASE_HEAVY = {"r": 1.0, "alpha": 5.0, "a": 1.0, "b": 19.0}  # ~10 purchases a user in 78 weeks
+
+
+def generate(users: int, path: Path, seed: int, purchases_only: bool = False) -> dict:
     from sim.runs.sample_log import TruthParams, generate_log
+    from sim.twin.synthetic import synthetic_log
 
     t0 = time.perf_counter()
-    raw = generate_log(users, TruthParams(zeta=50.0), seed=seed)
+    if purchases_only:
+        raw = synthetic_log("bgnbd", users, seed=seed, params=PURCHASE_HEAVY)
+        raw = raw.rename(columns={"date": "timestamp"})
+    else:
+        raw = generate_log(users, TruthParams(zeta=50.0), seed=seed)
     gen_s = time.perf_counter() - t0
     raw.to_parquet(path, index=False)
     return {"events": len(raw), "generate_s": round(gen_s, 1),
@@ -111,10 +119,10 @@ def measure(path: Path, out: Path, draws: int) -> dict:
     }
 
 
-def scale(users: int, draws: int, seed: int) -> None:
+def scale(users: int, draws: int, seed: int, purchases_only: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "events.parquet"
-        gen = generate(users, path, seed)
+        gen = generate(users, path, seed, purchases_only)
         print(f"generated {gen['events']:,} events for {users:,} users "
               f"({gen['file_mb']} MB Parquet) in {gen['generate_s']} s", flush=True)  # fmt: skip
         cmd = [sys.executable, __file__, "--measure", str(path), "--out", tmp,
@@ -302,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sim-backtests", action="store_true")
     p.add_argument("--round-trip", action="store_true")
     p.add_argument("--synthetic", action="store_true", help="backtests on synthetic cohorts")
+    p.add_argument("--purchases-only", action="store_true",
+                   help="scale on a purchase-only BG/NBD cohort log (~10 purchases a user)")
     p.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -314,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.round_trip:
         round_trip()
     else:
-        scale(args.users, args.draws, args.seed)
+        scale(args.users, args.draws, args.seed, args.purchases_only)
     return 0
 
 
