@@ -116,6 +116,12 @@ def measure(path: Path, out: Path, draws: int) -> dict:
         "draws": draws,
         "params": {k: round(v, 4) for k, v in m.params_.items()},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "cpu_s_with_warmup": round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_utime
+            + resource.getrusage(resource.RUSAGE_SELF).ru_stime,
+            1,
+        ),
+        "load_average_at_end": round(os.getloadavg()[0], 1),
     }
 
 
@@ -136,7 +142,7 @@ def scale(users: int, draws: int, seed: int, purchases_only: bool = False) -> No
           f"{platform.python_version()}\n")  # fmt: skip
     cols = ["users", "rows", "purchase_events", "load_s", "statistics_s", "choice_s", "fit_s",
             "write_twin_s", "forecast_s",
-            "pipeline_s", "peak_rss_mb"]  # fmt: skip
+            "pipeline_s", "cpu_s_with_warmup", "peak_rss_mb"]  # fmt: skip
     print("| " + " | ".join(cols) + " |")
     print("|" + " ---: |" * len(cols))
     print("| " + " | ".join(f"{result[c]:,}" for c in cols) + " |")
@@ -310,8 +316,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sim-backtests", action="store_true")
     p.add_argument("--round-trip", action="store_true")
     p.add_argument("--synthetic", action="store_true", help="backtests on synthetic cohorts")
-    p.add_argument("--purchases-only", action="store_true",
-                   help="scale on a purchase-only BG/NBD cohort log (~10 purchases a user)")
+    p.add_argument(
+        "--purchases-only",
+        action="store_true",
+        help="scale on a purchase-only BG/NBD cohort log (~10 purchases a user)",
+    )
     p.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
