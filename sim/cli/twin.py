@@ -218,9 +218,9 @@ def _print_fit(fit, data: dict, path: Path) -> None:
         out.print(f"spend per purchase day: model mean {pop['mean_spend_per_purchase_day']:,.2f}, "
                   f"observed mean of repeat buyers {pop['observed_mean']:,.2f}")  # fmt: skip
     for line in choice_lines(None if fit.choice is None else fit.choice.to_json()):
-        out.print(line)
+        out.print(escape(line))
     for warning in fit.warnings:
-        out.print(f"[bold]warning:[/bold] {warning}")
+        out.print(f"[bold]warning:[/bold] {escape(warning)}")
     if data["rows_quarantined"]:
         out.print(f"{data['rows_quarantined']:,} malformed rows were quarantined")
     out.print(f"twin folder: [bold]{path}[/bold] (fit_report.md)")

@@ -326,6 +326,7 @@ def print_backtest(result: BacktestResult, console=None) -> None:
     """Print the comparison table with rich."""
     from rich import box
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = console or Console(highlight=False)
@@ -343,9 +344,9 @@ def print_backtest(result: BacktestResult, console=None) -> None:
         table.add_row(header, *(row[i] for row in rows))
     console.print(table)
     for line in choice_lines(result.fits.get("choice")):
-        console.print(line)
+        console.print(escape(line))
     for warning in result.fits.get("warnings", []):
-        console.print(f"[bold]warning:[/bold] {warning}")
+        console.print(f"[bold]warning:[/bold] {escape(warning)}")
     verdict = ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in result.verdict.items())
     console.print(verdict)
 

@@ -786,6 +786,12 @@ class GammaGamma:
             top = 30.0 if name == "v" else hi
             if value <= lo + 1e-6 or value >= top - 1e-6:
                 out.append(f"spend {name} is at its search bound ({np.exp(value):.3g})")
+        p = float(np.exp(theta[0]))
+        if p > DEGENERATE_SHAPE:
+            out.append(
+                f"spend p = {p:.3g}: a buyer's purchase-day amounts barely vary around its own "
+                "mean (the Gamma shape is at its limit); intervals of a buyer's spend are narrow"
+            )
         for name in SPEND_PARAMS:
             low, high = self.ci95_[name]
             if not (np.isfinite(low) and np.isfinite(high)) or high > UNIDENTIFIED_RATIO * low:
@@ -833,6 +839,7 @@ class GammaGamma:
 
 SPEND_MEAN_TOLERANCE = 0.05
 UNIDENTIFIED_RATIO = 1e4
+DEGENERATE_SHAPE = 1e4
 
 
 def _collapse_spend(x: np.ndarray, m: np.ndarray):
