@@ -190,7 +190,9 @@ class ParetoNBD(_Fitted):
 
     names = PARETO_PARAMS
 
-    def fit(self, x, tx, big_t) -> ParetoNBD:
+    def fit(self, x, tx, big_t, with_se: bool = True) -> ParetoNBD:
+        """Maximum likelihood; ``with_se=False`` skips the standard errors (a numerical
+        Hessian), e.g. for the model choice, which only needs the forecasts."""
         (x, tx, big_t), w = _summary_rows(x, tx, big_t)
 
         def nll(theta: np.ndarray) -> float:
@@ -202,7 +204,7 @@ class ParetoNBD(_Fitted):
 
         total = float(w.sum())
         result = _minimise(scaled, _start(x, big_t, w), jac=True)
-        self._set(result.x, -nll(result.x), nll, result.success, total)
+        self._set(result.x, -nll(result.x), nll if with_se else None, result.success, total)
         return self
 
     @classmethod
@@ -285,7 +287,7 @@ class MBGCNBD(_Fitted):
         self.k = k
         self.max_k = max_k
 
-    def fit(self, x, tx, big_t, litt) -> MBGCNBD:
+    def fit(self, x, tx, big_t, litt, with_se: bool = True) -> MBGCNBD:
         (x, tx, big_t, litt), w = _summary_rows(x, tx, big_t, litt)
         total = float(w.sum())
         best = None
@@ -304,7 +306,7 @@ class MBGCNBD(_Fitted):
                 break  # past the best k by a clear margin
         ll, k, result, nll = best
         self.k_ = int(k)
-        self._set(result.x, ll, nll, result.success, total)
+        self._set(result.x, ll, nll if with_se else None, result.success, total)
         return self
 
     @classmethod

@@ -135,7 +135,7 @@ def choose_process(
     for name in names:
         row = {"process": name, "label": LABELS[name]}
         try:
-            process = make_process(name, activity).fit(stats)
+            process = make_process(name, activity).fit(stats, with_se=False)
         except (FitError, ProcessFitError, ValueError, FloatingPointError) as exc:
             rows.append({**row, "score": float("inf"), "note": f"not fitted: {exc}"})
             continue

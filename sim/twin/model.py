@@ -417,8 +417,9 @@ class TwinModel:
         self.use_leave = use_leave
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, stats: pd.DataFrame) -> TwinModel:
-        """Maximum-likelihood fit on per-user statistics (see :mod:`sim.twin.rfm`)."""
+    def fit(self, stats: pd.DataFrame, with_se: bool = True) -> TwinModel:
+        """Maximum-likelihood fit on per-user statistics (see :mod:`sim.twin.rfm`);
+        ``with_se=False`` skips the standard errors (the model choice needs only forecasts)."""
         _check_activity(self.activity)
         seen = bool((stats["t_a"] > stats["t_x"]).any() or (stats["y"] > 0).any())
         activity = self.activity if seen else "off"
@@ -446,9 +447,12 @@ class TwinModel:
             bounds=[_LOG_BOUNDS] * len(names),
             options={"maxiter": 1000, "ftol": 1e-12, "gtol": 1e-8},
         )  # fmt: skip
-        hess = hessian_from_gradient(lambda t: objective(t)[1], result.x) * total
+        size = len(names)
+        cov = np.full((size, size), np.nan)
+        if with_se:
+            cov = _covariance(hessian_from_gradient(lambda t: objective(t)[1], result.x) * total)
         self.free_names_ = names
-        self._set_free(result.x, _covariance(hess))
+        self._set_free(result.x, cov)
         self.log_likelihood_ = float(-result.fun * total)
         self.n_users_ = int(total)
         self.n_patterns_ = len(pat)

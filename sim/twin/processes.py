@@ -62,7 +62,7 @@ class Process:
     def label(self) -> str:
         return LABELS[self.name]
 
-    def fit(self, stats: pd.DataFrame) -> Process:
+    def fit(self, stats: pd.DataFrame, with_se: bool = True) -> Process:
         raise NotImplementedError
 
     def expected(self, stats: pd.DataFrame, ends: np.ndarray) -> np.ndarray:
@@ -184,9 +184,9 @@ class _Weekly(Process):
 class BGNBDProcess(_Weekly):
     name = "bgnbd"
 
-    def fit(self, stats: pd.DataFrame) -> BGNBDProcess:
+    def fit(self, stats: pd.DataFrame, with_se: bool = True) -> BGNBDProcess:
         x, tx, big_t, _ = self._fit_rows(stats)
-        self.model = BGNBD().fit(x, tx, big_t)
+        self.model = BGNBD().fit(x, tx, big_t, with_se=with_se)
         self._attributes()
         return self
 
@@ -229,9 +229,9 @@ class BGNBDProcess(_Weekly):
 class ParetoProcess(_Weekly):
     name = "pareto_nbd"
 
-    def fit(self, stats: pd.DataFrame) -> ParetoProcess:
+    def fit(self, stats: pd.DataFrame, with_se: bool = True) -> ParetoProcess:
         x, tx, big_t, _ = self._fit_rows(stats)
-        self.model = ParetoNBD().fit(x, tx, big_t)
+        self.model = ParetoNBD().fit(x, tx, big_t, with_se=with_se)
         self._attributes()
         return self
 
@@ -252,10 +252,10 @@ class ParetoProcess(_Weekly):
 class MBGCNBDProcess(_Weekly):
     name = "mbgcnbd"
 
-    def fit(self, stats: pd.DataFrame) -> MBGCNBDProcess:
+    def fit(self, stats: pd.DataFrame, with_se: bool = True) -> MBGCNBDProcess:
         x, tx, big_t, keep = self._fit_rows(stats)
         litt = stats["litt"].to_numpy(np.float64)[keep] - x * np.log(WEEK)
-        self.model = MBGCNBD().fit(x, tx, big_t, litt)
+        self.model = MBGCNBD().fit(x, tx, big_t, litt, with_se=with_se)
         self._attributes()
         self.params_ = {**self.model.params_, "k": float(self.model.k_)}
         self.se_ = {**self.model.se_, "k": float("nan")}
@@ -304,9 +304,10 @@ class DailyProcess(Process):
         out._attributes()
         return out
 
-    def fit(self, stats: pd.DataFrame) -> DailyProcess:
+    def fit(self, stats: pd.DataFrame, with_se: bool = True) -> DailyProcess:
         use_leave = self.activity != "off"
-        self.model = TwinModel(activity=self.activity, use_leave=use_leave).fit(stats)
+        model = TwinModel(activity=self.activity, use_leave=use_leave)
+        self.model = model.fit(stats, with_se=with_se)
         self._attributes()
         return self
 
