@@ -4,11 +4,14 @@
     python benchmarks/bench_twin.py --users 200000       # a smaller log
     python benchmarks/bench_twin.py --sim-backtests      # twin vs BG/NBD on simulator logs
     python benchmarks/bench_twin.py --round-trip         # twin population back in the simulator
+    python benchmarks/bench_twin.py --synthetic --users 2400   # cohort logs with known answers
 
 **Scale** (default): generates a log from the twin's own process (``sim.runs.sample_log``,
 ~10 events per user), writes it as Parquet, then in a fresh subprocess (so the peak resident
 memory is the pipeline's own) times: loading and validating the file (``load_events``), the
-per-user statistics, the fit (purchase model with standard errors, and spend), writing the twin
+per-user statistics, the model choice (every candidate fitted and scored on a split of the
+calibration period, on a hash-sample of at most 100,000 users), the fit of the chosen
+process (with standard errors, and spend), writing the twin
 folder, and a 92-day forecast with Monte-Carlo intervals. Numba's compile time is paid by a
 small warm-up first and reported apart.
 
@@ -48,11 +51,19 @@ RICH_CONVERSION = {"camp": 0.06, "course": 0.02, "membership": 0.015, "consultin
 # --------------------------------------------------------------------------- scale
 
 
-def generate(users: int, path: Path, seed: int) -> dict:
+PURCHASE_HEAVY = {"r": 1.0, "alpha": 5.0, "a": 1.0, "b": 19.0}  # ~10 purchases a user in 78 weeks
+
+
+def generate(users: int, path: Path, seed: int, purchases_only: bool = False) -> dict:
     from sim.runs.sample_log import TruthParams, generate_log
+    from sim.twin.synthetic import synthetic_log
 
     t0 = time.perf_counter()
-    raw = generate_log(users, TruthParams(zeta=50.0), seed=seed)
+    if purchases_only:
+        raw = synthetic_log("bgnbd", users, seed=seed, params=PURCHASE_HEAVY)
+        raw = raw.rename(columns={"date": "timestamp"})
+    else:
+        raw = generate_log(users, TruthParams(zeta=50.0), seed=seed)
     gen_s = time.perf_counter() - t0
     raw.to_parquet(path, index=False)
     return {"events": len(raw), "generate_s": round(gen_s, 1),
@@ -63,10 +74,11 @@ def measure(path: Path, out: Path, draws: int) -> dict:
     """Run the pipeline on ``path`` in this process; returns the timings."""
     from sim.cli.twin import data_summary
     from sim.runs.sample_log import TruthParams, generate_log, to_event_frame
+    from sim.twin.choice import choose_process
     from sim.twin.events import load_events
+    from sim.twin.fit import fit_twin
     from sim.twin.folder import write_twin
     from sim.twin.forecast import forecast, write_forecast
-    from sim.twin.model import fit_twin
     from sim.twin.rfm import user_statistics
 
     t = time.perf_counter()
@@ -82,29 +94,41 @@ def measure(path: Path, out: Path, draws: int) -> dict:
 
     log = step("load_s", lambda: load_events(path))
     stats = step("statistics_s", lambda: user_statistics(log.events, CAL))
-    fit = step("fit_s", lambda: fit_twin(stats, CAL))
+    choice = step("choice_s", lambda: choose_process(log.events, CAL))
+    fit = step("fit_s", lambda: fit_twin(stats, CAL, choice=choice))
     step("write_twin_s", lambda: write_twin(fit, out / "twin", data=data_summary(log, CAL, stats),
                                            inputs={}, options={}))  # fmt: skip
     fc = step("forecast_s", lambda: forecast(fit.model, fit.spend, stats, 92, draws=draws))
     step("write_forecast_s", lambda: write_forecast(fc, out / "forecast.parquet", CAL))
     m = fit.model
+    inner = getattr(m, "model", m)
+    purchases = int((log.events["event"] == "purchase").sum())
     return {
         **{k: round(v, 1) for k, v in timings.items()},
         "pipeline_s": round(sum(v for k, v in timings.items() if k != "warmup_compile_s"), 1),
         "rows": log.rows_read,
         "users": len(stats),
-        "histories": m.n_patterns_,
-        "fit_iterations": m.iterations_,
+        "purchase_events": purchases,
+        "chosen": m.name,
+        "choice": choice.table[["process", "score"]].to_dict(orient="records"),
+        "histories": getattr(inner, "n_patterns_", None),
+        "fit_iterations": getattr(inner, "iterations_", None),
         "draws": draws,
         "params": {k: round(v, 4) for k, v in m.params_.items()},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "cpu_s_with_warmup": round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_utime
+            + resource.getrusage(resource.RUSAGE_SELF).ru_stime,
+            1,
+        ),
+        "load_average_at_end": round(os.getloadavg()[0], 1),
     }
 
 
-def scale(users: int, draws: int, seed: int) -> None:
+def scale(users: int, draws: int, seed: int, purchases_only: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "events.parquet"
-        gen = generate(users, path, seed)
+        gen = generate(users, path, seed, purchases_only)
         print(f"generated {gen['events']:,} events for {users:,} users "
               f"({gen['file_mb']} MB Parquet) in {gen['generate_s']} s", flush=True)  # fmt: skip
         cmd = [sys.executable, __file__, "--measure", str(path), "--out", tmp,
@@ -116,8 +140,9 @@ def scale(users: int, draws: int, seed: int) -> None:
     cores = os.cpu_count()
     print(f"\n{platform.processor() or platform.machine()}, {cores} cores, Python "
           f"{platform.python_version()}\n")  # fmt: skip
-    cols = ["users", "rows", "load_s", "statistics_s", "fit_s", "write_twin_s", "forecast_s",
-            "pipeline_s", "peak_rss_mb"]  # fmt: skip
+    cols = ["users", "rows", "purchase_events", "load_s", "statistics_s", "choice_s", "fit_s",
+            "write_twin_s", "forecast_s",
+            "pipeline_s", "cpu_s_with_warmup", "peak_rss_mb"]  # fmt: skip
     print("| " + " | ".join(cols) + " |")
     print("|" + " ---: |" * len(cols))
     print("| " + " | ".join(f"{result[c]:,}" for c in cols) + " |")
@@ -193,9 +218,9 @@ def round_trip() -> None:
     from sim.config import parse_config
     from sim.engine.simulation import Simulation
     from sim.runs.sample_log import simulate_event_log, to_event_frame
+    from sim.twin.fit import fit_twin
     from sim.twin.folder import write_twin
     from sim.twin.forecast import forecast
-    from sim.twin.model import fit_twin
     from sim.twin.rfm import user_statistics
 
     cal, until, horizon = "2024-07-31", "2024-10-26", 87
@@ -237,6 +262,52 @@ def round_trip() -> None:
                   f"({first_sim / max(first_real, 1):.2f}) |", flush=True)  # fmt: skip
 
 
+# --------------------------------------------------------------------------- synthetic cohorts
+
+
+def synthetic_backtests(users: int, seed: int) -> None:
+    """`siyu twin backtest` (its function) on a cohort log from each generator of
+    sim.twin.synthetic: 39 weeks of calibration, 39 of holdout."""
+    import pandas as pd
+
+    from sim.twin.backtest import groups_within, run_backtest
+    from sim.twin.synthetic import GENERATORS, START, calibration_end, synthetic_log
+
+    cal, until = calibration_end(39), START + pd.Timedelta(days=78 * 7 - 1)
+    print(
+        "| log | users | chosen | actual | total % twin / BG/NBD | MAE twin / BG/NBD | "
+        "correlation twin / BG/NBD | x=0..6 within ±30%: twin / BG/NBD | all four met |"
+    )
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |")
+    for kind in GENERATORS:
+        r = run_backtest(synthetic_log(kind, users, seed=seed), cal, until, seed=1, draws=100)
+        print(_synthetic_row(kind, users, r, groups_within), flush=True)
+
+
+def _synthetic_row(kind, users, r, groups_within) -> str:
+    t, b = r.metrics["twin"], r.metrics["bgnbd"]
+    gt, gb = groups_within(r.by_frequency, "twin"), groups_within(r.by_frequency, "bgnbd")
+    keys = (
+        "total_at_least_as_good_as_bgnbd",
+        "mae_at_least_as_good_as_bgnbd",
+        "correlation_at_least_as_good_as_bgnbd",
+        "groups_0_to_6_within_30pct_where_bgnbd_is",
+    )
+    met = all(r.verdict[k] for k in keys)
+    failed = ", ".join(k.split("_")[0] for k in keys if not r.verdict[k])
+
+    def pct(m):
+        return (m["total_forecast"] / m["total_actual"] - 1) * 100
+
+    def ok(g):
+        return "".join("✓" if g.get(str(x)) else ("✗" if str(x) in g else "·") for x in range(7))
+
+    return (f"| {kind} | {users:,} | {r.fits['choice']['chosen']} | {t['total_actual']:,.0f} | "
+            f"{pct(t):+.1f} / {pct(b):+.1f} | {t['mae']:.4f} / {b['mae']:.4f} | "
+            f"{t['correlation']:.3f} / {b['correlation']:.3f} | {ok(gt)} / {ok(gb)} | "
+            f"{'yes' if met else 'no: ' + failed} |")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--users", type=int, default=1_000_000)
@@ -244,17 +315,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=20261123)
     p.add_argument("--sim-backtests", action="store_true")
     p.add_argument("--round-trip", action="store_true")
+    p.add_argument("--synthetic", action="store_true", help="backtests on synthetic cohorts")
+    p.add_argument(
+        "--purchases-only",
+        action="store_true",
+        help="scale on a purchase-only BG/NBD cohort log (~10 purchases a user)",
+    )
     p.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.measure is not None:
         print(json.dumps(measure(args.measure, args.out, args.draws)))
+    elif args.synthetic:
+        synthetic_backtests(args.users, args.seed)
     elif args.sim_backtests:
         sim_backtests()
     elif args.round_trip:
         round_trip()
     else:
-        scale(args.users, args.draws, args.seed)
+        scale(args.users, args.draws, args.seed, args.purchases_only)
     return 0
 
 

@@ -34,9 +34,10 @@ from sim.io.atomic import file_digest
 from sim.io.outputs import check_new_files, check_table_path, write_frame
 from sim.io.ownership import FILE, claim_output
 from sim.runs.sample_log import simulate_event_log
-from sim.twin.backtest import print_backtest, run_backtest, write_backtest
+from sim.twin.backtest import choice_lines, print_backtest, run_backtest, write_backtest
 from sim.twin.dates import DateError, check_window, parse_day
 from sim.twin.events import load_events, load_users
+from sim.twin.fit import fit_twin
 from sim.twin.folder import (
     BACKTEST_FORMAT,
     BACKTEST_JSON,
@@ -47,7 +48,6 @@ from sim.twin.folder import (
     write_twin,
 )
 from sim.twin.forecast import CSV_OPTIONS, check_output, forecast, write_forecast
-from sim.twin.model import fit_twin
 from sim.twin.retention import run_retention
 from sim.twin.rfm import user_statistics
 
@@ -169,8 +169,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
         raise TwinInputError(
             f"{args.events}: no event on or before the calibration end {cal.date()}"
         )
-    with working(f"fitting the twin to {len(stats):,} users", _quiet(args)):
-        fit = fit_twin(stats, cal, activity=args.activity)
+    with working(f"choosing the process and fitting the twin to {len(stats):,} users",
+                 _quiet(args)):  # fmt: skip
+        fit = fit_twin(stats, cal, activity=args.activity, events=log.events)
     data = data_summary(log, cal, stats)
     attributes = None
     inputs = {"events": file_digest(args.events), "users": None}
@@ -196,20 +197,30 @@ def _attributes(path: Path, id_column: str, stats: pd.DataFrame):
 
 
 def _print_fit(fit, data: dict, path: Path) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     out = _console()
     m = fit.model
     table = Table("parameter", "estimate", "SE", "95% interval",
                   title=f"Twin fit: {data['users']:,} users, calibration end "
-                  f"{fit.calibration_end.date()}")  # fmt: skip
-    rows = [(k, m.params_[k], m.se_[k], m.ci95_[k]) for k in m.free_names_]
+                  f"{fit.calibration_end.date()}, process {m.name}")  # fmt: skip
+    rows = [(k, v, m.se_.get(k, float("nan")), m.ci95_.get(k, (float("nan"),) * 2))
+            for k, v in m.params_.items()]  # fmt: skip
     if fit.spend is not None:
         rows += [(f"spend {k}", v, fit.spend.se_[k], fit.spend.ci95_[k])
                  for k, v in fit.spend.params_.items()]  # fmt: skip
     for name, est, se, (lo, hi) in rows:
-        table.add_row(name, f"{est:.4g}", f"{se:.3g}", f"[{lo:.4g}, {hi:.4g}]")
+        table.add_row(name, f"{est:.4g}", f"{se:.3g}", escape(f"[{lo:.4g}, {hi:.4g}]"))
     out.print(table)
+    if fit.spend is not None:
+        pop = fit.spend.population_summary()
+        out.print(f"spend per purchase day: model mean {pop['mean_spend_per_purchase_day']:,.2f}, "
+                  f"observed mean of repeat buyers {pop['observed_mean']:,.2f}")  # fmt: skip
+    for line in choice_lines(None if fit.choice is None else fit.choice.to_json()):
+        out.print(escape(line))
+    for warning in fit.warnings:
+        out.print(f"[bold]warning:[/bold] {escape(warning)}")
     if data["rows_quarantined"]:
         out.print(f"{data['rows_quarantined']:,} malformed rows were quarantined")
     out.print(f"twin folder: [bold]{path}[/bold] (fit_report.md)")

@@ -2,8 +2,9 @@
 
 Forecasts compared, all on the users first seen by the calibration end:
 
-* ``twin`` — the twin (:mod:`sim.twin.model`): BG/BB with activity evidence and recorded
-  leaves, with Monte-Carlo intervals (:mod:`sim.twin.forecast`);
+* ``twin`` — the twin: the purchase process it chose by out-of-sample skill inside the
+  calibration period (:mod:`sim.twin.choice`; BG/NBD, Pareto/NBD, MBG/CNBD-k, BG/BB on days or
+  BG/BB days with activity and leaves), with Monte-Carlo intervals (:mod:`sim.twin.forecast`);
 * ``bgnbd`` — BG/NBD (Fader, Hardie & Lee 2005, :mod:`sim.twin.bgnbd`) on the same
   (x, t_x, n), in weeks;
 * ``bgbb`` — the twin's model without activity and leaves (plain BG/BB): shows what the extra
@@ -35,15 +36,16 @@ from sim.io.atomic import strict_json
 from sim.io.figures import new_figure, save_figure
 from sim.twin.bgnbd import BGNBD
 from sim.twin.dates import check_window
+from sim.twin.fit import TwinFit, fit_twin
 from sim.twin.folder import BACKTEST_FORMAT, BACKTEST_JSON, write_folder
 from sim.twin.forecast import QUANTILES, Forecast, forecast, week_ends
-from sim.twin.model import TwinFit, TwinModel, fit_twin
+from sim.twin.processes import DailyProcess
 from sim.twin.rfm import from_day, holdout_outsiders, to_day, user_statistics
 
 METHODS = ("twin", "bgnbd", "bgbb", "naive")
 SHORT = {"twin": "twin", "bgnbd": "BG/NBD", "bgbb": "BG/BB", "naive": "naive"}
 LABELS = {
-    "twin": "twin (buying, stopping, leaving, seen)",
+    "twin": "twin (the process it chose)",
     "bgnbd": "BG/NBD",
     "bgbb": "BG/BB (purchases only)",
     "naive": "naive (own past rate)",
@@ -96,10 +98,6 @@ def _bgnbd_forecasts(stats: pd.DataFrame, ends: np.ndarray) -> tuple[BGNBD, np.n
         out[seen, i] = model.expected_purchases(h / 7.0, x[seen], tx[seen], big_t[seen])
         out[~seen, i] = model.expected_purchases_new(h / 7.0)
     return model, np.nan_to_num(out)
-
-
-def _model_forecasts(model: TwinModel, stats: pd.DataFrame, ends: np.ndarray) -> np.ndarray:
-    return model.expected_purchases(ends, stats)
 
 
 def _frequency_group(x: np.ndarray) -> pd.Categorical:
@@ -165,15 +163,15 @@ def run_backtest(
     stats = user_statistics(events, calibration_end, until)
     if stats.empty:
         raise ValueError(f"no user has an event on or before the calibration end {calibration_end}")
-    fit = fit_twin(stats, calibration_end, activity=activity)
+    fit = fit_twin(stats, calibration_end, activity=activity, events=events)
     fc = forecast(fit.model, fit.spend, stats, horizon, seed=seed, draws=draws)
     bgnbd, bgnbd_weekly = _bgnbd_forecasts(stats, ends)
-    bgbb = TwinModel(activity="off", use_leave=False).fit(stats)
+    bgbb = DailyProcess("off").fit(stats)
     n_days = stats["n"].to_numpy(np.float64) + 1.0
     weekly_fc = {
-        "twin": _model_forecasts(fit.model, stats, ends),
+        "twin": fit.model.expected(stats, ends),
         "bgnbd": bgnbd_weekly,
-        "bgbb": _model_forecasts(bgbb, stats, ends),
+        "bgbb": bgbb.expected(stats, ends),
         "naive": (stats["purchase_days"].to_numpy(np.float64) / n_days)[:, None] * ends[None, :],
     }
     per_purchase = fit.users["spend_per_purchase"].to_numpy(np.float64) * fc.users[
@@ -207,7 +205,7 @@ def run_backtest(
         until=pd.Timestamp(until).normalize(),
         horizon=horizon,
         metrics=metrics,
-        verdict=_verdict(metrics),
+        verdict=_verdict(metrics, by_frequency),
         by_frequency=by_frequency,
         weekly=weekly,
         users=users,
@@ -251,24 +249,43 @@ def _coverage(fc: Forecast, actual: np.ndarray) -> dict[str, float]:
     return out
 
 
-def _verdict(metrics: dict) -> dict[str, bool]:
+def groups_within(by_frequency: pd.DataFrame, method: str, tolerance: float = 0.30) -> dict:
+    """For x = 0 … 6: is ``method``'s mean holdout forecast within ±``tolerance`` of the actual
+    mean (groups with users and purchases only)?"""
+    out = {}
+    for _, r in by_frequency.iterrows():
+        group = str(r["repeat_purchase_days"])
+        if group == "7+" or r["users"] == 0 or r["actual"] <= 0:
+            continue
+        out[group] = bool(abs(r[method] / r["actual"] - 1) <= tolerance)
+    return out
+
+
+def _verdict(metrics: dict, by_frequency: pd.DataFrame) -> dict[str, bool]:
     twin, ref, naive = metrics["twin"], metrics["bgnbd"], metrics["naive"]
+    twin_ok, ref_ok = groups_within(by_frequency, "twin"), groups_within(by_frequency, "bgnbd")
     return {
         "total_at_least_as_good_as_bgnbd": abs(twin["total_error"]) <= abs(ref["total_error"]),
         "mae_at_least_as_good_as_bgnbd": twin["mae"] <= ref["mae"],
+        "correlation_at_least_as_good_as_bgnbd": twin["correlation"] >= ref["correlation"],
+        "groups_0_to_6_within_30pct_where_bgnbd_is": all(
+            twin_ok[g] for g, ok in ref_ok.items() if ok
+        ),
         "profile_at_least_as_good_as_bgnbd": twin["profile_error"] <= ref["profile_error"],
         "beats_naive_mae": twin["mae"] < naive["mae"],
         "beats_naive_total": abs(twin["total_error"]) < abs(naive["total_error"]),
     }
 
 
-def _fits(fit: TwinFit, bgnbd: BGNBD, bgbb: TwinModel) -> dict[str, Any]:
+def _fits(fit: TwinFit, bgnbd: BGNBD, bgbb: DailyProcess) -> dict[str, Any]:
     return {
-        "twin": {"params": fit.model.params_, "se": fit.model.se_, "ci95": fit.model.ci95_,
-                 "log_likelihood": fit.model.log_likelihood_,
-                 "presence": fit.model.presence_, "activity": fit.model.activity_,
-                 "leaves": fit.model.leaves_},
-        "spend": None if fit.spend is None else {"params": fit.spend.params_, "se": fit.spend.se_},
+        "twin": fit.model.to_json(),
+        "warnings": fit.warnings,
+        "choice": None if fit.choice is None else fit.choice.to_json(),
+        "spend": None if fit.spend is None else {
+            "params": fit.spend.params_, "se": fit.spend.se_, "ci95": fit.spend.ci95_,
+            "constrained_mean": fit.spend.constrained_, "warnings": list(fit.spend.warnings_),
+            "population": fit.spend.population_summary()},
         "bgnbd": {"params": bgnbd.params_, "se": bgnbd.se_, "time_unit": "weeks",
                   "log_likelihood": bgnbd.log_likelihood_},
         "bgbb": {"params": bgbb.params_, "se": bgbb.se_, "log_likelihood": bgbb.log_likelihood_},
@@ -309,6 +326,7 @@ def print_backtest(result: BacktestResult, console=None) -> None:
     """Print the comparison table with rich."""
     from rich import box
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = console or Console(highlight=False)
@@ -318,15 +336,37 @@ def print_backtest(result: BacktestResult, console=None) -> None:
         f"{result.horizon} days to {result.until:%Y-%m-%d} — actual {m['total_actual']:,.0f} "
         f"purchase days, spend ¥{m['spend_actual']:,.0f}"))  # fmt: skip
     # one column per method, one row per measure: fits 80 columns
-    table.add_column("measure", overflow="fold")
+    table.add_column("measure", max_width=22, overflow="fold")  # a ratio column crops the rest
     for method in METHODS:
         table.add_column(SHORT[method], justify="right", overflow="fold")
     rows = comparison_rows(result, SHORT)
     for i, header in enumerate(TERMINAL_HEADER[1:], start=1):
         table.add_row(header, *(row[i] for row in rows))
     console.print(table)
+    for line in choice_lines(result.fits.get("choice")):
+        console.print(escape(line))
+    for warning in result.fits.get("warnings", []):
+        console.print(f"[bold]warning:[/bold] {escape(warning)}")
     verdict = ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in result.verdict.items())
     console.print(verdict)
+
+
+def choice_lines(choice: dict | None) -> list[str]:
+    """The model choice in words: the split, each candidate's validation score, the winner."""
+    if not choice:
+        return []
+    scores = ", ".join(
+        f"{c['process']} {c['score']:.4f}"
+        for c in choice["candidates"]
+        if c.get("score") is not None and np.isfinite(c["score"])
+    )
+    sample = " (a sample of users)" if choice["sampled"] else ""
+    return [
+        f"process chosen: {choice['chosen']} — fitted to {choice['split_day']}, scored on the "
+        f"last {choice['validation_days']} days of the calibration period{sample}: {scores} "
+        "(lower is better)",
+        f"why: {choice['reason']}",
+    ]
 
 
 def _json_metrics(result: BacktestResult) -> dict[str, Any]:
@@ -356,6 +396,9 @@ def report_markdown(result: BacktestResult) -> str:
         f"days {m['total_actual']:,.0f}, spend {m['spend_actual']:,.2f}. Users first seen in the "
         f"holdout (forecast by no model, not counted): {result.outsiders['users']:,} with "
         f"{result.outsiders['purchase_days']:,} purchase days.", "",
+        "## The twin's process", "",
+        *[f"- {line}" for line in choice_lines(result.fits.get("choice"))],
+        *[f"- **warning:** {w}" for w in result.fits.get("warnings", [])], "",
         "## Accuracy", "",
         "| " + " | ".join(COMPARISON_HEADER) + " |",
         "| " + " | ".join(["---"] + ["---:"] * (len(COMPARISON_HEADER) - 1)) + " |",

@@ -203,7 +203,7 @@ class BGNBD:
 
     # ------------------------------------------------------------------ fitting
 
-    def fit(self, frequency, recency, T, weights=None) -> BGNBD:
+    def fit(self, frequency, recency, T, weights=None, with_se: bool = True) -> BGNBD:
         """Fit by maximum likelihood.
 
         Parameters
@@ -239,7 +239,7 @@ class BGNBD:
             bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4,
             options={"maxiter": self.max_iter, "ftol": self.tol * 1e-3, "gtol": 1e-8},
         )
-        self._set_fit(result, args)
+        self._set_fit(result, args, with_se)
         return self
 
     @classmethod
@@ -261,13 +261,16 @@ class BGNBD:
         model._se_log = np.full(4, np.nan)
         return model
 
-    def _set_fit(self, result, args) -> None:
+    def _set_fit(self, result, args, with_se: bool = True) -> None:
         log_params = result.x
         self.params_ = dict(zip(PARAMS, np.exp(log_params).tolist(), strict=True))
         self.log_likelihood_ = -float(result.fun)
         self.converged_ = bool(result.success)
         self.n_customers_ = float(args[3].sum())
-        se, se_log = standard_errors(lambda p: _negative_log_likelihood(p, *args), log_params)
+        if with_se:
+            se, se_log = standard_errors(lambda p: _negative_log_likelihood(p, *args), log_params)
+        else:  # not needed (the model choice): skip the numerical Hessian
+            se = se_log = np.full(len(PARAMS), np.nan)
         self.se_ = dict(zip(PARAMS, se.tolist(), strict=True))
         self._log_params = log_params
         self._se_log = se_log

@@ -42,8 +42,10 @@ from sim.io.folders import (
 )
 from sim.io.ownership import FOLDER, claim_output
 from sim.provenance import code_revision, package_versions
+from sim.twin.fit import TwinFit
 from sim.twin.identity import TWIN_FORMAT, TWIN_JSON, check_twin_folder
-from sim.twin.model import ALL_PARAMS, SPEND_PARAMS, GammaGamma, TwinFit, TwinModel
+from sim.twin.model import ALL_PARAMS, SPEND_PARAMS, GammaGamma
+from sim.twin.processes import process_from_json
 
 BACKTEST_JSON = "backtest.json"
 BACKTEST_FORMAT = "siyu-twin-backtest/1"
@@ -62,6 +64,15 @@ PARAM_MEANINGS = {
     "p": "spend per purchase day ~ Gamma(p, ν): shape p",
     "q": "ν ~ Gamma(q, v): shape q",
     "v": "ν ~ Gamma(q, v): rate v",
+}
+WEEKLY_MEANINGS = {
+    "r": "weekly purchase rate while alive, λ ~ Gamma(r, α): shape r",
+    "alpha": "λ ~ Gamma(r, α): rate α (weeks)",
+    "a": "dropout chance after each purchase, p ~ Beta(a, b): a",
+    "b": "p ~ Beta(a, b): b",
+    "s": "dropout rate μ ~ Gamma(s, β): shape s",
+    "beta": "μ ~ Gamma(s, β): rate β (weeks)",
+    "k": "regularity: inter-purchase times Erlang-k (1 = Poisson)",
 }
 
 
@@ -154,24 +165,9 @@ def uids_of_user_ids(user_ids: pd.Series | np.ndarray) -> np.ndarray:
 
 
 def _model_json(fit: TwinFit) -> dict[str, Any]:
-    m = fit.model
-    return {
-        "name": "twin purchase model: buying, stopping buying, leaving, being seen (days)",
-        "presence": m.presence_,
-        "activity": m.activity_,
-        "leaves": m.leaves_,
-        "params": m.params_,
-        "se": m.se_,
-        "ci95": m.ci95_,
-        "free_names": list(m.free_names_),
-        "cov_free": m.cov_free_.tolist(),
-        "log_likelihood": m.log_likelihood_,
-        "converged": m.converged_,
-        "at_bound": m.at_bound_,
-        "n_users": m.n_users_,
-        "n_patterns": m.n_patterns_,
-        "population": m.population_summary(),
-    }
+    out = fit.model.to_json()
+    out.setdefault("n_users", int(len(fit.users)))
+    return out
 
 
 def _spend_json(spend: GammaGamma | None) -> dict[str, Any] | None:
@@ -185,6 +181,8 @@ def _spend_json(spend: GammaGamma | None) -> dict[str, Any] | None:
         "cov_log": spend.cov_log_.tolist(),
         "population_mean": spend.population_mean_,
         "fallback_to_observed_means": spend.fallback_,
+        "constrained_mean": spend.constrained_,
+        "warnings": list(spend.warnings_),
         "log_likelihood": spend.log_likelihood_,
         "n_users": spend.n_users_,
         "population": spend.population_summary(),
@@ -210,6 +208,8 @@ def write_twin(
         {
             "calibration_end": fit.calibration_end.strftime("%Y-%m-%d"),
             "model": _model_json(fit),
+            "choice": None if fit.choice is None else fit.choice.to_json(),
+            "warnings": fit.warnings,
             "spend": _spend_json(fit.spend),
             "frequency_fit": fit.frequency.to_dict(orient="list"),
             "data": dict(data),
@@ -237,7 +237,7 @@ class Twin:
     path: Path
     meta: dict
     users: pd.DataFrame
-    model: TwinModel
+    model: Any  # a fitted process of sim.twin.processes
     spend: GammaGamma | None
     attributes: pd.DataFrame | None
 
@@ -253,11 +253,7 @@ def load_twin(path: Path | str) -> Twin:
     check_twin_folder(path, verify=True)
     meta = read_json_object(path / TWIN_JSON)
     assert meta is not None
-    m = meta["model"]
-    cov = np.array(
-        [[np.nan if v is None else v for v in row] for row in m["cov_free"]], dtype=np.float64
-    )
-    model = TwinModel.from_params(m["params"], cov, activity=m["activity"])
+    model = process_from_json(meta["model"])
     spend = None
     if meta.get("spend"):
         s = meta["spend"]
@@ -282,7 +278,7 @@ def _fmt(value: float | None) -> str:
     return f"{value:.3e}"
 
 
-def _param_rows(params: dict, se: dict, ci: dict, names) -> list[str]:
+def _param_rows(params: dict, se: dict, ci: dict, names, meanings=PARAM_MEANINGS) -> list[str]:
     rows = [
         "| parameter | meaning | estimate | SE | 95% interval |",
         "| --- | --- | ---: | ---: | --- |",
@@ -291,7 +287,7 @@ def _param_rows(params: dict, se: dict, ci: dict, names) -> list[str]:
         if k in params:
             lo, hi = ci.get(k, [None, None])
             rows.append(
-                f"| {k} | {PARAM_MEANINGS[k]} | {_fmt(params[k])} | {_fmt(se.get(k))} | "
+                f"| {k} | {meanings[k]} | {_fmt(params[k])} | {_fmt(se.get(k))} | "
                 f"[{_fmt(lo)}, {_fmt(hi)}] |"
             )
     return rows
@@ -371,9 +367,12 @@ def _spend_lines(s: Mapping[str, Any] | None) -> list[str]:
     lines = _param_rows(s["params"], s["se"], s["ci95"], SPEND_PARAMS)
     lines += [
         "",
-        f"- model mean spend per purchase day: "
-        f"{_fmt(s['population']['mean_spend_per_purchase_day'])}; observed mean of repeat "
-        f"purchase days: {_fmt(s['population_mean'])}",
+        f"- model mean spend per purchase day p·v/(q−1): "
+        f"{_fmt(s['population']['mean_spend_per_purchase_day'])}; observed mean over repeat "
+        f"buyers of their mean spend per purchase day: "
+        f"{_fmt(s['population'].get('observed_mean'))} (weighted by purchase days: "
+        f"{_fmt(s['population_mean'])})",
+        *[f"- **warning:** {w}" for w in s.get("warnings", [])],
     ]
     if s["fallback_to_observed_means"]:
         lines.append(
@@ -404,6 +403,61 @@ def _orders_label(first: int, last: int | None) -> str:
     return str(first) if last == first else f"{first}–{last}"
 
 
+def _choice_lines(choice: Mapping[str, Any] | None) -> list[str]:
+    if not choice:
+        return ["Not chosen: fitted without the event log (the daily twin by default)."]
+    sample = f" (a hash-sample of {choice['users']:,} users)" if choice["sampled"] else ""
+    lines = [
+        f"Candidates fitted to the events up to **{choice['split_day']}** and scored on their "
+        f"forecast of the last {choice['validation_days']} days of the calibration period"
+        f"{sample} — calibration data only. Score = per-user mean squared error (lower is better). "
+        "BG/NBD is the reference: another process is chosen only if its score is lower by "
+        "more than 2 standard errors of the paired per-user difference.",
+        "",
+        "| process | score (MSE) | per-user MAE | total error | correlation | profile error "
+        "| groups x=0–6 within ±30% | log-likelihood (split) | note |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for c in choice["candidates"]:
+        chosen = " **(chosen)**" if c["process"] == choice["chosen"] else ""
+        lines.append(
+            f"| {c['label']}{chosen} | {_fmt(c.get('score'))} | {_fmt(c.get('mae'))} | "
+            f"{_signed(c.get('total_error_pct'))} | {_fmt(c.get('correlation'))} | "
+            f"{_fmt(c.get('profile_error'))} | "
+            f"{_fmt(c.get('groups_within_30pct'))} | {_fmt(c.get('log_likelihood'))} | "
+            f"{c.get('note') or ''} |"
+        )
+    return [*lines, "", f"Chosen: **{choice['chosen']}** — {choice['reason']}."]
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:+.1f}%"
+
+
+def _warning_lines(warnings: list[str]) -> list[str]:
+    return ["", *[f"- **warning:** {w}" for w in warnings]] if warnings else []
+
+
+def _process_lines(m: Mapping[str, Any]) -> list[str]:
+    head = (
+        f"Model: {m['name']} (docs/TWIN.md). Log-likelihood {_fmt(m['log_likelihood'])} over "
+        f"{m['n_users']:,} users; converged: {m['converged']}; a parameter at its search "
+        f"bound: {m['at_bound']}."
+    )
+    if m.get("time_unit") == "weeks":
+        names = [k for k in WEEKLY_MEANINGS if k in m["params"]]
+        ci = m.get("ci95", {})
+        return [head, "", *_param_rows(m["params"], m["se"], ci, names, WEEKLY_MEANINGS)]
+    return [
+        f"{head} Leaving modelled: **{m['presence']}**; activity used: **{m['activity']}**; "
+        f"recorded leaves used: **{m['leaves']}**; {m['n_patterns']:,} distinct histories.",
+        "",
+        *_param_rows(m["params"], m["se"], m["ci95"], ALL_PARAMS),
+        "",
+        *_population_lines(m["population"]),
+    ]
+
+
 def fit_report(fit: TwinFit, meta: Mapping[str, Any]) -> str:
     """The Markdown fit report of a twin."""
     m = meta["model"]
@@ -417,17 +471,14 @@ def fit_report(fit: TwinFit, meta: Mapping[str, Any]) -> str:
         "",
         *_data_lines(meta["data"], meta["inputs"]),
         "",
-        "## Purchases, stopping, leaving",
+        "## The process chosen",
         "",
-        f"Model: {m['name']} (docs/TWIN.md). Leaving modelled: **{m['presence']}**; activity "
-        f"used: **{m['activity']}**; recorded leaves used: **{m['leaves']}**. Log-likelihood "
-        f"{m['log_likelihood']:.2f} over {m['n_users']:,} users ({m['n_patterns']:,} distinct "
-        f"histories); converged: {m['converged']}; a parameter at its search bound: "
-        f"{m['at_bound']}.",
+        *_choice_lines(meta.get("choice")),
+        *_warning_lines([w for w in meta.get("warnings", []) if not w.startswith("spend")]),
         "",
-        *_param_rows(m["params"], m["se"], m["ci95"], ALL_PARAMS),
+        "## Purchases and dropout",
         "",
-        *_population_lines(m["population"]),
+        *_process_lines(m),
         "",
         "## Spend per purchase day",
         "",

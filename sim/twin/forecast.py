@@ -36,7 +36,8 @@ import pandas as pd
 
 from sim.io.outputs import check_new_files, check_table_path, write_frame
 from sim.rng import Purpose
-from sim.twin.model import GammaGamma, TwinModel, expected_purchases
+from sim.twin.model import GammaGamma, TwinModel
+from sim.twin.processes import DailyProcess, Process
 from sim.twin.rfm import from_day, to_day
 
 PARAM_SETS = 20
@@ -76,7 +77,7 @@ def _spend_draws(spend: GammaGamma | None, rng: np.random.Generator, size: int) 
 
 
 def forecast(
-    model: TwinModel,
+    process: Process | TwinModel,
     spend: GammaGamma | None,
     users: pd.DataFrame,
     horizon: int,
@@ -88,8 +89,9 @@ def forecast(
 
     Parameters
     ----------
-    model, spend
-        The fitted purchase/dropout model and spend model (``spend`` may be None: no spend).
+    process, spend
+        The fitted purchase process (:mod:`sim.twin.processes`; the twin's chosen one) and
+        spend model (``spend`` may be None: no spend).
     users
         Per-user statistics (:func:`sim.twin.rfm.user_statistics`), one row per user.
     horizon
@@ -110,19 +112,19 @@ def forecast(
     if draws < 20:
         raise ValueError(f"draws must be at least 20 for 95% intervals (got {draws})")
     ends = week_ends(horizon)
-    post = model.posterior(users)
+    if isinstance(process, TwinModel):
+        process = DailyProcess.of(process)
+    post = process.state(users)
     x = users["x"].to_numpy(np.float64)
-    n = users["n"].to_numpy(np.int64)
     mean_spend = users["mean_spend"].to_numpy(np.float64)
     per_purchase = (
         spend.expected_spend(x, mean_spend) if spend is not None else np.full(x.shape, np.nan)
     )
-    expected = expected_purchases(
-        model.params_, model.presence_, post["p_buying"].to_numpy(), post["p_mean"].to_numpy(),
-        n, ends,
-    )  # fmt: skip
-    sim = _simulate(model, spend, users, horizon, ends, seed, draws)
+    expected = process.expected(users, ends)
+    sim = _simulate(process, spend, users, horizon, ends, seed, draws)
     per_purchase = per_purchase * sim.ladder_factor
+    _include_expected(sim.purchase_q, expected[:, -1])
+    _include_expected(sim.spend_q, expected[:, -1] * per_purchase)
     table = pd.DataFrame(
         {
             "user_id": users["user_id"].to_numpy(),
@@ -149,6 +151,17 @@ def forecast(
     return Forecast(table, weekly, horizon, seed, draws)
 
 
+def _include_expected(quantiles: dict[str, np.ndarray], expected: np.ndarray) -> None:
+    """Widen each interval to contain the expectation (lo ≤ expected ≤ hi for every user): a
+    skewed count (most likely zero, a mean of 0.3) can have a 95% quantile below its mean;
+    widening only raises the coverage."""
+    if not np.all(np.isnan(expected)):
+        for k in ("lo95", "lo80"):
+            quantiles[k] = np.fmin(quantiles[k], expected)
+        for k in ("hi80", "hi95"):
+            quantiles[k] = np.fmax(quantiles[k], expected)
+
+
 def _interval_columns(name: str, draws_by_week: np.ndarray) -> dict[str, np.ndarray]:
     cum = np.cumsum(draws_by_week, axis=1)
     return {f"{name}_{k}": np.quantile(cum, q, axis=0) for k, q in QUANTILES.items()}
@@ -164,13 +177,16 @@ class _Draws:
     weekly_spend: np.ndarray
 
 
-def _simulate(model, spend, users, horizon, ends, seed, draws) -> _Draws:
+def _simulate(process, spend, users, horizon, ends, seed, draws) -> _Draws:
     n_users = len(users)
     param_rng = np.random.default_rng(_seed_sequence(seed, 0))
     n_sets = min(PARAM_SETS, draws)
-    params = model.draw_params(param_rng, n_sets)
+    daily = isinstance(process, DailyProcess)
+    if daily:
+        model = process.model
+        params = model.draw_params(param_rng, n_sets)
+        buying = model.buying_probability(users, params).astype(np.float32)
     spend_params = _spend_draws(spend, param_rng, n_sets)
-    buying = model.buying_probability(users, params).astype(np.float32)
     week_of_day = np.searchsorted(ends, np.arange(1, horizon + 1), side="left")
     out = _Draws(
         purchase_q={k: np.empty(n_users) for k in QUANTILES},
@@ -192,9 +208,15 @@ def _simulate(model, spend, users, horizon, ends, seed, draws) -> _Draws:
         rows = slice(start, min(start + CHUNK_USERS, n_users))
         rng = np.random.default_rng(_seed_sequence(seed, 1, chunk))
         local = {c: v[rows] for c, v in cols.items()}
-        counts, amounts, factor = _draw_chunk(
-            rng, params, model.presence_, spend, spend_params, buying[:, rows], local, horizon,
-            draws, week_of_day,
+        if daily:
+            counts, days = _daily_counts(
+                rng, params, model.presence_, buying[:, rows], local, horizon, draws
+            )
+        else:
+            counts = process.draw_counts(users.iloc[rows], horizon, rng, draws)
+            days = np.full(counts.shape, horizon)
+        amounts, factor = _place_and_price(
+            rng, counts, days, spend, spend_params, local, week_of_day,
             out.weekly_purchases, out.weekly_spend,
         )  # fmt: skip
         counts.sort(axis=1)
@@ -213,11 +235,9 @@ def _days_until(rng: np.random.Generator, a: np.ndarray, b: np.ndarray) -> np.nd
     return rng.geometric(np.clip(rng.beta(a, b), 1e-12, 1.0)) - 1
 
 
-def _draw_chunk(rng, params, presence, spend, spend_params, buying, cols, horizon, draws,
-                week_of_day, weekly_purchases, weekly_spend):  # fmt: skip
-    """Draws for one chunk of users: (counts, spend), each (users, draws), and each user's
-    ladder factor; adds the chunk's weekly totals into ``weekly_purchases`` / ``weekly_spend``
-    (draws × weeks)."""
+def _daily_counts(rng, params, presence, buying, cols, horizon, draws):
+    """The daily twin's draws for one chunk of users: purchase days and buying days left,
+    each (users, draws)."""
     m = cols["x"].shape[0]
     n_sets = params.shape[0]
     s = np.arange(draws) % n_sets  # parameter set of each draw
@@ -230,7 +250,17 @@ def _draw_chunk(rng, params, presence, spend, spend_params, buying, cols, horizo
     if presence:
         days = np.minimum(days, _days_until(rng, np.broadcast_to(k, (m, draws)), lam + n))
     days = np.where(still, days, 0)
-    counts = rng.binomial(days, p)
+    return rng.binomial(days, p), days
+
+
+def _place_and_price(rng, counts, days, spend, spend_params, cols, week_of_day,
+                     weekly_purchases, weekly_spend):  # fmt: skip
+    """Each drawn purchase's day (uniform over the user's buying days left) and spend; returns
+    the spend (users, draws) and each user's ladder factor, and adds the chunk's weekly totals
+    into ``weekly_purchases`` / ``weekly_spend`` (draws × weeks)."""
+    m, draws = counts.shape
+    n_sets = spend_params.shape[0]
+    s = np.arange(draws) % n_sets  # parameter set of each draw
     amounts = np.zeros((m, draws))
     user, draw = np.nonzero(counts)
     k = counts[user, draw]
@@ -259,7 +289,7 @@ def _draw_chunk(rng, params, presence, spend, spend_params, buying, cols, horizo
     else:
         amounts[:] = np.nan
         weekly_spend[:] = np.nan
-    return counts, amounts, user_factor
+    return amounts, user_factor
 
 
 def _ladder_factors(spend, cols, user, k, day, p_user):

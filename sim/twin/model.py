@@ -59,6 +59,7 @@ from scipy.optimize import minimize
 from scipy.special import expit, gammaln, logit, psi
 
 from sim.errors import FitError
+from sim.twin.bgnbd import hessian_from_values
 
 Z95 = 1.959963984540054
 BUY_PARAMS = ("alpha", "beta", "gamma", "delta")
@@ -413,8 +414,9 @@ class TwinModel:
         self.use_leave = use_leave
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, stats: pd.DataFrame) -> TwinModel:
-        """Maximum-likelihood fit on per-user statistics (see :mod:`sim.twin.rfm`)."""
+    def fit(self, stats: pd.DataFrame, with_se: bool = True) -> TwinModel:
+        """Maximum-likelihood fit on per-user statistics (see :mod:`sim.twin.rfm`);
+        ``with_se=False`` skips the standard errors (the model choice needs only forecasts)."""
         _check_activity(self.activity)
         seen = bool((stats["t_a"] > stats["t_x"]).any() or (stats["y"] > 0).any())
         activity = self.activity if seen else "off"
@@ -442,9 +444,12 @@ class TwinModel:
             bounds=[_LOG_BOUNDS] * len(names),
             options={"maxiter": 1000, "ftol": 1e-12, "gtol": 1e-8},
         )  # fmt: skip
-        hess = hessian_from_gradient(lambda t: objective(t)[1], result.x) * total
+        size = len(names)
+        cov = np.full((size, size), np.nan)
+        if with_se:
+            cov = _covariance(hessian_from_gradient(lambda t: objective(t)[1], result.x) * total)
         self.free_names_ = names
-        self._set_free(result.x, _covariance(hess))
+        self._set_free(result.x, cov)
         self.log_likelihood_ = float(-result.fun * total)
         self.n_users_ = int(total)
         self.n_patterns_ = len(pat)
@@ -668,10 +673,19 @@ def _gg_loglik(theta: np.ndarray, x: np.ndarray, m: np.ndarray, w: np.ndarray):
 class GammaGamma:
     """Spend per purchase day: Gamma(p, ν_i) with ν_i ~ Gamma(q, v) (Fader, Hardie & Lee 2005).
 
+    Maximum likelihood on the buyers' (x, m̄). The model's mean spend per purchase day,
+    E[z] = p·v/(q − 1), must match the **observed mean** (the mean over repeat buyers of their
+    mean spend per counted purchase day, ``observed_mean_``) within :data:`SPEND_MEAN_TOLERANCE`;
+    when the free fit does not (a heavy tail or a price ladder can drive q toward 1, where the
+    mean explodes or collapses) the model is refitted with the mean held at the observed one
+    (v = m̄_obs·(q − 1)/p, p and q free, q > 1) and ``constrained_`` is True. ``warnings_``
+    lists what a reader must know: the constraint, parameters at their search bounds, and
+    unidentified parameters (a 95% interval spanning more than :data:`UNIDENTIFIED_RATIO`).
+
     Fitted attributes: ``params_`` (p, q, v), ``se_``, ``ci95_``, ``cov_log_``,
-    ``log_likelihood_``, ``n_users_``. If the fitted q ≤ 1 the mean spend is infinite under the
-    model; :meth:`expected_spend` then falls back to each user's own mean (the population mean
-    for users without purchases) and ``fallback_`` is True.
+    ``log_likelihood_``, ``n_users_``, ``population_mean_`` (the purchase-day-weighted mean),
+    ``observed_mean_``, ``constrained_``, ``warnings_``, ``fallback_`` (q ≤ 1: each user's own
+    mean is used; cannot happen after a constrained refit).
 
     ``ladder_`` (set by :meth:`set_ladder`; None = flat) is the price ladder of
     :func:`sim.twin.rfm.price_ladder`: a user's k-th purchase day costs its Gamma–Gamma spend
@@ -679,6 +693,9 @@ class GammaGamma:
     """
 
     ladder_: dict | None = None
+    constrained_: bool = False
+    warnings_: tuple[str, ...] = ()
+    observed_mean_: float = float("nan")
 
     def set_ladder(self, ladder: dict | None) -> GammaGamma:
         """Attach a price ladder (``{"starts", "levels", "days", "reference_level"}``) or None
@@ -707,27 +724,83 @@ class GammaGamma:
         use = (x > 0) & np.isfinite(m) & (m > 0)
         if use.sum() < 3:
             raise FitError("fewer than 3 users with repeat purchases and positive spend")
-        x, m = x[use], m[use]
-        w = np.ones_like(x)
-        self.population_mean_ = float((x * m).sum() / x.sum())
+        (x, m), w = _collapse_spend(x[use], m[use])
+        n = float(w.sum())
+        self.population_mean_ = float((w * x * m).sum() / (w * x).sum())
+        self.observed_mean_ = float((w * m).sum() / n)
         spread = max(float(np.var(m) / max(np.mean(m) ** 2, 1e-12)), 0.05)
-        start = np.log([1.0 / spread, 3.0, 2.0 * self.population_mean_ / spread])
+        start = np.log([1.0 / spread, 3.0, 2.0 * self.observed_mean_ / spread])
 
         def objective(theta):
             ll, grad = _gg_loglik(theta, x, m, w)
-            return -ll / x.size, -grad / x.size
+            return -ll / n, -grad / n
 
         result = minimize(objective, start, jac=True, method="L-BFGS-B",
                           bounds=[_LOG_BOUNDS, _LOG_BOUNDS, (-12.0, 30.0)],
                           options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-9})  # fmt: skip
-        hess = hessian_from_gradient(lambda t: objective(t)[1], result.x) * x.size
-        self.log_params_ = result.x
-        self.cov_log_ = _covariance(hess)
+        theta, cov = result.x, _covariance(hessian_from_gradient(
+            lambda t: objective(t)[1], result.x) * n)  # fmt: skip
+        self.constrained_ = not _mean_matches(theta, self.observed_mean_)
+        if self.constrained_:
+            theta, cov, result = self._fit_constrained(x, m, w, n, theta)
+        self.log_params_, self.cov_log_ = theta, cov
         self._set_tables()
-        self.log_likelihood_ = float(-result.fun * x.size)
-        self.n_users_ = int(x.size)
+        self.log_likelihood_ = float(_gg_loglik(theta, x, m, w)[0])
+        self.n_users_ = int(n)
         self.converged_ = bool(result.success)
+        self.warnings_ = self._warnings(theta)
         return self
+
+    def _fit_constrained(self, x, m, w, n, free_theta):
+        """ML of (log p, log(q − 1)) with v = observed mean·(q − 1)/p; covariance of
+        (log p, log q, log v) by the delta method."""
+        mean = self.observed_mean_
+
+        def to_theta(u: np.ndarray) -> np.ndarray:
+            p, q1 = np.exp(u)
+            return np.log([p, 1.0 + q1, mean * q1 / p])
+
+        def nll(u: np.ndarray) -> float:
+            return -_gg_loglik(to_theta(u), x, m, w)[0] / n
+
+        p0, q0 = np.exp(free_theta[:2])
+        start = np.array([np.log(p0), np.log(max(q0 - 1.0, 0.5))])
+        result = minimize(nll, start, method="L-BFGS-B", bounds=[_LOG_BOUNDS] * 2,
+                          options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-9})  # fmt: skip
+        u = result.x
+        hess = hessian_from_values(nll, u) * n
+        cov_u = _covariance(hess)
+        p, q1 = np.exp(u)
+        jac = np.array([[1.0, 0.0], [0.0, q1 / (1.0 + q1)], [-1.0, 1.0]])
+        return to_theta(u), jac @ cov_u @ jac.T, result
+
+    def _warnings(self, theta: np.ndarray) -> tuple[str, ...]:
+        out = []
+        if self.constrained_:
+            out.append(
+                "spend: the free Gamma-Gamma fit's mean did not match the observed mean spend "
+                f"({_fmt_money(self.observed_mean_)}) within "
+                f"{SPEND_MEAN_TOLERANCE:.0%}; refitted with the mean held at the observed one"
+            )
+        lo, hi = _LOG_BOUNDS
+        for name, value in zip(SPEND_PARAMS, theta, strict=True):
+            top = 30.0 if name == "v" else hi
+            if value <= lo + 1e-6 or value >= top - 1e-6:
+                out.append(f"spend {name} is at its search bound ({np.exp(value):.3g})")
+        p = float(np.exp(theta[0]))
+        if p > DEGENERATE_SHAPE:
+            out.append(
+                f"spend p = {p:.3g}: a buyer's purchase-day amounts barely vary around its own "
+                "mean (the Gamma shape is at its limit); intervals of a buyer's spend are narrow"
+            )
+        for name in SPEND_PARAMS:
+            low, high = self.ci95_[name]
+            if not (np.isfinite(low) and np.isfinite(high)) or high > UNIDENTIFIED_RATIO * low:
+                out.append(
+                    f"spend {name} is not identified by the data: 95% interval "
+                    f"[{low:.3g}, {high:.3g}]; only the model mean p·v/(q−1) is reliable"
+                )
+        return tuple(out)
 
     def _set_tables(self) -> None:
         table = _interval_table(SPEND_PARAMS, self.log_params_, self.cov_log_)
@@ -761,7 +834,34 @@ class GammaGamma:
         p, q, v = (self.params_[k] for k in SPEND_PARAMS)
         mean = p * v / (q - 1.0) if q > 1 else float("inf")
         return {"mean_spend_per_purchase_day": float(mean),
-                "observed_mean": self.population_mean_}  # fmt: skip
+                "observed_mean": self.observed_mean_,
+                "observed_mean_weighted_by_purchase_days": self.population_mean_}  # fmt: skip
+
+
+SPEND_MEAN_TOLERANCE = 0.05
+UNIDENTIFIED_RATIO = 1e4
+DEGENERATE_SHAPE = 1e4
+
+
+def _collapse_spend(x: np.ndarray, m: np.ndarray):
+    frame = pd.DataFrame({"x": x, "m": m})
+    counts = frame.groupby(["x", "m"], sort=True).size()
+    return (
+        (counts.index.get_level_values(0).to_numpy(np.float64),
+         counts.index.get_level_values(1).to_numpy(np.float64)),
+        counts.to_numpy(np.float64),
+    )  # fmt: skip
+
+
+def _mean_matches(theta: np.ndarray, observed: float) -> bool:
+    p, q, v = np.exp(theta)
+    if q <= 1.0:
+        return False
+    return abs(p * v / (q - 1.0) / observed - 1.0) <= SPEND_MEAN_TOLERANCE
+
+
+def _fmt_money(value: float) -> str:
+    return f"{value:,.2f}"
 
 
 # --------------------------------------------------------------------------- model checks
@@ -800,54 +900,3 @@ def _log_choose(n, k: int):
     n = np.asarray(n, np.float64)
     with np.errstate(invalid="ignore"):
         return gammaln(n + 1) - gammaln(k + 1) - gammaln(np.maximum(n - k, 0) + 1)
-
-
-# --------------------------------------------------------------------------- the whole fit
-
-
-@dataclass
-class TwinFit:
-    """A fitted twin in memory: per-user table, the two models and the frequency check."""
-
-    calibration_end: pd.Timestamp
-    users: pd.DataFrame
-    model: TwinModel
-    spend: GammaGamma | None
-    frequency: pd.DataFrame
-
-
-def fit_twin(stats: pd.DataFrame, calibration_end: object, activity: str = "rate") -> TwinFit:
-    """Fit the purchase model and the spend model to per-user statistics and attach each
-    user's posterior (and expected spend per purchase day) to the statistics.
-
-    Parameters
-    ----------
-    stats
-        :func:`sim.twin.rfm.user_statistics` of the calibration period.
-    calibration_end
-        The calibration end the statistics were computed for (stored with the twin).
-    activity
-        How activity is used (:class:`TwinModel`).
-    """
-    model = TwinModel(activity=activity).fit(stats)
-    try:
-        spend = GammaGamma().fit(stats["x"], stats["mean_spend"])
-        spend.set_ladder(stats.attrs.get("price_ladder"))
-    except FitError:
-        spend = None
-    post = model.posterior(stats)
-    users = pd.concat([stats.reset_index(drop=True), post], axis=1)
-    users["spend_per_purchase"] = (
-        spend.expected_spend(stats["x"], stats["mean_spend"]) if spend is not None else np.nan
-    )
-    max_x = 7
-    observed = np.bincount(np.minimum(stats["x"].to_numpy(np.int64), max_x), minlength=max_x + 1)
-    expected = frequency_distribution(model.params_, model.presence_, stats["n"].to_numpy(), max_x)
-    frequency = pd.DataFrame(
-        {
-            "x": [str(k) for k in range(max_x)] + [f"{max_x}+"],
-            "observed_users": observed,
-            "expected_users": expected,
-        }
-    )
-    return TwinFit(pd.Timestamp(calibration_end).normalize(), users, model, spend, frequency)

@@ -19,7 +19,8 @@ summed). With ``b`` the birth date and ``c`` the calibration end:
 
 plus what the twin population and the spend model need: purchase days and spend including the
 birth day, mean spend of the ``x`` counted purchase days, active days, the last day seen and a
-32-day bitmask of recent activity.
+32-day bitmask of recent activity, and ``litt``: the sum of the log gaps (days) between
+consecutive counted purchase days, the first from the birth (MBG/CNBD-k's regularity statistic).
 
 **The price ladder.** A paid-knowledge business sells up a ladder (a ¥9.9 camp, then a course,
 then a membership), so what a purchase costs depends on how many the user made before. Each
@@ -46,7 +47,7 @@ import pandas as pd
 STAT_COLUMNS = (
     "user_id", "birth", "n", "x", "y", "t_x", "t_a", "dead_at", "purchase_days", "purchases",
     "spend", "spend_repeat", "mean_spend", "first_purchase", "last_purchase", "active_days",
-    "last_seen", "recent_bits", "ladder_level",
+    "last_seen", "recent_bits", "ladder_level", "litt",
 )  # fmt: skip
 MIN_LADDER_DAYS = 30  # purchase days needed for an order to have its own ladder level
 LADDER_SPLIT_SE = 4.0  # an order is its own step only if its mean differs by more SEs than this
@@ -225,6 +226,7 @@ def _calibration_stats(
     y = np.bincount(ac[seen], minlength=size).astype(np.int64)
 
     safe_birth = np.where(birth > cal, cal, birth)
+    litt = _log_gaps(pc, pd_, after_birth, safe_birth, size)
     t_x = np.where(x > 0, last_purchase - safe_birth, 0)
     ladder, level = price_ladder(pc, pspend, after_birth)
     level_sum = np.bincount(pc[after_birth], weights=level[after_birth], minlength=size)
@@ -250,7 +252,18 @@ def _calibration_stats(
         "last_seen": last_seen,
         "recent_bits": _recent_bits(codes[alive_evidence], day[alive_evidence], cal, size),
         "ladder_level": ladder_level,
+        "litt": litt,
     }, ladder
+
+
+def _log_gaps(pc, pd_, after_birth, birth, size: int) -> np.ndarray:
+    """Σ log(days between consecutive purchase days) over each user's x counted purchase days,
+    the first gap measured from the birth (MBG/CNBD-k's ``litt``, in log days)."""
+    previous = np.r_[-1, pd_[:-1]]
+    same_user = np.r_[False, pc[1:] == pc[:-1]]
+    previous = np.where(same_user, np.maximum(previous, birth[pc]), birth[pc])
+    gap = np.maximum(pd_ - previous, 1).astype(np.float64)
+    return np.bincount(pc[after_birth], weights=np.log(gap[after_birth]), minlength=size)
 
 
 def purchase_order(codes: np.ndarray) -> np.ndarray:

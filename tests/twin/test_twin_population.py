@@ -10,8 +10,8 @@ from scipy.special import expit, logit
 from sim.config import ConfigError, load_config, parse_config
 from sim.engine.simulation import Simulation
 from sim.runs.sample_log import TruthParams, generate_log, to_event_frame
+from sim.twin.fit import fit_twin
 from sim.twin.folder import load_twin, write_twin
-from sim.twin.model import fit_twin
 from sim.twin.population import (
     MAX_BUY_PROB,
     _activity_logit,
@@ -165,7 +165,7 @@ def test_a_twin_without_activity_or_leaves_keeps_everyone_and_the_base_churn(tmp
     raw = generate_log(800, TruthParams(kappa=None, epsilon=0.0, rho=0.0), seed=9)
     folder = _write(tmp_path / "plain", raw)
     twin = load_twin(folder)
-    assert twin.model.flags_ == (False, False, False)  # plain BG/BB, read back as such
+    assert twin.model.model.flags_ == (False, False, False)  # plain BG/BB, read back as such
     config = _config(folder)
     cols = twin_population(folder, config.population, config.world, config.seed)
     assert (cols["churn_day"] == -1).all() and np.all(cols["churn_multiplier"] == 1)
