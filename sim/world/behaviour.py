@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from numba import njit
 
@@ -72,6 +73,8 @@ _N_INTENT_SUM = C["intent_sum"]
 # lapse-buffer event codes (lapses.parquet)
 LAPSE_EVENTS = ("lapse", "recall")
 EV_LAPSE, EV_RECALL = 0, 1
+# event kinds: index into StepBuffers.sizes and a chunk's buffer positions
+_EV_TRANS, _EV_BUY, _EV_REF, _EV_LAPSE = 0, 1, 2, 3
 
 KEY_PURPOSES = (
     Purpose.OPEN, Purpose.ACTIVE, Purpose.STUDY, Purpose.SPEAK, Purpose.SHARE,
@@ -186,6 +189,10 @@ class StepBuffers(NamedTuple):
     lapse_user: np.ndarray  # int64: slot of a user who lapsed or was recalled
     lapse_event: np.ndarray  # int8: EV_LAPSE or EV_RECALL
     sizes: np.ndarray  # int64[4]: used length of trans, buy, ref and lapse buffers
+    sum_trust: np.ndarray  # float64: each reachable user's trust today (summed in user order)
+    sum_fatigue: np.ndarray  # float64
+    sum_intent: np.ndarray  # float64
+    dead_blocks: np.ndarray  # bool: every user of the block of BLOCK slots has churned
 
 
 def step_params(world: WorldParams) -> StepParams:
@@ -250,6 +257,10 @@ def new_buffers(capacity: int) -> StepBuffers:
         lapse_user=np.empty(capacity, np.int64),
         lapse_event=np.empty(capacity, np.int8),
         sizes=np.zeros(4, np.int64),
+        sum_trust=np.empty(capacity, np.float64),
+        sum_fatigue=np.empty(capacity, np.float64),
+        sum_intent=np.empty(capacity, np.float64),
+        dead_blocks=np.zeros(capacity // BLOCK + 1, np.bool_),
     )
 
 
@@ -352,23 +363,20 @@ def _classify(purchases, silence, churned, core_min, dormant_after):
     return POTENTIAL
 
 
-@njit(cache=True)
-def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed, g_opened,
-               g_leaves, B):  # fmt: skip
-    """Advance users [0, n) by one day. See the module docstring for the order of events."""
+@njit(inline="always", cache=True)
+def _step_user(i, day, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed, g_opened,
+               g_leaves, cnt, ev, B):  # fmt: skip
+    """Advance reachable user ``i`` by one day (the module docstring gives the order).
+
+    Writes only user ``i``'s state and its chunk's outputs: ``cnt`` (counts), the group arrays
+    (the chunk's per-group deltas), events at ``ev`` (the chunk's next buffer positions) and
+    the user's trust, fatigue and intent in ``B.sum_*`` (summed in user order afterwards).
+    """
     k_open, k_active, k_study, k_speak, k_share, k_buy, k_churn = (
         keys[0], keys[1], keys[2], keys[3], keys[4], keys[5], keys[6],
     )  # fmt: skip
     n_products = L.price.shape[0]
-    cnt = B.counters
-    n_trans = 0
-    n_buy = 0
-    n_ref = 0
-    n_lapse = 0
-    for i in range(n):
-        if U.churn_day[i] >= 0:
-            cnt[_N_STAGE_CHURNED] += 1.0
-            continue
+    if True:  # (the body of the former serial loop over users)
         uid = U.uid[i]
         trust = float(U.trust[i])
         g = U.group[i]
@@ -484,9 +492,9 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
         if lapsed and active:  # recalled
             lapsed = False
             U.lapsed[i] = False
-            B.lapse_user[n_lapse] = i
-            B.lapse_event[n_lapse] = EV_RECALL
-            n_lapse += 1
+            B.lapse_user[ev[_EV_LAPSE]] = i
+            B.lapse_event[ev[_EV_LAPSE]] = EV_RECALL
+            ev[_EV_LAPSE] += 1
             cnt[_N_RECALLS] += 1.0
 
         U.active_bits[i] = U.active_bits[i] << np.uint32(1)
@@ -529,9 +537,9 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                 cnt[_N_SHARED] += 1.0
                 friends = _poisson(u_k, P.referrals_per_share)
                 if friends > 0:
-                    B.ref_user[n_ref] = i
-                    B.ref_count[n_ref] = friends
-                    n_ref += 1
+                    B.ref_user[ev[_EV_REF]] = i
+                    B.ref_count[ev[_EV_REF]] = friends
+                    ev[_EV_REF] += 1
                     U.referrals[i] += friends
                     cnt[_N_REFERRALS] += friends
 
@@ -574,14 +582,12 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                     if coupon > 0:
                         U.coupon_expiry[i] = -1
                         U.last_claim[i] = day
-                    B.buy_user[n_buy] = i
-                    B.buy_step[n_buy] = step
-                    B.buy_paid[n_buy] = paid
-                    B.buy_discount[n_buy] = price - paid
-                    n_buy += 1
+                    B.buy_user[ev[_EV_BUY]] = i
+                    B.buy_step[ev[_EV_BUY]] = step
+                    B.buy_paid[ev[_EV_BUY]] = paid  # revenue: summed in buy order afterwards
+                    B.buy_discount[ev[_EV_BUY]] = price - paid
+                    ev[_EV_BUY] += 1
                     cnt[_N_PURCHASES] += 1.0
-                    cnt[_N_REVENUE] += paid
-                    cnt[_N_DISCOUNT] += price - paid
 
         # 6. exits: one uniform against cumulative hazards (at most one exit a day). The exact
         # hazards need exp/pow; they are computed only when u falls below their upper bound
@@ -628,9 +634,9 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                 lapsed = True
                 U.lapsed[i] = True
                 U.lapse_day[i] = day
-                B.lapse_user[n_lapse] = i
-                B.lapse_event[n_lapse] = EV_LAPSE
-                n_lapse += 1
+                B.lapse_user[ev[_EV_LAPSE]] = i
+                B.lapse_event[ev[_EV_LAPSE]] = EV_LAPSE
+                ev[_EV_LAPSE] += 1
                 cnt[_N_LAPSES] += 1.0
         if churned and g >= 0:
             g_size[g] -= 1
@@ -659,23 +665,157 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                               P.dormant_after_days)  # fmt: skip
         old_stage = U.stage[i]
         if new_stage != old_stage:
-            B.trans_user[n_trans] = i
-            B.trans_from[n_trans] = old_stage
-            B.trans_to[n_trans] = new_stage
-            n_trans += 1
+            B.trans_user[ev[_EV_TRANS]] = i
+            B.trans_from[ev[_EV_TRANS]] = old_stage
+            B.trans_to[ev[_EV_TRANS]] = new_stage
+            ev[_EV_TRANS] += 1
             U.stage[i] = new_stage
         cnt[_N_STAGE_POTENTIAL + new_stage] += 1.0
         if not churned:
             cnt[_N_REACHABLE] += 1.0
-            cnt[_N_TRUST_SUM] += trust
-            cnt[_N_FATIGUE_SUM] += fatigue
-            cnt[_N_INTENT_SUM] += intent
+            B.sum_trust[i] = trust  # the float sums are taken in user order afterwards
+            B.sum_fatigue[i] = fatigue
+            B.sum_intent[i] = intent
             if lapsed:
                 cnt[_N_LAPSED] += 1.0
-    B.sizes[0] = n_trans
-    B.sizes[1] = n_buy
-    B.sizes[2] = n_ref
-    B.sizes[3] = n_lapse
+
+
+BLOCK = 64  # users skipped together once all of them have churned (chunks are whole blocks)
+MIN_CHUNK = 16 * 1024  # users per parallel chunk at least (a chunk's fixed cost is ~1 us)
+CHUNKS_PER_THREAD = 4  # a few chunks per thread even out the load
+GROUP_DELTAS = ("size", "speakers", "pushed", "opened", "leaves")  # per-chunk int deltas
+
+
+def chunk_starts(n: int, threads: int) -> np.ndarray:
+    """Chunk boundaries over users [0, n): whole blocks, about CHUNKS_PER_THREAD per thread.
+
+    Results do not depend on the chunking (see :func:`step_users`); it only spreads the work.
+    """
+    size = max(MIN_CHUNK, -(-n // (threads * CHUNKS_PER_THREAD)))
+    size = -(-size // BLOCK) * BLOCK
+    return np.append(np.arange(0, n, size, dtype=np.int64), np.int64(n))
+
+
+def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed, g_opened,
+               g_leaves, B, threads=None):  # fmt: skip
+    """Advance users [0, n) by one day (the module docstring gives the order of events).
+
+    Users are split into chunks stepped in parallel on ``threads`` threads (default: numba's
+    current number). A user's result depends only on its own state and keyed draws, and every
+    output is reduced in the order of the serial loop: counts summed per chunk (exact), the
+    group counters as per-chunk integer deltas, the event buffers concatenated in chunk order,
+    revenue, discount and the trust/fatigue/intent sums added up in user order. So the tables
+    are byte-identical for any number of threads.
+    """
+    threads = numba.get_num_threads() if threads is None else threads
+    starts = chunk_starts(n, threads)
+    n_chunks = starts.shape[0] - 1
+    counts = np.zeros((n_chunks, len(COUNTERS)), np.float64)
+    positions = np.empty((n_chunks, 4), np.int64)
+    deltas = np.zeros((n_chunks, len(GROUP_DELTAS), g_size.shape[0]), np.int32)
+    _step_chunks(day, starts, keys, P, L, U, g_born, g_vitality, counts, positions, deltas, B)
+    _reduce(n, starts, U.churn_day, counts, positions, deltas, B,
+            (g_size, g_speakers, g_pushed, g_opened, g_leaves))  # fmt: skip
+
+
+@njit(parallel=True, cache=True)
+def _step_chunks(day, starts, keys, P, L, U, g_born, g_vitality, counts, positions, deltas, B):
+    """Step every chunk of users; chunk c writes only counts[c], positions[c], deltas[c], its
+    users' state and its own stretch of the event buffers (from its first slot on: a user
+    makes at most one event of each kind a day)."""
+    for c in numba.prange(starts.shape[0] - 1):
+        cnt = counts[c]
+        ev = positions[c]
+        gd = deltas[c]
+        ev[:] = starts[c]
+        _step_chunk(day, starts[c], starts[c + 1], keys, P, L, U, g_born, g_vitality,
+                    gd[0], gd[1], gd[2], gd[3], gd[4], cnt, ev, B)  # fmt: skip
+
+
+@njit(cache=True)
+def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed,
+                g_opened, g_leaves, cnt, ev, B):  # fmt: skip
+    """Users [lo, hi), block by block; a block whose users have all churned costs one test."""
+    dead = B.dead_blocks
+    for blk in range(lo // BLOCK, (hi + BLOCK - 1) // BLOCK):
+        if dead[blk]:
+            cnt[_N_STAGE_CHURNED] += BLOCK
+            continue
+        start = blk * BLOCK
+        stop = min(start + BLOCK, hi)
+        gone = 0
+        for i in range(start, stop):
+            if U.churn_day[i] >= 0:
+                cnt[_N_STAGE_CHURNED] += 1.0
+                gone += 1
+                continue
+            _step_user(i, day, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed,
+                       g_opened, g_leaves, cnt, ev, B)  # fmt: skip
+        if gone == BLOCK:  # (churned users never return; a full block never gains users)
+            dead[blk] = True
+
+
+@njit(cache=True)
+def _reduce(n, starts, churn_day, counts, positions, deltas, B, groups):
+    """Fold the chunks' outputs into the day's counters, buffers and groups, in user order."""
+    cnt = B.counters
+    for c in range(counts.shape[0]):
+        for k in range(counts.shape[1]):
+            cnt[k] += counts[c, k]  # counts: integers, exact in any order
+    sizes = B.sizes
+    sizes[:] = 0
+    for c in range(positions.shape[0]):  # concatenate each chunk's events in chunk order
+        first = starts[c]
+        m = positions[c, _EV_TRANS] - first
+        p = sizes[_EV_TRANS]
+        B.trans_user[p : p + m] = B.trans_user[first : first + m]
+        B.trans_from[p : p + m] = B.trans_from[first : first + m]
+        B.trans_to[p : p + m] = B.trans_to[first : first + m]
+        sizes[_EV_TRANS] += m
+        m = positions[c, _EV_BUY] - first
+        p = sizes[_EV_BUY]
+        B.buy_user[p : p + m] = B.buy_user[first : first + m]
+        B.buy_step[p : p + m] = B.buy_step[first : first + m]
+        B.buy_paid[p : p + m] = B.buy_paid[first : first + m]
+        B.buy_discount[p : p + m] = B.buy_discount[first : first + m]
+        sizes[_EV_BUY] += m
+        m = positions[c, _EV_REF] - first
+        p = sizes[_EV_REF]
+        B.ref_user[p : p + m] = B.ref_user[first : first + m]
+        B.ref_count[p : p + m] = B.ref_count[first : first + m]
+        sizes[_EV_REF] += m
+        m = positions[c, _EV_LAPSE] - first
+        p = sizes[_EV_LAPSE]
+        B.lapse_user[p : p + m] = B.lapse_user[first : first + m]
+        B.lapse_event[p : p + m] = B.lapse_event[first : first + m]
+        sizes[_EV_LAPSE] += m
+    revenue = 0.0
+    discount = 0.0
+    for k in range(sizes[_EV_BUY]):
+        revenue += B.buy_paid[k]
+        discount += B.buy_discount[k]
+    cnt[_N_REVENUE] += revenue
+    cnt[_N_DISCOUNT] += discount
+    trust = 0.0
+    fatigue = 0.0
+    intent = 0.0
+    dead = B.dead_blocks
+    for blk in range((n + BLOCK - 1) // BLOCK):
+        if dead[blk]:
+            continue
+        for i in range(blk * BLOCK, min(blk * BLOCK + BLOCK, n)):
+            if churn_day[i] < 0:
+                trust += B.sum_trust[i]
+                fatigue += B.sum_fatigue[i]
+                intent += B.sum_intent[i]
+    cnt[_N_TRUST_SUM] += trust
+    cnt[_N_FATIGUE_SUM] += fatigue
+    cnt[_N_INTENT_SUM] += intent
+    for k in range(len(groups)):
+        g_col = groups[k]
+        for c in range(deltas.shape[0]):
+            for g in range(deltas.shape[2]):
+                g_col[g] += deltas[c, k, g]
 
 
 @njit(cache=True)
