@@ -38,6 +38,7 @@ from sim.world.behaviour import (
 from sim.world.groups import STEP_GROUP_COLUMNS, Groups
 from sim.world.population import Population
 from sim.world.pressure import Pressure
+from sim.world.threads import resolve_threads
 from strategies.base import Strategy
 
 
@@ -101,6 +102,7 @@ class Simulation:
         self._params = step_params(self.world)
         self._ladder = ladder_arrays(self.world)
         self._buffers = new_buffers(self.pop.capacity)
+        self.threads = resolve_threads()  # SIYU_THREADS or every core; results do not depend on it
         self._pending_referrals: tuple[np.ndarray, np.ndarray] | None = None
         self.records: dict[str, list] = {
             "daily": [], "transitions": [], "purchases": [], "groups": [], "lapses": [],
@@ -184,7 +186,7 @@ class Simulation:
         buf.counters[:] = 0.0
         step_users(
             day, pop.n, day_keys(self.seed, day), self._params, self._ladder, pop.arrays(),
-            *(groups.buffer(k) for k in STEP_GROUP_COLUMNS), buf,
+            *(groups.buffer(k) for k in STEP_GROUP_COLUMNS), buf, self.threads,
         )  # fmt: skip
         n_trans, n_buy, n_ref, n_lapse = (int(x) for x in buf.sizes)
         uid = pop.col("uid")

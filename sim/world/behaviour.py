@@ -32,6 +32,7 @@ from numba import njit
 from sim.rng import Purpose, draw_key, mix64
 from sim.world.lifecycle import CHURNED, CORE, DORMANT, NEVER_DAYS, NEW, NO_DAY, POTENTIAL
 from sim.world.params import WorldParams
+from sim.world.threads import resolve_threads
 
 # indices of the daily counters the step accumulates
 COUNTERS = (
@@ -700,25 +701,29 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
                g_leaves, B, threads=None):  # fmt: skip
     """Advance users [0, n) by one day (the module docstring gives the order of events).
 
-    Users are split into chunks stepped in parallel on ``threads`` threads (default: numba's
-    current number). A user's result depends only on its own state and keyed draws, and every
-    output is reduced in the order of the serial loop: counts summed per chunk (exact), the
-    group counters as per-chunk integer deltas, the event buffers concatenated in chunk order,
-    revenue, discount and the trust/fatigue/intent sums added up in user order. So the tables
-    are byte-identical for any number of threads.
+    Users are split into chunks stepped in parallel on ``threads`` threads (default:
+    :func:`~sim.world.threads.resolve_threads`). A user's result depends only on its own state
+    and keyed draws, and every output is reduced in the order of the serial loop: counts summed
+    per chunk (exact), the group counters as per-chunk integer deltas, the event buffers
+    concatenated in chunk order, revenue, discount and the trust/fatigue/intent sums added up
+    in user order. So the tables are byte-identical for any number of threads.
     """
-    threads = numba.get_num_threads() if threads is None else threads
+    threads = resolve_threads() if threads is None else threads
     starts = chunk_starts(n, threads)
     n_chunks = starts.shape[0] - 1
     counts = np.zeros((n_chunks, len(COUNTERS)), np.float64)
     positions = np.empty((n_chunks, 4), np.int64)
     deltas = np.zeros((n_chunks, len(GROUP_DELTAS), g_size.shape[0]), np.int32)
-    _step_chunks(day, starts, keys, P, L, U, g_born, g_vitality, counts, positions, deltas, B)
+    if threads > 1 and n_chunks > 1:
+        numba.set_num_threads(threads)
+        step = _step_chunks_parallel
+    else:  # one thread: no threading layer at all (safe in a forked worker)
+        step = _step_chunks_serial
+    step(day, starts, keys, P, L, U, g_born, g_vitality, counts, positions, deltas, B)
     _reduce(n, starts, U.churn_day, counts, positions, deltas, B,
             (g_size, g_speakers, g_pushed, g_opened, g_leaves))  # fmt: skip
 
 
-@njit(parallel=True, cache=True)
 def _step_chunks(day, starts, keys, P, L, U, g_born, g_vitality, counts, positions, deltas, B):
     """Step every chunk of users; chunk c writes only counts[c], positions[c], deltas[c], its
     users' state and its own stretch of the event buffers (from its first slot on: a user
@@ -730,6 +735,10 @@ def _step_chunks(day, starts, keys, P, L, U, g_born, g_vitality, counts, positio
         ev[:] = starts[c]
         _step_chunk(day, starts[c], starts[c + 1], keys, P, L, U, g_born, g_vitality,
                     gd[0], gd[1], gd[2], gd[3], gd[4], cnt, ev, B)  # fmt: skip
+
+
+_step_chunks_parallel = njit(parallel=True, cache=True)(_step_chunks)
+_step_chunks_serial = njit(cache=True)(_step_chunks)  # prange runs as range
 
 
 @njit(cache=True)
