@@ -364,323 +364,6 @@ def _classify(purchases, silence, churned, core_min, dormant_after):
     return POTENTIAL
 
 
-@njit(inline="always", cache=True)
-def _step_user(i, day, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed, g_opened,
-               g_leaves, cnt, ev, B):  # fmt: skip
-    """Advance reachable user ``i`` by one day (the module docstring gives the order).
-
-    Writes only user ``i``'s state and its chunk's outputs: ``cnt`` (counts), the group arrays
-    (the chunk's per-group deltas), events at ``ev`` (the chunk's next buffer positions) and
-    the user's trust, fatigue and intent in ``B.sum_*`` (summed in user order afterwards).
-    """
-    k_open, k_active, k_study, k_speak, k_share, k_buy, k_churn = (
-        keys[0], keys[1], keys[2], keys[3], keys[4], keys[5], keys[6],
-    )  # fmt: skip
-    n_products = L.price.shape[0]
-    if True:  # (the body of the former serial loop over users)
-        uid = U.uid[i]
-        trust = float(U.trust[i])
-        g = U.group[i]
-        muted = U.muted[i]
-        lapsed = U.lapsed[i]
-        n_promo = float(U.inbox_promo[i])
-        n_content = float(U.inbox_content[i])
-        relevance = float(U.inbox_relevance[i]) / n_content if n_content > 0 else 0.0
-        contact = U.inbox_contact[i] > 0
-        n_reward = float(U.inbox_reward[i])
-        seen_messages = not muted and n_promo + n_content > 0
-        if seen_messages or contact or n_reward > 0:  # a muted user does not see messages
-            U.last_touch[i] = day
-        if n_promo + n_content > 0 or contact or n_reward > 0:
-            U.reached_days[i] += 1
-
-        # 1. wear and fatigue. Novelty: content pushed again and again wears out; a worn push is
-        # felt as load like an irrelevant one
-        wear = float(U.wear[i])
-        r_eff = 0.0
-        if n_content > 0:
-            r_eff = relevance / (1.0 + P.wear_weight * wear)  # relevance x novelty
-        if wear > 0.0 or n_content > 0:
-            wear = P.wear_keep * wear + (1.0 - P.wear_keep) * n_content
-            U.wear[i] = wear if wear > 1e-6 else 0.0  # below a push a decade: worn off
-        load = 0.0 if muted else n_promo + n_content * (1.0 - P.relevant_fatigue_shield * r_eff)
-        fatigue = P.fatigue_keep * U.fatigue[i] + (1.0 - P.fatigue_keep) * load
-        excess = _excess(fatigue, P)
-
-        # 2. reading what was pushed today (reading is not activity)
-        opened_content = False
-        opened_promo = False
-        if n_content > 0:
-            cnt[_N_CONTENT_REACHED] += 1.0
-        if not muted and n_promo + n_content > 0:
-            u_c, u_p = _u2(k_open, uid)
-            base = P.open_intercept + P.open_trust * (trust - 0.5) - P.open_fatigue * excess
-            if lapsed:
-                base -= P.lapsed_open_penalty
-            if n_content > 0:
-                p1 = _sigmoid(base + P.open_relevance * r_eff)
-                opened_content = u_c < _any_of(p1, n_content)
-                if g >= 0:  # the group's pushed-content open rate (promos are not group life)
-                    g_pushed[g] += 1
-                    if opened_content:
-                        g_opened[g] += 1
-            if n_promo > 0:
-                p1 = _sigmoid(base + P.open_relevance * P.promo_relevance)
-                opened_promo = u_p < _any_of(p1, n_promo)
-        opened = opened_content or opened_promo
-        if opened:
-            U.last_open[i] = day
-            U.open_days[i] += 1
-            cnt[_N_OPENED] += 1.0
-        if opened_content:
-            cnt[_N_CONTENT_OPENED] += 1.0
-        if opened_promo:
-            U.offer_open_days[i] += 1
-
-        # 3. trust and buying intent
-        if not muted:
-            irrelevant = n_promo * (1.0 - P.promo_relevance) + n_content * (1.0 - r_eff)
-            trust -= P.trust_loss_irrelevant * irrelevant
-        intent = float(U.intent[i])
-        intent += P.intent_regrow_per_day * (U.need[i] - intent)
-        if opened_content:
-            trust += P.trust_gain_relevant * r_eff * min(n_content, 3.0)
-            ceiling = min(1.0, P.intent_paving_ceiling * U.need[i])
-            if intent < ceiling:
-                intent += P.intent_paving * r_eff * (ceiling - intent)
-        if contact:
-            trust += P.trust_gain_contact
-        if n_reward > 0:
-            value = float(U.inbox_reward_value[i])
-            if value > 0.0:
-                # grows with the value and saturates; a trusting user has less left to gain
-                gain = P.trust_gain_reward * (1.0 - math.exp(-value / P.reward_value_scale))
-                trust += gain * (1.0 - trust)
-            U.last_claim[i] = day
-
-        # 4. activity
-        ladder = U.ladder[i]
-        since_buy = day - U.last_purchase[i] if U.last_purchase[i] != NO_DAY else NEVER_DAYS
-        in_camp = ladder == 1 and since_buy < P.camp_days
-        silence = day - U.last_active[i] if U.last_active[i] != NO_DAY else NEVER_DAYS
-        logit = (
-            P.active_intercept
-            + P.active_engagement * U.engagement_logit[i]
-            + P.active_trust * (trust - 0.5)
-            - P.habit_decay_per_day * min(max(silence - 1, 0), P.habit_decay_cap_days)
-        )
-        if g >= 0:
-            logit += P.active_group_vitality * g_vitality[g]
-        if opened_content:
-            logit += P.active_opened_content * r_eff
-        if opened_promo:
-            logit += P.active_opened_promo
-        if contact:
-            logit += P.active_contact
-        if muted:
-            logit += P.active_muted
-        if in_camp:
-            logit += P.camp_checkin
-        last_touch = U.last_touch[i]
-        if last_touch == NO_DAY or day - last_touch > P.forget_after_days:
-            logit -= P.forget_penalty
-        drift = logit  # the user's engagement today, before the lapsed state
-        if lapsed:
-            logit -= P.lapsed_activity_penalty
-            if U.coupon_expiry[i] >= day:
-                logit += P.recall_coupon * U.coupon_discount[i]
-        active = _u1(k_active, uid) < _sigmoid(logit)
-        if lapsed and active:  # recalled
-            lapsed = False
-            U.lapsed[i] = False
-            B.lapse_user[ev[_EV_LAPSE]] = i
-            B.lapse_event[ev[_EV_LAPSE]] = EV_RECALL
-            ev[_EV_LAPSE] += 1
-            cnt[_N_RECALLS] += 1.0
-
-        U.active_bits[i] = U.active_bits[i] << np.uint32(1)
-        U.speak_bits[i] = U.speak_bits[i] << np.uint32(1)
-        if active:
-            cnt[_N_ACTIVE] += 1.0
-            U.last_active[i] = day
-            silence = 0
-            U.active_bits[i] |= np.uint32(1)
-            # 5a. study (a camp day is a check-in: it builds the need for the course)
-            studies = ladder > 0 and U.progress[i] < 1.0
-            if studies and _u1(k_study, uid) < 0.5 + 0.5 * U.engagement[i]:
-                step_rate = L.study_per_active_day[ladder - 1]
-                gain = step_rate * (0.5 + P.study_engagement * U.engagement[i])
-                U.progress[i] = min(1.0, U.progress[i] + gain)
-                if U.progress[i] >= 1.0:
-                    U.completed[i] += 1
-                    trust += P.trust_gain_completion
-                    cnt[_N_COMPLETIONS] += 1.0
-            if in_camp:
-                intent += P.camp_intent_gain * (1.0 - intent)
-            # 5b. speak (promos received today make the group an ad dump)
-            if g >= 0:
-                p_speak = _sigmoid(
-                    P.speak_intercept
-                    + P.speak_engagement * U.engagement_logit[i]
-                    + P.speak_contagion * g_vitality[g]
-                    - P.speak_fatigue * excess
-                    - P.speak_promo * min(n_promo, 3.0)
-                    + P.speak_group_novelty * math.exp(-(day - g_born[g]) / P.group_novelty_days)
-                )
-                if _u1(k_speak, uid) < p_speak:
-                    U.speak_bits[i] |= np.uint32(1)
-                    g_speakers[g] += 1
-                    cnt[_N_SPOKE] += 1.0
-            # 5c. share → friends who register tomorrow
-            u_s, u_k = _u2(k_share, uid)
-            if u_s < _sigmoid(P.share_intercept + P.share_trust * (trust - 0.5)
-                              + U.engagement_logit[i]):  # fmt: skip
-                cnt[_N_SHARED] += 1.0
-                friends = _poisson(u_k, P.referrals_per_share)
-                if friends > 0:
-                    B.ref_user[ev[_EV_REF]] = i
-                    B.ref_count[ev[_EV_REF]] = friends
-                    ev[_EV_REF] += 1
-                    U.referrals[i] += friends
-                    cnt[_N_REFERRALS] += friends
-
-        # 5d. a buying occasion (an active day, or an opened promo): the next ladder step (the
-        # top step repeats), with odds scaled by intent
-        if (active or opened_promo) and not lapsed:
-            step = ladder if ladder < n_products else n_products - 1
-            if since_buy >= L.min_gap_days[step]:
-                price = L.price[step]
-                coupon = 0.0
-                log_ratio = L.log_price_ratio[step]
-                if U.coupon_expiry[i] >= day:
-                    coupon = float(U.coupon_discount[i])
-                    log_ratio += math.log(1.0 - coupon)
-                paid = price * (1.0 - coupon)
-                logit = (
-                    L.base_logit[step]
-                    + P.purchase_trust * (trust - 0.5)
-                    - U.price_sensitivity[i]
-                    * (log_ratio - P.wallet_income_elasticity * U.log_income_ratio[i])
-                    - P.affordability_weight * paid / max(float(U.income[i]), 1.0)
-                    - P.purchase_fatigue * excess
-                    + U.buy_logit_offset[i]
-                )
-                if opened_promo:
-                    logit += P.promo_lift_per_trust * trust
-                if ladder == 1 and P.camp_days <= since_buy < P.camp_days + P.camp_offer_days:
-                    logit += P.camp_offer_lift
-                if _u1(k_buy, uid) < intent * _sigmoid(logit):
-                    U.purchases[i] += 1
-                    if ladder < n_products:
-                        U.ladder[i] = ladder + 1
-                    U.revenue[i] += paid
-                    U.discount[i] += price - paid
-                    if U.first_purchase[i] == NO_DAY:
-                        U.first_purchase[i] = day
-                    U.last_purchase[i] = day
-                    U.progress[i] = 0.0
-                    intent *= 1.0 - P.intent_consumed
-                    if coupon > 0:
-                        U.coupon_expiry[i] = -1
-                        U.last_claim[i] = day
-                    B.buy_user[ev[_EV_BUY]] = i
-                    B.buy_step[ev[_EV_BUY]] = step
-                    B.buy_paid[ev[_EV_BUY]] = paid  # revenue: summed in buy order afterwards
-                    B.buy_discount[ev[_EV_BUY]] = price - paid
-                    ev[_EV_BUY] += 1
-                    cnt[_N_PURCHASES] += 1.0
-
-        # 6. exits: one uniform against cumulative hazards (at most one exit a day). The exact
-        # hazards need exp/pow; they are computed only when u falls below their upper bound
-        frailty = float(U.frailty[i])
-        churn_scale = P.churn_base_hazard * U.churn_multiplier[i] * frailty
-        h_block = P.block_per_excess * excess
-        h_mute = 0.0 if muted else P.mute_per_excess * excess
-        h_leave = 0.0
-        if g >= 0:
-            h_leave = P.group_leave_base_hazard + P.group_leave_per_excess * excess
-        can_lapse = not lapsed and not active
-        u = _u1(k_churn, uid)
-        h_bound = churn_scale * P.churn_hazard_bound + h_block + h_mute + h_leave
-        if can_lapse:
-            h_bound += P.lapse_hazard_cap
-        churned = False
-        if u < h_bound:
-            h_churn = (
-                churn_scale
-                * _silence_factor(silence, P.churn_silence_ratio, P.churn_silence_ramp_days)
-                * math.exp(-P.churn_trust * (trust - 0.5))
-                + h_block
-            )
-            h_lapse = 0.0
-            if can_lapse:  # disengagement: the less engaged today, the likelier to lapse
-                h_lapse = min(
-                    P.lapse_hazard_cap,
-                    P.lapse_base_hazard * frailty * math.exp(-P.lapse_activity_weight * drift)
-                    + P.lapse_per_excess * excess,
-                )
-            if u < h_churn:
-                churned = True
-                U.churn_day[i] = day
-                cnt[_N_CHURNED_TODAY] += 1.0
-            elif u < h_churn + h_mute:
-                U.muted[i] = True
-                cnt[_N_MUTES] += 1.0
-            elif u < h_churn + h_mute + h_leave:
-                g_size[g] -= 1
-                g_leaves[g] += 1
-                U.group[i] = -1
-                cnt[_N_GROUP_LEAVES] += 1.0
-            elif u < h_churn + h_mute + h_leave + h_lapse:
-                lapsed = True
-                U.lapsed[i] = True
-                U.lapse_day[i] = day
-                B.lapse_user[ev[_EV_LAPSE]] = i
-                B.lapse_event[ev[_EV_LAPSE]] = EV_LAPSE
-                ev[_EV_LAPSE] += 1
-                cnt[_N_LAPSES] += 1.0
-        if churned and g >= 0:
-            g_size[g] -= 1
-            g_leaves[g] += 1
-            U.group[i] = -1
-            cnt[_N_GROUP_LEAVES] += 1.0
-
-        # 7. trust drifts toward its floor; write back state; clear the inbox
-        trust -= P.trust_decay * (trust - P.trust_floor)
-        trust = min(1.0, max(0.0, trust))
-        U.trust[i] = trust
-        U.fatigue[i] = fatigue
-        U.intent[i] = intent
-        if n_promo + n_content > 0:
-            U.inbox_promo[i] = 0
-            U.inbox_content[i] = 0
-            U.inbox_relevance[i] = 0.0
-        if contact:
-            U.inbox_contact[i] = 0
-        if n_reward > 0:
-            U.inbox_reward[i] = 0
-            U.inbox_reward_value[i] = 0.0
-
-        # 8. lifecycle stage
-        new_stage = _classify(U.purchases[i], silence, churned, P.core_min_purchases,
-                              P.dormant_after_days)  # fmt: skip
-        old_stage = U.stage[i]
-        if new_stage != old_stage:
-            B.trans_user[ev[_EV_TRANS]] = i
-            B.trans_from[ev[_EV_TRANS]] = old_stage
-            B.trans_to[ev[_EV_TRANS]] = new_stage
-            ev[_EV_TRANS] += 1
-            U.stage[i] = new_stage
-        cnt[_N_STAGE_POTENTIAL + new_stage] += 1.0
-        if not churned:
-            cnt[_N_REACHABLE] += 1.0
-            B.sum_trust[i] = trust  # the float sums are taken in user order afterwards
-            B.sum_fatigue[i] = fatigue
-            B.sum_intent[i] = intent
-            if lapsed:
-                cnt[_N_LAPSED] += 1.0
-
-
 BLOCK = 64  # users skipped together once all of them have churned (chunks are whole blocks)
 MIN_CHUNK = 16 * 1024  # users per parallel chunk at least (a chunk's fixed cost is ~1 us)
 CHUNKS_PER_THREAD = 4  # a few chunks per thread even out the load
@@ -724,44 +407,367 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
             (g_size, g_speakers, g_pushed, g_opened, g_leaves))  # fmt: skip
 
 
-def _step_chunks(day, starts, keys, P, L, U, g_born, g_vitality, counts, positions, deltas, B):
+@njit(parallel=True, cache=True)
+def _step_chunks_parallel(day, starts, keys, P, L, U, g_born, g_vitality, counts, positions,
+                          deltas, B):  # fmt: skip
     """Step every chunk of users; chunk c writes only counts[c], positions[c], deltas[c], its
     users' state and its own stretch of the event buffers (from its first slot on: a user
     makes at most one event of each kind a day)."""
     for c in numba.prange(starts.shape[0] - 1):
-        cnt = counts[c]
-        ev = positions[c]
         gd = deltas[c]
-        ev[:] = starts[c]
+        positions[c, :] = starts[c]
         _step_chunk(day, starts[c], starts[c + 1], keys, P, L, U, g_born, g_vitality,
-                    gd[0], gd[1], gd[2], gd[3], gd[4], cnt, ev, B)  # fmt: skip
+                    gd[0], gd[1], gd[2], gd[3], gd[4], counts[c], positions[c], B)  # fmt: skip
 
 
-_step_chunks_parallel = njit(parallel=True, cache=True)(_step_chunks)
-_step_chunks_serial = njit(cache=True)(_step_chunks)  # prange runs as range
+@njit(cache=True)
+def _step_chunks_serial(day, starts, keys, P, L, U, g_born, g_vitality, counts, positions,
+                        deltas, B):  # fmt: skip
+    """:func:`_step_chunks_parallel` on this thread (no threading layer: safe after a fork)."""
+    for c in range(starts.shape[0] - 1):
+        gd = deltas[c]
+        positions[c, :] = starts[c]
+        _step_chunk(day, starts[c], starts[c + 1], keys, P, L, U, g_born, g_vitality,
+                    gd[0], gd[1], gd[2], gd[3], gd[4], counts[c], positions[c], B)  # fmt: skip
 
 
 @njit(cache=True)
 def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed,
                 g_opened, g_leaves, cnt, ev, B):  # fmt: skip
-    """Users [lo, hi), block by block; a block whose users have all churned costs one test."""
+    """Advance users [lo, hi) by one day (the module docstring gives the order of events).
+
+    Writes only these users' state and the chunk's outputs: ``cnt`` (counts), the group arrays
+    (the chunk's per-group deltas), the event buffers from ``ev`` (the chunk's first buffer
+    positions) on, and each user's trust, fatigue and intent in ``B.sum_*`` (summed in user
+    order by :func:`_reduce`). A block of BLOCK users who have all churned costs one test.
+    """
+    k_open, k_active, k_study, k_speak, k_share, k_buy, k_churn = (
+        keys[0], keys[1], keys[2], keys[3], keys[4], keys[5], keys[6],
+    )  # fmt: skip
+    n_products = L.price.shape[0]
+    n_trans = ev[_EV_TRANS]
+    n_buy = ev[_EV_BUY]
+    n_ref = ev[_EV_REF]
+    n_lapse = ev[_EV_LAPSE]
     dead = B.dead_blocks
     for blk in range(lo // BLOCK, (hi + BLOCK - 1) // BLOCK):
         if dead[blk]:
             cnt[_N_STAGE_CHURNED] += BLOCK
             continue
-        start = blk * BLOCK
-        stop = min(start + BLOCK, hi)
         gone = 0
-        for i in range(start, stop):
+        for i in range(blk * BLOCK, min(blk * BLOCK + BLOCK, hi)):
             if U.churn_day[i] >= 0:
                 cnt[_N_STAGE_CHURNED] += 1.0
                 gone += 1
                 continue
-            _step_user(i, day, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed,
-                       g_opened, g_leaves, cnt, ev, B)  # fmt: skip
+            uid = U.uid[i]
+            trust = float(U.trust[i])
+            g = U.group[i]
+            muted = U.muted[i]
+            lapsed = U.lapsed[i]
+            n_promo = float(U.inbox_promo[i])
+            n_content = float(U.inbox_content[i])
+            relevance = float(U.inbox_relevance[i]) / n_content if n_content > 0 else 0.0
+            contact = U.inbox_contact[i] > 0
+            n_reward = float(U.inbox_reward[i])
+            seen_messages = not muted and n_promo + n_content > 0
+            if seen_messages or contact or n_reward > 0:  # a muted user does not see messages
+                U.last_touch[i] = day
+            if n_promo + n_content > 0 or contact or n_reward > 0:
+                U.reached_days[i] += 1
+
+            # 1. wear and fatigue. Novelty: content pushed again and again wears out; a worn push is
+            # felt as load like an irrelevant one
+            wear = float(U.wear[i])
+            r_eff = 0.0
+            if n_content > 0:
+                r_eff = relevance / (1.0 + P.wear_weight * wear)  # relevance x novelty
+            if wear > 0.0 or n_content > 0:
+                wear = P.wear_keep * wear + (1.0 - P.wear_keep) * n_content
+                U.wear[i] = wear if wear > 1e-6 else 0.0  # below a push a decade: worn off
+            load = 0.0 if muted else n_promo + n_content * (1.0 - P.relevant_fatigue_shield * r_eff)
+            fatigue = P.fatigue_keep * U.fatigue[i] + (1.0 - P.fatigue_keep) * load
+            excess = _excess(fatigue, P)
+
+            # 2. reading what was pushed today (reading is not activity)
+            opened_content = False
+            opened_promo = False
+            if n_content > 0:
+                cnt[_N_CONTENT_REACHED] += 1.0
+            if not muted and n_promo + n_content > 0:
+                u_c, u_p = _u2(k_open, uid)
+                base = P.open_intercept + P.open_trust * (trust - 0.5) - P.open_fatigue * excess
+                if lapsed:
+                    base -= P.lapsed_open_penalty
+                if n_content > 0:
+                    p1 = _sigmoid(base + P.open_relevance * r_eff)
+                    opened_content = u_c < _any_of(p1, n_content)
+                    if g >= 0:  # the group's pushed-content open rate (promos are not group life)
+                        g_pushed[g] += 1
+                        if opened_content:
+                            g_opened[g] += 1
+                if n_promo > 0:
+                    p1 = _sigmoid(base + P.open_relevance * P.promo_relevance)
+                    opened_promo = u_p < _any_of(p1, n_promo)
+            opened = opened_content or opened_promo
+            if opened:
+                U.last_open[i] = day
+                U.open_days[i] += 1
+                cnt[_N_OPENED] += 1.0
+            if opened_content:
+                cnt[_N_CONTENT_OPENED] += 1.0
+            if opened_promo:
+                U.offer_open_days[i] += 1
+
+            # 3. trust and buying intent
+            if not muted:
+                irrelevant = n_promo * (1.0 - P.promo_relevance) + n_content * (1.0 - r_eff)
+                trust -= P.trust_loss_irrelevant * irrelevant
+            intent = float(U.intent[i])
+            intent += P.intent_regrow_per_day * (U.need[i] - intent)
+            if opened_content:
+                trust += P.trust_gain_relevant * r_eff * min(n_content, 3.0)
+                ceiling = min(1.0, P.intent_paving_ceiling * U.need[i])
+                if intent < ceiling:
+                    intent += P.intent_paving * r_eff * (ceiling - intent)
+            if contact:
+                trust += P.trust_gain_contact
+            if n_reward > 0:
+                value = float(U.inbox_reward_value[i])
+                if value > 0.0:
+                    # grows with the value and saturates; a trusting user has less left to gain
+                    gain = P.trust_gain_reward * (1.0 - math.exp(-value / P.reward_value_scale))
+                    trust += gain * (1.0 - trust)
+                U.last_claim[i] = day
+
+            # 4. activity
+            ladder = U.ladder[i]
+            since_buy = day - U.last_purchase[i] if U.last_purchase[i] != NO_DAY else NEVER_DAYS
+            in_camp = ladder == 1 and since_buy < P.camp_days
+            silence = day - U.last_active[i] if U.last_active[i] != NO_DAY else NEVER_DAYS
+            logit = (
+                P.active_intercept
+                + P.active_engagement * U.engagement_logit[i]
+                + P.active_trust * (trust - 0.5)
+                - P.habit_decay_per_day * min(max(silence - 1, 0), P.habit_decay_cap_days)
+            )
+            if g >= 0:
+                logit += P.active_group_vitality * g_vitality[g]
+            if opened_content:
+                logit += P.active_opened_content * r_eff
+            if opened_promo:
+                logit += P.active_opened_promo
+            if contact:
+                logit += P.active_contact
+            if muted:
+                logit += P.active_muted
+            if in_camp:
+                logit += P.camp_checkin
+            last_touch = U.last_touch[i]
+            if last_touch == NO_DAY or day - last_touch > P.forget_after_days:
+                logit -= P.forget_penalty
+            drift = logit  # the user's engagement today, before the lapsed state
+            if lapsed:
+                logit -= P.lapsed_activity_penalty
+                if U.coupon_expiry[i] >= day:
+                    logit += P.recall_coupon * U.coupon_discount[i]
+            active = _u1(k_active, uid) < _sigmoid(logit)
+            if lapsed and active:  # recalled
+                lapsed = False
+                U.lapsed[i] = False
+                B.lapse_user[n_lapse] = i
+                B.lapse_event[n_lapse] = EV_RECALL
+                n_lapse += 1
+                cnt[_N_RECALLS] += 1.0
+
+            U.active_bits[i] = U.active_bits[i] << np.uint32(1)
+            U.speak_bits[i] = U.speak_bits[i] << np.uint32(1)
+            if active:
+                cnt[_N_ACTIVE] += 1.0
+                U.last_active[i] = day
+                silence = 0
+                U.active_bits[i] |= np.uint32(1)
+                # 5a. study (a camp day is a check-in: it builds the need for the course)
+                studies = ladder > 0 and U.progress[i] < 1.0
+                if studies and _u1(k_study, uid) < 0.5 + 0.5 * U.engagement[i]:
+                    step_rate = L.study_per_active_day[ladder - 1]
+                    gain = step_rate * (0.5 + P.study_engagement * U.engagement[i])
+                    U.progress[i] = min(1.0, U.progress[i] + gain)
+                    if U.progress[i] >= 1.0:
+                        U.completed[i] += 1
+                        trust += P.trust_gain_completion
+                        cnt[_N_COMPLETIONS] += 1.0
+                if in_camp:
+                    intent += P.camp_intent_gain * (1.0 - intent)
+                # 5b. speak (promos received today make the group an ad dump)
+                if g >= 0:
+                    p_speak = _sigmoid(
+                        P.speak_intercept
+                        + P.speak_engagement * U.engagement_logit[i]
+                        + P.speak_contagion * g_vitality[g]
+                        - P.speak_fatigue * excess
+                        - P.speak_promo * min(n_promo, 3.0)
+                        + P.speak_group_novelty
+                        * math.exp(-(day - g_born[g]) / P.group_novelty_days)
+                    )
+                    if _u1(k_speak, uid) < p_speak:
+                        U.speak_bits[i] |= np.uint32(1)
+                        g_speakers[g] += 1
+                        cnt[_N_SPOKE] += 1.0
+                # 5c. share → friends who register tomorrow
+                u_s, u_k = _u2(k_share, uid)
+                if u_s < _sigmoid(P.share_intercept + P.share_trust * (trust - 0.5)
+                              + U.engagement_logit[i]):  # fmt: skip
+                    cnt[_N_SHARED] += 1.0
+                    friends = _poisson(u_k, P.referrals_per_share)
+                    if friends > 0:
+                        B.ref_user[n_ref] = i
+                        B.ref_count[n_ref] = friends
+                        n_ref += 1
+                        U.referrals[i] += friends
+                        cnt[_N_REFERRALS] += friends
+
+            # 5d. a buying occasion (an active day, or an opened promo): the next ladder step (the
+            # top step repeats), with odds scaled by intent
+            if (active or opened_promo) and not lapsed:
+                step = ladder if ladder < n_products else n_products - 1
+                if since_buy >= L.min_gap_days[step]:
+                    price = L.price[step]
+                    coupon = 0.0
+                    log_ratio = L.log_price_ratio[step]
+                    if U.coupon_expiry[i] >= day:
+                        coupon = float(U.coupon_discount[i])
+                        log_ratio += math.log(1.0 - coupon)
+                    paid = price * (1.0 - coupon)
+                    logit = (
+                        L.base_logit[step]
+                        + P.purchase_trust * (trust - 0.5)
+                        - U.price_sensitivity[i]
+                        * (log_ratio - P.wallet_income_elasticity * U.log_income_ratio[i])
+                        - P.affordability_weight * paid / max(float(U.income[i]), 1.0)
+                        - P.purchase_fatigue * excess
+                        + U.buy_logit_offset[i]
+                    )
+                    if opened_promo:
+                        logit += P.promo_lift_per_trust * trust
+                    if ladder == 1 and P.camp_days <= since_buy < P.camp_days + P.camp_offer_days:
+                        logit += P.camp_offer_lift
+                    if _u1(k_buy, uid) < intent * _sigmoid(logit):
+                        U.purchases[i] += 1
+                        if ladder < n_products:
+                            U.ladder[i] = ladder + 1
+                        U.revenue[i] += paid
+                        U.discount[i] += price - paid
+                        if U.first_purchase[i] == NO_DAY:
+                            U.first_purchase[i] = day
+                        U.last_purchase[i] = day
+                        U.progress[i] = 0.0
+                        intent *= 1.0 - P.intent_consumed
+                        if coupon > 0:
+                            U.coupon_expiry[i] = -1
+                            U.last_claim[i] = day
+                        B.buy_user[n_buy] = i
+                        B.buy_step[n_buy] = step
+                        B.buy_paid[n_buy] = paid
+                        B.buy_discount[n_buy] = price - paid
+                        n_buy += 1
+                        cnt[_N_PURCHASES] += 1.0  # revenue, discount: summed by _reduce
+
+            # 6. exits: one uniform against cumulative hazards (at most one exit a day). The exact
+            # hazards need exp/pow; they are computed only when u falls below their upper bound
+            frailty = float(U.frailty[i])
+            churn_scale = P.churn_base_hazard * U.churn_multiplier[i] * frailty
+            h_block = P.block_per_excess * excess
+            h_mute = 0.0 if muted else P.mute_per_excess * excess
+            h_leave = 0.0
+            if g >= 0:
+                h_leave = P.group_leave_base_hazard + P.group_leave_per_excess * excess
+            can_lapse = not lapsed and not active
+            u = _u1(k_churn, uid)
+            h_bound = churn_scale * P.churn_hazard_bound + h_block + h_mute + h_leave
+            if can_lapse:
+                h_bound += P.lapse_hazard_cap
+            churned = False
+            if u < h_bound:
+                h_churn = (
+                    churn_scale
+                    * _silence_factor(silence, P.churn_silence_ratio, P.churn_silence_ramp_days)
+                    * math.exp(-P.churn_trust * (trust - 0.5))
+                    + h_block
+                )
+                h_lapse = 0.0
+                if can_lapse:  # disengagement: the less engaged today, the likelier to lapse
+                    h_lapse = min(
+                        P.lapse_hazard_cap,
+                        P.lapse_base_hazard * frailty * math.exp(-P.lapse_activity_weight * drift)
+                        + P.lapse_per_excess * excess,
+                    )
+                if u < h_churn:
+                    churned = True
+                    U.churn_day[i] = day
+                    cnt[_N_CHURNED_TODAY] += 1.0
+                elif u < h_churn + h_mute:
+                    U.muted[i] = True
+                    cnt[_N_MUTES] += 1.0
+                elif u < h_churn + h_mute + h_leave:
+                    g_size[g] -= 1
+                    g_leaves[g] += 1
+                    U.group[i] = -1
+                    cnt[_N_GROUP_LEAVES] += 1.0
+                elif u < h_churn + h_mute + h_leave + h_lapse:
+                    lapsed = True
+                    U.lapsed[i] = True
+                    U.lapse_day[i] = day
+                    B.lapse_user[n_lapse] = i
+                    B.lapse_event[n_lapse] = EV_LAPSE
+                    n_lapse += 1
+                    cnt[_N_LAPSES] += 1.0
+            if churned and g >= 0:
+                g_size[g] -= 1
+                g_leaves[g] += 1
+                U.group[i] = -1
+                cnt[_N_GROUP_LEAVES] += 1.0
+
+            # 7. trust drifts toward its floor; write back state; clear the inbox
+            trust -= P.trust_decay * (trust - P.trust_floor)
+            trust = min(1.0, max(0.0, trust))
+            U.trust[i] = trust
+            U.fatigue[i] = fatigue
+            U.intent[i] = intent
+            if n_promo + n_content > 0:
+                U.inbox_promo[i] = 0
+                U.inbox_content[i] = 0
+                U.inbox_relevance[i] = 0.0
+            if contact:
+                U.inbox_contact[i] = 0
+            if n_reward > 0:
+                U.inbox_reward[i] = 0
+                U.inbox_reward_value[i] = 0.0
+
+            # 8. lifecycle stage
+            new_stage = _classify(U.purchases[i], silence, churned, P.core_min_purchases,
+                              P.dormant_after_days)  # fmt: skip
+            old_stage = U.stage[i]
+            if new_stage != old_stage:
+                B.trans_user[n_trans] = i
+                B.trans_from[n_trans] = old_stage
+                B.trans_to[n_trans] = new_stage
+                n_trans += 1
+                U.stage[i] = new_stage
+            cnt[_N_STAGE_POTENTIAL + new_stage] += 1.0
+            if not churned:
+                cnt[_N_REACHABLE] += 1.0
+                B.sum_trust[i] = trust  # the float sums are taken in user order by _reduce
+                B.sum_fatigue[i] = fatigue
+                B.sum_intent[i] = intent
+                if lapsed:
+                    cnt[_N_LAPSED] += 1.0
         if gone == BLOCK:  # (churned users never return; a full block never gains users)
             dead[blk] = True
+    ev[_EV_TRANS] = n_trans
+    ev[_EV_BUY] = n_buy
+    ev[_EV_REF] = n_ref
+    ev[_EV_LAPSE] = n_lapse
 
 
 @njit(cache=True)
