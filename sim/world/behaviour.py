@@ -377,7 +377,7 @@ def chunk_starts(n: int, threads: int) -> np.ndarray:
     """
     size = max(MIN_CHUNK, -(-n // (threads * CHUNKS_PER_THREAD)))
     size = -(-size // BLOCK) * BLOCK
-    return np.append(np.arange(0, n, size, dtype=np.int64), np.int64(n))
+    return np.append(np.arange(0, max(n, 1), size, dtype=np.int64), np.int64(n))
 
 
 def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed, g_opened,
@@ -450,6 +450,7 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
     n_ref = ev[_EV_REF]
     n_lapse = ev[_EV_LAPSE]
     dead = B.dead_blocks
+    direct = lo == 0
     for blk in range(lo // BLOCK, (hi + BLOCK - 1) // BLOCK):
         if dead[blk]:
             cnt[_N_STAGE_CHURNED] += BLOCK
@@ -757,9 +758,14 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
             cnt[_N_STAGE_POTENTIAL + new_stage] += 1.0
             if not churned:
                 cnt[_N_REACHABLE] += 1.0
-                B.sum_trust[i] = trust  # the float sums are taken in user order by _reduce
-                B.sum_fatigue[i] = fatigue
-                B.sum_intent[i] = intent
+                if direct:  # the first chunk's users come first: they sum in order here
+                    cnt[_N_TRUST_SUM] += trust
+                    cnt[_N_FATIGUE_SUM] += fatigue
+                    cnt[_N_INTENT_SUM] += intent
+                else:  # later chunks' sums continue the first's, in user order, in _reduce
+                    B.sum_trust[i] = trust
+                    B.sum_fatigue[i] = fatigue
+                    B.sum_intent[i] = intent
                 if lapsed:
                     cnt[_N_LAPSED] += 1.0
         if gone == BLOCK:  # (churned users never return; a full block never gains users)
@@ -811,21 +817,22 @@ def _reduce(n, starts, churn_day, counts, positions, deltas, B, groups):
         discount += B.buy_discount[k]
     cnt[_N_REVENUE] += revenue
     cnt[_N_DISCOUNT] += discount
-    trust = 0.0
-    fatigue = 0.0
-    intent = 0.0
+    trust = counts[0, _N_TRUST_SUM]  # the first chunk's sums, taken in user order
+    fatigue = counts[0, _N_FATIGUE_SUM]
+    intent = counts[0, _N_INTENT_SUM]
     dead = B.dead_blocks
-    for blk in range((n + BLOCK - 1) // BLOCK):
+    first = starts[1]
+    for blk in range(first // BLOCK, (n + BLOCK - 1) // BLOCK):  # the others continue them
         if dead[blk]:
             continue
-        for i in range(blk * BLOCK, min(blk * BLOCK + BLOCK, n)):
+        for i in range(max(blk * BLOCK, first), min(blk * BLOCK + BLOCK, n)):
             if churn_day[i] < 0:
                 trust += B.sum_trust[i]
                 fatigue += B.sum_fatigue[i]
                 intent += B.sum_intent[i]
-    cnt[_N_TRUST_SUM] += trust
-    cnt[_N_FATIGUE_SUM] += fatigue
-    cnt[_N_INTENT_SUM] += intent
+    cnt[_N_TRUST_SUM] = trust
+    cnt[_N_FATIGUE_SUM] = fatigue
+    cnt[_N_INTENT_SUM] = intent
     for k in range(len(groups)):
         g_col = groups[k]
         for c in range(deltas.shape[0]):
