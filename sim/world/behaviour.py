@@ -456,7 +456,8 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
             cnt[_N_STAGE_CHURNED] += BLOCK
             continue
         gone = 0
-        for i in range(blk * BLOCK, min(blk * BLOCK + BLOCK, hi)):
+        # an unsigned index: numba then skips the negative-index wraparound on every access
+        for i in range(np.uint64(blk * BLOCK), np.uint64(min(blk * BLOCK + BLOCK, hi))):
             if U.churn_day[i] >= 0:
                 cnt[_N_STAGE_CHURNED] += 1.0
                 gone += 1
@@ -825,7 +826,7 @@ def _reduce(n, starts, churn_day, counts, positions, deltas, B, groups):
     for blk in range(first // BLOCK, (n + BLOCK - 1) // BLOCK):  # the others continue them
         if dead[blk]:
             continue
-        for i in range(max(blk * BLOCK, first), min(blk * BLOCK + BLOCK, n)):
+        for i in range(np.uint64(max(blk * BLOCK, first)), np.uint64(min(blk * BLOCK + BLOCK, n))):
             if churn_day[i] < 0:
                 trust += B.sum_trust[i]
                 fatigue += B.sum_fatigue[i]
