@@ -13,10 +13,10 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from sim.churn.model import load_churn_model
-from sim.errors import ConfigError
+from sim.errors import ConfigError, TwinFolderError
 from sim.io.yaml import excerpt, read_yaml_file
 from sim.rules.schema import Rule, compile_rules, unique_rule_names
-from sim.twin.folder import TwinFolderError, check_twin_folder
+from sim.twin.identity import check_twin_folder
 from sim.world.params import Strict, WorldParams
 from sim.world.population_spec import PopulationSpec
 from sim.world.pressure import PressureSpec

@@ -9,7 +9,8 @@ cell, and leaves any earlier report untouched.
 The notebooks read the folder through :func:`load_report`, which gives every analysis table (an
 empty frame when a table is absent, e.g. no uplift) with the experiment manifest and run index,
 through the small helpers :func:`arm_verdicts` and :func:`decision_table` (the verdict the
-report opens with), :func:`policy_table`, :func:`sweep_design` and :func:`numeric_axis`;
+report opens with; :func:`sweep_verdicts` and :func:`sweep_decision_table` give a sweep's, with
+the same wording), :func:`policy_table`, :func:`sweep_design` and :func:`numeric_axis`;
 they name and format metrics with the vocabulary of :mod:`sim.analysis.metrics`.
 """
 
@@ -322,6 +323,115 @@ def decision_table(report: ExperimentReport, cell: str | None = None) -> pd.Data
             "net value: reading": _reading(net),
         })  # fmt: skip
     return pd.DataFrame(table)
+
+
+# --------------------------------------------------------------------------- a sweep's verdict
+SATURATING = 0.5
+"""Returns *flatten* when the last step of a swept parameter gains less per unit than this
+share of the first step's gain per unit."""
+
+
+def _swept_numbers(design: pd.DataFrame) -> list[str]:
+    """The swept parameters whose values are all numbers (the ones returns can saturate along)."""
+    params = [c for c in design.columns if c != "cell"]
+    return [p for p in params if pd.to_numeric(design[p], errors="coerce").notna().all()]
+
+
+def _setting(design: pd.DataFrame, cell: str) -> str:
+    """``name=value, …`` of a cell, each parameter by the last part of its config path."""
+    row = next(r for r in design.to_dict("records") if r["cell"] == cell)  # keeps ints ints
+    return ", ".join(f"{p.split('.')[-1]}={row[p]}" for p in design.columns if p != "cell")
+
+
+def returns_along(x: np.ndarray, y: np.ndarray, noise: float = 0.0) -> str:
+    """In words, how an effect ``y`` changes along increasing values ``x`` of one parameter:
+    no clear trend (``y`` spans less than ``noise``, e.g. a typical interval half-width), peaks
+    inside the range, still rising but flattening (the last step gains less than
+    :data:`SATURATING` of the first step per unit), or still rising (no saturation seen)."""
+    order = np.argsort(x, kind="stable")
+    x, y = np.asarray(x, float)[order], np.asarray(y, float)[order]
+    if len(x) < 3 or not np.isfinite(y).all():
+        return "too few values to tell whether returns saturate"
+    if np.ptp(y) < noise:
+        return (
+            "no clear trend — its values change the effect by less than a cell's interval "
+            "half-width, so whether returns saturate cannot be told from these runs"
+        )
+    best = int(np.argmax(y))
+    if best < len(x) - 1:
+        return f"returns peak at {x[best]:g} and fall beyond it (saturated within the range)"
+    first = (y[1] - y[0]) / (x[1] - x[0])
+    last = (y[-1] - y[-2]) / (x[-1] - x[-2])
+    if first > 0 and last < SATURATING * first:
+        return "still rising at the top of the range but flattening (diminishing returns)"
+    return "still rising at the top of the range: no saturation seen (try larger values)"
+
+
+def sweep_verdicts(report: ExperimentReport, metric: str = "net_value_per_user") -> dict[str, str]:
+    """For each treated arm of a sweep, in Markdown: the best cell on ``metric`` with its
+    interval and how sure we are (the single-experiment verdict's wording, :func:`arm_verdicts`),
+    how many other cells are within its interval, and for each numeric swept parameter whether
+    returns saturate (the effect averaged over the other parameters, :func:`returns_along`,
+    judged against the cells' mean interval half-width)."""
+    design = sweep_design(report)
+    rows = _rows(report, None)
+    rows = rows[rows["metric"] == metric] if len(rows) else rows
+    level = f"{1 - float(report.meta.get('alpha', 0.05)):.0%}"
+    control = report.labels.get("control", "control")
+    out = {}
+    for arm in report.arms[1:]:
+        r = rows[(rows["arm"] == arm) & rows["difference"].notna()] if len(rows) else rows
+        if r.empty:
+            out[arm] = (
+                f"**{report.labels[arm]}**: no cell could be compared on {metric_name(metric)}."
+            )
+            continue
+        best = r.loc[
+            r["difference"].idxmax() if verdict(metric, 1.0) > 0 else r["difference"].idxmin()
+        ]
+        near = r[(r["cell"] != best["cell"]) & (r["difference"] >= best["ci_low"])
+                 & (r["difference"] <= best["ci_high"])]  # fmt: skip
+        text = (
+            f"**{report.labels[arm]}** against the control ({control}): best at "
+            f"**{_setting(design, best['cell'])}** (cell {best['cell']}), "
+            f"{_phrase(best, metric_name(metric))}. "
+            + (_certainty(best, level) + " " if metric == "net_value_per_user" else "")
+            + f"{len(near)} of the other {len(r) - 1} cells lie inside its interval"
+            + (" — the best setting is not clearly better than those" if len(near) else "")
+            + "; the top of a ranking is flattered by luck (see section 3)."
+        )
+        by_cell = r.merge(design, on="cell")
+        noise = float(np.nanmean(r["ci_high"] - r["ci_low"]) / 2)
+        for param in _swept_numbers(design):
+            curve = by_cell.groupby(param)["difference"].mean()
+            others = " (averaged over the other parameters)" if design.shape[1] > 2 else ""
+            trend = returns_along(curve.index.to_numpy(float), curve.to_numpy(float), noise)
+            text += f" Along {param.split('.')[-1]}{others}: {trend}."
+        out[arm] = text + f" Intervals are {level}."
+    return out
+
+
+def _as_text(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def sweep_decision_table(report: ExperimentReport) -> pd.DataFrame:
+    """:func:`decision_table` of every cell, one row per cell and arm, with the swept values
+    (as text)."""
+    design = sweep_design(report)
+    frames = [
+        decision_table(report, cell).assign(cell=cell)
+        for cell in design["cell"]
+        if len(report.table("comparison", cell))
+    ]
+    if not frames:
+        return pd.DataFrame()
+    params = [p for p in design.columns if p != "cell"]
+    shown = design.assign(**{p: design[p].map(_as_text) for p in params})  # 0.3, not 0.300000
+    table = pd.concat(frames, ignore_index=True).merge(shown, on="cell")
+    table = table.rename(columns={p: p.split(".")[-1] for p in params})
+    first = ["cell", *[p.split(".")[-1] for p in design.columns if p != "cell"]]
+    return table[first + [c for c in table.columns if c not in first]]
 
 
 def judged(row: pd.Series) -> bool:

@@ -6,8 +6,9 @@ per-(seed, purpose, day) key. Nothing depends on call order, chunking, worker co
 users exist or which policy is running, so two arms of an experiment see the same luck for the
 same user (common random numbers). No global RNG state is touched anywhere.
 
-The hot loop calls :func:`uniform` (a handful of integer operations, inlined by numba); Python
-code that needs a whole column uses :func:`uniforms`.
+Python code that needs a whole column uses :func:`uniforms` (vectorised numpy: this module loads
+no numba, so configs validate quickly); the simulation's compiled kernels
+(:mod:`sim.world.behaviour`) inline their own copy of :func:`mix64` with the same constants.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 from enum import IntEnum
 
 import numpy as np
-from numba import njit
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -61,26 +61,23 @@ class Purpose(IntEnum):
     REPLICATION = 43
     MODEL = 44
     TWIN = 45
+    # group composition (issue 15); numbered apart from other additions
+    ATTR_DISRUPTIVE = 60
+    PRUNE_SIGNAL = 61
+    PRUNE_RANDOM = 62
 
 
-@njit(inline="always", cache=True)
-def mix64(x: np.uint64) -> np.uint64:
-    """SplitMix64 finaliser: a bijective avalanche mix of a 64-bit word."""
+MIX_MULTIPLIERS = (_M1, _M2)
+"""SplitMix64's multipliers, for a compiled copy of :func:`mix64` in a numba kernel."""
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser, element-wise: a bijective avalanche mix of 64-bit words (uint64
+    arithmetic wraps modulo 2**64, as in C)."""
+    x = np.asarray(x, dtype=np.uint64)
     x = (x ^ (x >> _S30)) * _M1
     x = (x ^ (x >> _S27)) * _M2
     return x ^ (x >> _S31)
-
-
-@njit(inline="always", cache=True)
-def uniform(key: np.uint64, uid: np.uint64) -> float:
-    """Uniform draw in [0, 1) at the address (key, uid)."""
-    return float(mix64(uid ^ key) >> _S11) * _TO_UNIT
-
-
-@njit(cache=True)
-def _fill_uniforms(key: np.uint64, uids: np.ndarray, out: np.ndarray) -> None:
-    for i in range(uids.shape[0]):
-        out[i] = uniform(key, uids[i])
 
 
 def _mix_py(x: int) -> int:
@@ -102,10 +99,8 @@ def draw_key(seed: int, purpose: int, day: int = 0) -> np.uint64:
 
 def uniforms(seed: int, purpose: int, day: int, uids: np.ndarray) -> np.ndarray:
     """One uniform in [0, 1) per uid at the address (seed, purpose, day, uid)."""
-    uids = np.ascontiguousarray(uids, dtype=np.uint64)
-    out = np.empty(uids.shape[0], dtype=np.float64)
-    _fill_uniforms(draw_key(seed, purpose, day), uids, out)
-    return out
+    uids = np.ascontiguousarray(uids, dtype=np.uint64).reshape(-1)
+    return (mix64(uids ^ draw_key(seed, purpose, day)) >> _S11).astype(np.float64) * _TO_UNIT
 
 
 def derive_uids(seed: int, purpose: int, day: int, count: int, salt: int = 0) -> np.ndarray:
@@ -119,16 +114,8 @@ def derive_uids(seed: int, purpose: int, day: int, count: int, salt: int = 0) ->
 
 def hash_ids(key: np.uint64, values: np.ndarray) -> np.ndarray:
     """Hash 64-bit values under ``key`` into non-negative 63-bit ids."""
-    values = np.ascontiguousarray(values, dtype=np.uint64)
-    out = np.empty(values.shape[0], dtype=np.uint64)
-    _fill_mixed(key, values, out)
-    return out & np.uint64(0x7FFFFFFFFFFFFFFF)
-
-
-@njit(cache=True)
-def _fill_mixed(key: np.uint64, counters: np.ndarray, out: np.ndarray) -> None:
-    for i in range(counters.shape[0]):
-        out[i] = mix64(mix64(counters[i] * _GOLDEN + key))
+    values = np.ascontiguousarray(values, dtype=np.uint64).reshape(-1)
+    return mix64(mix64(values * _GOLDEN + np.uint64(key))) & np.uint64(0x7FFFFFFFFFFFFFFF)
 
 
 def generator(seed: int, purpose: int, day: int = 0) -> np.random.Generator:

@@ -3,16 +3,24 @@
 Mechanism: every ``every_days`` days, reachable users in the [002] low-value/high-engagement
 quadrant — active on at least ``min_active_days_30`` of the last 30 days, with revenue to date
 (history included) below ``max_value`` — get ``points`` and a small ``gift`` (the reviewer /
-ambassador perk) and, if they are in no chat group, an invitation to one (to lead discussion).
-The engine's sharing chance rises with trust, so the programme acts on fission through trust.
+ambassador perk); in each chat group the ``kocs_per_group`` most active of them are recognised as
+KOCs (``lead``); those in no chat group get an
+invitation to one (to lead discussion). A recognised KOC speaks more for a few weeks after each
+reward and fades without one (``world.social.koc_fade_days``); a group whose KOCs speak sees its
+members speak and open more (MODEL.md "Group composition"). The engine's sharing chance rises
+with trust, so the programme also acts on fission through trust.
 
 Parameters: ``min_active_days_30`` (8) and ``max_value`` (500 ¥) — the defaults of the world's
-quadrant thresholds; ``points`` (100), ``gift`` (2 ¥), ``every_days`` (7), ``invite`` (True).
+quadrant thresholds; ``points`` (100), ``gift`` (2 ¥), ``every_days`` (7), ``invite`` (True),
+``lead`` (True; False = rewards only, the matched comparison of the KOC law),
+``kocs_per_group`` (2).
 Cost: gift + points × ``costs.point_value`` per reward. Source: DOMAIN.md §4 quadrants [002],
 §5 "KOC programme" [002][003].
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from sim.world.actions import Operations
 from sim.world.lifecycle import bit_window
@@ -37,6 +45,11 @@ class KocProgramme(Strategy):
     gift: float = param(2.0, "¥ gift per reward", low=0, high=10_000)
     every_days: int = param(7, "days between two reward rounds", low=1, high=365)
     invite: bool = param(True, "invite qualifying users who are in no group")
+    lead: bool = param(True, "recognise rewarded users as KOCs who lead their group's discussion")
+    kocs_per_group: int = param(
+        2, "rewarded members recognised as KOCs per group, most active first (users)",
+        low=1, high=200,
+    )  # fmt: skip
 
     def check_params(self) -> None:
         if self.points + self.gift <= 0:
@@ -52,5 +65,17 @@ class KocProgramme(Strategy):
         if not kocs.size:
             return
         ops.reward(kocs, points=self.points, gift=self.gift)
+        if self.lead:
+            ops.recognise_koc(self._leaders(ops, kocs))
         if self.invite:
             ops.invite_to_group(kocs[ops.field("group")[kocs] < 0])
+
+    def _leaders(self, ops: Operations, kocs: np.ndarray) -> np.ndarray:
+        """The ``kocs_per_group`` most active (last 30 days) of ``kocs`` in each group."""
+        kocs = kocs[ops.field("group")[kocs] >= 0]
+        group = ops.field("group")[kocs]
+        active_days = bit_window(ops.field("active_bits")[kocs], 30)
+        order = np.lexsort((kocs, -active_days, group))
+        sorted_group = group[order]
+        rank = np.arange(order.size) - np.searchsorted(sorted_group, sorted_group, side="left")
+        return np.sort(kocs[order][rank < self.kocs_per_group])

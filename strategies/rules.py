@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from sim.churn.model import ChurnModel, load_churn_model
 from sim.rng import Purpose, uniforms
@@ -209,6 +211,9 @@ class RuleSet(Strategy):
 
     def result_tables(self) -> dict[str, pd.DataFrame]:
         """The ``rules`` table: per rule and day the rule could act, the counts above."""
+        # lazy: pandas is heavy, and validating a config builds rule sets without running them
+        import pandas as pd
+
         df = pd.DataFrame(self.records_, columns=list(RULE_COLUMNS))
         ints = {c: np.int64 for c in RULE_COLUMNS[2:]}
         return {"rules": df.astype({"day": np.int32, "rule": "string", **ints})}

@@ -6,6 +6,7 @@ against a control over R replications, and replication r of every arm uses the s
 
 * :class:`Estimate` — one estimated difference with its standard error, interval and p-value.
 * :func:`paired_difference` — replication-level paired t (the default under CRN).
+* :func:`paired_difference_band`, :func:`mean_band` — the same for every day of a curve at once.
 * :func:`unpaired_difference` — Welch's t, for arms that do not share seeds.
 * :func:`within_world_difference` — what a real A/B test sees in *one* world: treated minus
   untreated users, user-level (Welch) or cluster-robust (CR1) when users share groups.
@@ -280,6 +281,59 @@ def _welch(treatment: np.ndarray, control: np.ndarray, alpha: float, method: str
 
 
 # --- user-level comparisons in one replication ------------------------------------------------
+
+
+# --- curves: one comparison per column (e.g. per day) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Band:
+    """Column-wise estimates with their intervals (arrays of one length): a curve's band."""
+
+    estimate: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    n: np.ndarray
+
+
+def mean_band(values: Any, alpha: float = 0.05) -> Band:
+    r"""Mean of every column of ``values`` (rows = replications) with its t interval.
+
+    Column by column this is the one-sample mean behind :func:`paired_difference`:
+    :math:`\bar y \pm t_{1-\alpha/2,\,n-1}\, s/\sqrt n` (ddof 1), computed for all columns
+    at once. Unlike the scalar estimators a NaN entry is allowed and means *not observed*
+    (a curve that stops early in one replication): it is left out of its column, so ``n``
+    may differ by column. Fewer than two observations give a NaN interval; identical values a
+    degenerate ``[mean, mean]``.
+    """
+    alpha = _check_alpha(alpha)
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 2:
+        raise ValueError(f"values must be a 2-D array (replications × columns), got {v.ndim}-D")
+    ok = np.isfinite(v)
+    n = ok.sum(axis=0)
+    filled = np.where(ok, v, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, filled.sum(axis=0) / np.maximum(n, 1), _NAN)
+        dev = np.where(ok, v - mean, 0.0)
+        se = np.sqrt((dev**2).sum(axis=0) / np.maximum(n - 1, 1) / np.maximum(n, 1))
+    spread = np.where(ok, v, -np.inf).max(axis=0) - np.where(ok, v, np.inf).min(axis=0)
+    se = np.where(spread == 0.0, 0.0, se)
+    quantile = np.where(n >= 2, stats.t.ppf(1.0 - alpha / 2.0, np.maximum(n - 1, 1)), _NAN)
+    return Band(mean, mean - quantile * se, mean + quantile * se, n)
+
+
+def paired_difference_band(treatment: Any, control: Any, alpha: float = 0.05) -> Band:
+    """:func:`paired_difference` of every column at once (rows = replications, paired by row).
+
+    A column's estimate and interval equal ``paired_difference(treatment[:, j], control[:, j])``
+    over the rows where both are observed (NaN = not observed, see :func:`mean_band`).
+    """
+    t = np.asarray(treatment, dtype=float)
+    c = np.asarray(control, dtype=float)
+    if t.shape != c.shape:
+        raise ValueError(f"treatment and control must have one shape, got {t.shape} and {c.shape}")
+    return mean_band(t - c, alpha)
 
 
 def within_world_difference(

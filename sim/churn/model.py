@@ -37,24 +37,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from scipy.special import expit
 
-from sim.errors import ConfigError
+from sim.errors import ChurnModelError, ConfigError
 from sim.io.atomic import write_text
 from sim.world import lifecycle as lc
 
 if TYPE_CHECKING:
-    pass
+    import pandas as pd
 
 FieldGetter = Callable[[str], np.ndarray]
 MODEL_FORMAT = "siyu-churn-model/1"
 CAP_DAYS = 365  # "days since" beyond a year (or never) count as a year before the log transform
 CALIBRATION_BINS = 10
-
-
-class ChurnModelError(ValueError):
-    """A churn model file or a training request is unusable; the message names the file/field."""
 
 
 # --------------------------------------------------------------------------- features
@@ -143,7 +137,7 @@ def churn_risk(model: ChurnModel, field: FieldGetter, day: int) -> np.ndarray:
 
 def feature_matrix(X: pd.DataFrame | np.ndarray) -> np.ndarray:
     """The feature columns of a dataset frame (or a ready array) as a float64 matrix."""
-    if isinstance(X, pd.DataFrame):
+    if hasattr(X, "columns"):  # a DataFrame (pandas is not imported here: start-up time)
         missing = [c for c in CHURN_FEATURES if c not in X.columns]
         if missing:
             raise ChurnModelError(f"the dataset lacks feature columns: {', '.join(missing)}")
@@ -218,6 +212,9 @@ class ChurnModel:
 
     def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """``(n, 2)`` array of [P(stay), P(churn)] (scikit-learn convention)."""
+        # lazy: scipy is heavy, and validating a config that names a model never predicts
+        from scipy.special import expit
+
         p = expit(self.decision_function(X))
         return np.column_stack([1.0 - p, p])
 

@@ -26,14 +26,15 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-import pyarrow as pa
-
-from sim.churn.model import ChurnModelError
-from sim.errors import ConfigError, OutputRefused
-from sim.runs.folder import RunFolderError
-from sim.twin.events import EventFileError
-from sim.twin.folder import TwinFolderError
-from sim.twin.model import FitError
+from sim.errors import (
+    ChurnModelError,
+    ConfigError,
+    EventFileError,
+    FitError,
+    OutputRefused,
+    RunFolderError,
+    TwinFolderError,
+)
 
 EXIT_FAILURE, EXIT_USER_ERROR, EXIT_INTERRUPTED = 1, 2, 130
 INPUT_ERRORS = (ConfigError, OutputRefused, RunFolderError, TwinFolderError, EventFileError,
@@ -48,6 +49,13 @@ OS_FIXES = {
 }
 if hasattr(errno, "EDQUOT"):  # not on every platform
     OS_FIXES[errno.EDQUOT] = "disk quota exceeded; free some space or write elsewhere (--out)"
+
+
+def _is_arrow_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is one of pyarrow's errors. pyarrow is not imported for this (it is heavy
+    and ``siyu validate`` never loads it): if it was never loaded, nothing raised its errors."""
+    pyarrow = sys.modules.get("pyarrow")
+    return pyarrow is not None and isinstance(exc, pyarrow.ArrowException)
 
 
 def input_files(args: argparse.Namespace) -> list[str]:
@@ -84,7 +92,7 @@ def describe(exc: BaseException, args: argparse.Namespace) -> tuple[int, str] | 
     if isinstance(exc, UnicodeDecodeError):
         return EXIT_USER_ERROR, (f"{_which(args)}: not {exc.encoding} text ({exc.reason} at "
                                  f"byte {exc.start}); save it as UTF-8")  # fmt: skip
-    if isinstance(exc, pa.ArrowException):  # ArrowInvalid & co; Arrow's I/O errors are OSError
+    if _is_arrow_error(exc):  # ArrowInvalid & co; Arrow's I/O errors are OSError
         return EXIT_USER_ERROR, (f"{_which(args)}: cannot be read ({exc}); the file is corrupt, "
                                  "truncated or not of its suffix's format")  # fmt: skip
     if isinstance(exc, INPUT_ERRORS):

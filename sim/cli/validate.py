@@ -12,8 +12,7 @@ from rich.console import Console
 
 from sim.config import load_config, read_yaml
 from sim.engine.policy import build_strategies
-from sim.experiment.executor import validate_policies
-from sim.experiment.plan import plan_experiment_file
+from sim.experiment.plan import plan_experiment_file, validate_policies
 from sim.experiment.spec import is_experiment
 
 

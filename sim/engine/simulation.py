@@ -38,6 +38,7 @@ from sim.world.behaviour import (
 from sim.world.groups import STEP_GROUP_COLUMNS, Groups
 from sim.world.population import Population
 from sim.world.pressure import Pressure
+from sim.world.social import draw_disruptive
 from sim.world.threads import resolve_threads
 from strategies.base import Strategy
 
@@ -94,7 +95,7 @@ class Simulation:
         self.calendar = Calendar()
         self.ledger = Ledger(keep_users=keep_user_actions)
         self.pressure = Pressure(config.pressure)
-        self.groups = Groups(self.world.groups)
+        self.groups = Groups(self.world.groups, social=self.world.social)
         expected = config.population.initial_users + int(
             1.3 * config.days * sum(config.population.arrivals_per_day.values())
         )
@@ -113,6 +114,9 @@ class Simulation:
     def _add_users(self, cols: dict[str, np.ndarray], day: int) -> np.ndarray:
         """Append users, seat those who join a group, label them; returns their slots."""
         slots = self.pop.append(cols)
+        self.pop.col("disruptive")[slots] = draw_disruptive(
+            self.seed, cols["uid"], self.world.social.disruptive_share
+        )
         if self._buffers.trans_user.shape[0] < self.pop.capacity:
             self._buffers = new_buffers(self.pop.capacity)
         joins = uniforms(self.seed, Purpose.GROUP_JOIN, 0, cols["uid"])

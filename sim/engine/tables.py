@@ -82,6 +82,7 @@ def users_table(sim: FinishedRun) -> pd.DataFrame:
             "engagement": col("engagement"),
             "assigned": col("assigned"),
             "arrival_group": col("arrival_group"),
+            "disruptive": col("disruptive"),
             "initial_stage": _cat(col("initial_stage"), lc.STAGES),
             "initial_quadrant": _cat(col("initial_quadrant"), lc.QUADRANTS),
             "final_stage": _cat(col("stage"), lc.STAGES),

@@ -294,6 +294,53 @@ def _mean_curves(frame: pd.DataFrame, on: list[str]) -> pd.DataFrame:
     return frame.groupby(keys, sort=False, observed=True)[values].mean().reset_index()
 
 
+CURVE_VALUES = {
+    "retention": ("retained",),
+    "ltv": ("gross", "net", "gross_discounted", "net_discounted"),
+}
+"""The columns of each curve table that get a band and an arm − control difference."""
+
+
+def _by_replication(frame: pd.DataFrame, value: str) -> pd.DataFrame:
+    """One curve's ``value``: replications as rows, days as columns."""
+    return frame.pivot(index="replication", columns="day", values=value).sort_index(axis=1)
+
+
+def _curve_bands(frame: pd.DataFrame, cell: str, arm: str, control: pd.DataFrame,
+                 values: tuple[str, ...], alpha: float) -> pd.DataFrame:  # fmt: skip
+    """One arm's curve: the band of each value across replications and, for a treated arm,
+    the paired arm − control difference per day (replication r against control replication r:
+    the comparison table's method, :func:`sim.analysis.stats.paired_difference`)."""
+    columns: dict[str, Any] = {}
+    for value in values:
+        wide = _by_replication(frame, value)
+        band = stats.mean_band(wide.to_numpy(), alpha)
+        columns.update({"day": wide.columns.to_numpy(), "n_replications": band.n,
+                        f"{value}_low": band.ci_low, f"{value}_high": band.ci_high})  # fmt: skip
+        if arm != CONTROL and not control.empty:
+            ctrl = _by_replication(control, value).reindex(index=wide.index, columns=wide.columns)
+            diff = stats.paired_difference_band(wide.to_numpy(), ctrl.to_numpy(), alpha)
+            columns.update({f"{value}_difference": diff.estimate,
+                            f"{value}_difference_low": diff.ci_low,
+                            f"{value}_difference_high": diff.ci_high})  # fmt: skip
+    return pd.DataFrame({"cell": cell, "arm": arm, **columns})
+
+
+def curve_table(frame: pd.DataFrame, values: tuple[str, ...], alpha: float) -> pd.DataFrame:
+    """Per cell, arm and day: the mean curve over replications with its band (``<value>_low``,
+    ``<value>_high``: t interval of the mean across replications) and, for treated arms, the
+    arm − control difference with its paired interval (``<value>_difference[_low|_high]``).
+    With one replication the bands and intervals are NaN (nothing to vary over)."""
+    if frame.empty:
+        return frame
+    parts = []
+    for (cell, arm), g in frame.groupby(["cell", "arm"], sort=False):
+        control = frame[(frame["cell"] == cell) & (frame["arm"] == CONTROL)]
+        parts.append(_curve_bands(g, cell, arm, control, values, alpha))
+    bands = pd.concat(parts, ignore_index=True)
+    return _mean_curves(frame, ["day"]).merge(bands, on=["cell", "arm", "day"], how="left")
+
+
 def segments_table(col: _Collector, spec: ExperimentSpec) -> pd.DataFrame:
     runs = col.frame("segment_runs")
     if runs.empty:
@@ -419,8 +466,10 @@ def analyse_experiment(folder: str | Path, plots: bool = True) -> dict[str, pd.D
         "comparison": comparison,
         "economics": economics_table(comparison),
         "runs_metrics": pd.DataFrame(col.metrics),
-        "retention": _mean_curves(col.frame("retention"), ["day"]),
-        "ltv": _mean_curves(col.frame("ltv"), ["day"]),
+        **{
+            name: curve_table(col.frame(name), values, spec.analysis.alpha)
+            for name, values in CURVE_VALUES.items()
+        },  # fmt: skip
         "funnel": _mean_curves(col.frame("funnel"), ["step"]),
         "segments": segments_table(col, spec),
         "survival": km,

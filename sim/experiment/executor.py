@@ -35,7 +35,6 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from sim.engine.policy import build_strategies
 from sim.errors import ConfigError, OutputRefused
 from sim.experiment.index import (
     config_hash,
@@ -46,8 +45,8 @@ from sim.experiment.index import (
     write_index,
     write_manifest,
 )
-from sim.experiment.plan import Cell, RunTask, plan_runs
-from sim.experiment.spec import CONTROL, ExperimentSpec
+from sim.experiment.plan import Cell, RunTask, plan_runs, validate_policies
+from sim.experiment.spec import ExperimentSpec
 from sim.experiment.worker import execute_task, init_local_worker, queue_progress
 from sim.io.atomic import swap_in
 from sim.io.ownership import FOLDER, claim_output
@@ -74,18 +73,6 @@ class ExperimentOutcome:
     skipped: int
     failed: int
     elapsed_s: float
-
-
-# --------------------------------------------------------------------------- validation
-def validate_policies(cells: list[Cell], source: str) -> None:
-    """Build every arm's strategies once, so bad parameters fail before any simulation, with a
-    message naming the cell (its swept values) and the arm."""
-    for cell in cells:
-        shown = ", ".join(f"{k}={v}" for k, v in cell.values.items())
-        where = f"{source} (sweep cell {cell.cell_id}: {shown})" if shown else source
-        for arm in cell.spec.arm_names:
-            policy = "control" if arm == CONTROL else f"arms.{arm}"
-            build_strategies(cell.spec.treatment_config(arm, 0), f"{where}: {policy}")
 
 
 # --------------------------------------------------------------------------- the folder

@@ -7,7 +7,8 @@ folder.
 
 Replication ``r`` has the same seed in every arm and every cell (common random numbers), derived
 from the experiment's seed: seeds do not depend on how many replications or cells there are, so
-adding replications later reuses the runs already made.
+adding replications later reuses the runs already made. :func:`validate_policies` builds
+every arm's strategies of a plan (what ``siyu validate`` and ``siyu run`` check before any run).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.engine.policy import build_strategies
 from sim.errors import ConfigError
 from sim.experiment.spec import (
     CONTROL,
@@ -177,3 +179,14 @@ def plan_runs(cells: list[Cell], replications: int, base_seed: int) -> list[RunT
 def arms_of(cells: list[Cell]) -> list[str]:
     """Arm names (control first) — the same in every cell."""
     return cells[0].spec.arm_names if cells else [CONTROL]
+
+
+def validate_policies(cells: list[Cell], source: str) -> None:
+    """Build every arm's strategies once, so bad parameters fail before any simulation, with a
+    message naming the cell (its swept values) and the arm."""
+    for cell in cells:
+        shown = ", ".join(f"{k}={v}" for k, v in cell.values.items())
+        where = f"{source} (sweep cell {cell.cell_id}: {shown})" if shown else source
+        for arm in cell.spec.arm_names:
+            policy = "control" if arm == CONTROL else f"arms.{arm}"
+            build_strategies(cell.spec.treatment_config(arm, 0), f"{where}: {policy}")

@@ -2,7 +2,9 @@
 
 * ``effects.png`` — every arm's effect on the key metrics against the control, one panel (and
   unit) per metric, with intervals;
-* ``retention.png``, ``ltv.png``, ``survival.png`` — curves per arm (first cell);
+* ``retention.png``, ``ltv.png`` — curves per arm (first cell) with their bands across
+  replications, above each arm's difference from the control with its paired interval;
+* ``survival.png`` — Kaplan–Meier curves per arm (first cell) with their intervals;
 * ``qini_<arm>.png`` — uplift curves: targeting by true effect, by a model's estimate, at random;
 * ``surface_net_value.png`` — for sweeps: net value per user difference across the cells.
 """
@@ -79,7 +81,7 @@ def plot_effects(comparison: pd.DataFrame, path: Path, spec: ExperimentSpec | No
         _effect_panel(ax, c[c["metric"] == key], key, arms, colours, _labels(c))
     for ax in axes[len(keys) :]:
         ax.set_visible(False)
-    level = "95%" if spec is None else f"{1 - spec.analysis.alpha:.0%}"
+    level = _level(spec)
     fig.suptitle(f"Effect of each arm against the control ({_control_name(spec)}): "
                  f"difference and {level} interval; filled dot = significant after correction",
                  fontsize=10)  # fmt: skip
@@ -111,23 +113,87 @@ def _curves(frame: pd.DataFrame, x: str, y: str, path: Path, colours: dict[str, 
     return _save(fig, path)
 
 
-def plot_ltv(ltv: pd.DataFrame, path: Path, colours: dict[str, str]) -> str:
-    """Cumulative gross (solid) and net of cost (dashed, drawn on top so it shows where it
-    equals the gross line) value per user, one colour per arm."""
+def _band(ax, g: pd.DataFrame, x: str, low: str, high: str, colour: str, scale: float = 1.0,
+          alpha: float = 0.15) -> None:  # fmt: skip
+    """Shade ``low``..``high`` of one arm's curve, where the table has them (≥ 2 replications)."""
+    if {low, high} <= set(g.columns) and g[low].notna().any():
+        ax.fill_between(g[x], scale * g[low], scale * g[high], color=colour, alpha=alpha, lw=0)
+
+
+def _difference_panel(ax, f: pd.DataFrame, value: str, colours: dict[str, str], scale: float,
+                      ylabel: str) -> None:  # fmt: skip
+    """Each treated arm's ``<value>_difference`` by day with its paired interval, zero dashed."""
+    column = f"{value}_difference"
+    if column not in f:
+        ax.set_visible(False)
+        return
+    for arm in colours:
+        g = f[(f["arm"] == arm) & f[column].notna()].sort_values("day")
+        if arm == CONTROL or g.empty:
+            continue
+        ax.plot(g["day"], scale * g[column], color=colours[arm], lw=1.8,
+                label=_labels(g).get(arm, arm))  # fmt: skip
+        _band(ax, g, "day", f"{column}_low", f"{column}_high", colours[arm], scale, 0.2)
+    ax.axhline(0, color="0.3", lw=0.9, ls="--")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+
+
+def _level(spec: ExperimentSpec | None) -> str:
+    return "95%" if spec is None else f"{1 - spec.analysis.alpha:.0%}"
+
+
+def plot_retention(retention: pd.DataFrame, path: Path, colours: dict[str, str],
+                   spec: ExperimentSpec | None = None) -> str:  # fmt: skip
+    """Top: share retained per arm with its band across replications; bottom: arm − control in
+    percentage points with the paired interval (the comparison table's method)."""
+    f = _first_cell(retention)
+    fig, (top, bottom) = new_figure(2, figsize=(9, 7.5))
+    for arm in colours:
+        g = f[f["arm"] == arm].sort_values("day")
+        if g.empty:
+            continue
+        top.plot(g["day"], 100 * g["retained"], color=colours[arm], label=_labels(g).get(arm, arm))
+        _band(top, g, "day", "retained_low", "retained_high", colours[arm], 100)
+    level = _level(spec)
+    top.set_title(f"Retention by days since joining (shaded: {level} interval across "
+                  "replications)", fontsize=10)  # fmt: skip
+    top.set_ylabel("still in the private domain (%)")
+    top.legend(fontsize=8)
+    _difference_panel(bottom, f, "retained", colours, 100, "arm − control (percentage points)")
+    bottom.set_title(f"Difference from the control ({_control_name(spec)}), {level} paired "
+                     "interval", fontsize=10)  # fmt: skip
+    for ax in (top, bottom):
+        ax.set_xlabel("days since joining")
+    return _save(fig, path)
+
+
+def plot_ltv(ltv: pd.DataFrame, path: Path, colours: dict[str, str],
+             spec: ExperimentSpec | None = None) -> str:  # fmt: skip
+    """Top: cumulative gross (solid) and net of cost (dashed, drawn on top so it shows where it
+    equals the gross line) value per user, one colour per arm, the net line with its band
+    across replications; bottom: net value per user, arm − control, with the paired interval."""
     f = _first_cell(ltv)
-    fig, (ax,) = new_figure(figsize=(9, 5))
+    fig, (top, bottom) = new_figure(2, figsize=(9, 8))
     for arm in colours:
         g = f[f["arm"] == arm].sort_values("day")
         if g.empty:
             continue
         label = _labels(g).get(arm, arm)
-        ax.plot(g["day"], g["gross"], color=colours[arm], lw=1.6, label=f"{label}: gross")
-        ax.plot(g["day"], g["net"], color=colours[arm], lw=2.2, ls=(0, (4, 3)),
-                label=f"{label}: net of cost")  # fmt: skip
-    ax.set_title("Cumulative value per user: gross (solid) and net of cost (dashed)")
-    ax.set_xlabel("day of the experiment")
-    ax.set_ylabel("¥ per user (cumulative)")
-    ax.legend(fontsize=8, ncols=2)
+        top.plot(g["day"], g["gross"], color=colours[arm], lw=1.6, label=f"{label}: gross")
+        top.plot(g["day"], g["net"], color=colours[arm], lw=2.2, ls=(0, (4, 3)),
+                 label=f"{label}: net of cost")  # fmt: skip
+        _band(top, g, "day", "net_low", "net_high", colours[arm])  # gross's band: in the table
+    level = _level(spec)
+    top.set_title(f"Cumulative value per user: gross (solid), net of cost (dashed; shaded: "
+                  f"{level} interval across replications)", fontsize=10)  # fmt: skip
+    top.set_ylabel("¥ per user (cumulative)")
+    top.legend(fontsize=8, ncols=2)
+    _difference_panel(bottom, f, "net", colours, 1, "arm − control (¥ per user, cumulative)")
+    bottom.set_title(f"Net value per user, difference from the control ({_control_name(spec)}), "
+                     f"{level} paired interval", fontsize=10)  # fmt: skip
+    for ax in (top, bottom):
+        ax.set_xlabel("day of the experiment")
     return _save(fig, path)
 
 
@@ -139,9 +205,10 @@ def plot_qini(qini: pd.DataFrame, arm: str, path: Path, label: str | None = None
               "random": ("0.5", "--")}  # fmt: skip
     for targeting, g in f.groupby("targeting", sort=False):
         colour, ls = styles.get(targeting, ("#1f77b4", "-"))
-        ax.plot(g["fraction_targeted"], g["cumulative_gain"], color=colour, ls=ls, label=targeting)
+        ax.plot(100 * g["fraction_targeted"], g["cumulative_gain"], color=colour, ls=ls,
+                label=targeting)  # fmt: skip
     ax.axhline(0, color="0.8", lw=0.8)
-    ax.set_xlabel("share of users targeted (best first)")
+    ax.set_xlabel("users targeted, best first (% of users)")
     ax.set_ylabel("cumulative true net value gain per user (¥)")
     ax.set_title(f"Uplift (Qini) curves: {label or arm}")
     ax.legend()
@@ -189,12 +256,9 @@ def plot_analysis(tables: dict[str, pd.DataFrame], spec: ExperimentSpec, out: Pa
     colours = arm_colours(spec.arm_names)
     written = [plot_effects(tables["comparison"], out / "effects.png", spec)]
     if not tables["retention"].empty:
-        labels = ("Retention by days since joining", "days since joining",
-                  "still in the private domain (%)")  # fmt: skip
-        written.append(_curves(tables["retention"], "day", "retained", out / "retention.png",
-                               colours, labels, scale=100))  # fmt: skip
+        written.append(plot_retention(tables["retention"], out / "retention.png", colours, spec))
     if not tables["ltv"].empty:
-        written.append(plot_ltv(tables["ltv"], out / "ltv.png", colours))
+        written.append(plot_ltv(tables["ltv"], out / "ltv.png", colours, spec))
     if not tables["survival"].empty:
         written.append(_curves(tables["survival"], "time", "survival", out / "survival.png",
                                colours, ("Kaplan–Meier survival (not churned), with intervals",

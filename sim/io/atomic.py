@@ -18,12 +18,12 @@ import shutil
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HASH_CHUNK = 1 << 20
 PLOTS_DIR = "plots"  # the sub-folder of a run or twin folder that holds its figures
@@ -80,6 +80,10 @@ def to_json(manifest: Mapping[str, Any]) -> str:
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
     """Write one frame as Parquet with pinned settings and no index (deterministic bytes)."""
+    # lazy: pyarrow is heavy, and commands that write no table (validate) should not load it
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     table = pa.Table.from_pandas(frame, preserve_index=False)
     pq.write_table(table, path, **PARQUET_OPTIONS)
 

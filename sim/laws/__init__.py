@@ -3,7 +3,8 @@
 :mod:`sim.laws.law` declares a law; one module per group states and measures them
 (:mod:`~sim.laws.saturation`, :mod:`~sim.laws.engagement`, :mod:`~sim.laws.money`,
 :mod:`~sim.laws.groups`, :mod:`~sim.laws.rewards`, :mod:`~sim.laws.disengagement`,
-:mod:`~sim.laws.effects`, :mod:`~sim.laws.facts`); :mod:`~sim.laws.plan` describes the runs
-they need, :mod:`~sim.laws.execute` runs them and :mod:`~sim.laws.runner` replays the catalogue.
+:mod:`~sim.laws.effects`, :mod:`~sim.laws.facts`, :mod:`~sim.laws.social`);
+:mod:`~sim.laws.plan` describes the runs they need, :mod:`~sim.laws.execute` runs them and
+:mod:`~sim.laws.runner` replays the catalogue.
 ``siyu laws CONFIG`` (:mod:`sim.cli.laws`) prints the table.
 """

@@ -38,6 +38,8 @@ def run_metrics(tables: Tables, snapshot: Snapshot, products: tuple[str, ...]) -
         "step_up": lambda: _step_up(tables, entry, step),
         "newcomer_revenue_share": lambda: lm.newcomer_revenue_share(tables),
         "group_death": lambda: _group_death(tables),
+        "group_speaking_rate": lambda: _group_speaking_rate(tables),
+        "member_retention": lambda: _member_retention(tables),
         "retention": lambda: lm.retention_share(tables),
         "exit_ratio": lambda: lm.silent_active_exit_ratio(tables, snapshot),
         "recall_events": lambda: lm.recall_events(tables),
@@ -55,6 +57,23 @@ def _step_up(tables: Tables, entry: str, step: str | None) -> dict[str, float]:
 def _group_death(tables: Tables) -> dict[str, float]:
     lm.require(tables, "groups", ["group_id", "day", "alive"])
     return group_death_share(tables)
+
+
+def _group_speaking_rate(tables: Tables) -> float:
+    """Speakers per group member, averaged over the run's days (days with no group member
+    count as 0, as the daily table reports them)."""
+    daily = lm.require(tables, "daily", ["group_speaking_rate"])
+    return float(daily["group_speaking_rate"].mean())
+
+
+def _member_retention(tables: Tables) -> float:
+    """:func:`~sim.analysis.law_measures.retention_share` among the ordinary (not disruptive)
+    users who joined a group on arrival (MissingData if none did)."""
+    users = lm.require(tables, "users", ["arrival_group", "disruptive"])
+    members = users[(users["arrival_group"] >= 0) & ~users["disruptive"].astype(bool)]
+    if members.empty:
+        raise lm.MissingData("users who joined a group on arrival")
+    return lm.retention_share({"users": members})
 
 
 def _safely(compute: Callable[[], Any]) -> Any:

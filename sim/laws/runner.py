@@ -10,14 +10,24 @@ from collections.abc import Sequence
 
 from sim.analysis.law_measures import MissingData
 from sim.config import ExperimentConfig
-from sim.laws import disengagement, effects, engagement, facts, groups, money, rewards, saturation
+from sim.laws import (
+    disengagement,
+    effects,
+    engagement,
+    facts,
+    groups,
+    money,
+    rewards,
+    saturation,
+    social,
+)
 from sim.laws.execute import run_jobs
 from sim.laws.law import Law, Outcome
 from sim.laws.plan import Job, Plan, Results
 
 LAWS: tuple[Law, ...] = (
     *saturation.LAWS, *engagement.LAWS, *money.LAWS, *groups.LAWS, *rewards.LAWS,
-    *disengagement.LAWS, *effects.LAWS, *facts.LAWS,
+    *disengagement.LAWS, *effects.LAWS, *facts.LAWS, *social.LAWS,
 )  # fmt: skip
 """Every law, in the issue's order."""
 

@@ -318,7 +318,7 @@ def print_backtest(result: BacktestResult, console=None) -> None:
         f"{result.horizon} days to {result.until:%Y-%m-%d} — actual {m['total_actual']:,.0f} "
         f"purchase days, spend ¥{m['spend_actual']:,.0f}"))  # fmt: skip
     # one column per method, one row per measure: fits 80 columns
-    table.add_column("measure", ratio=1, min_width=18, overflow="fold")
+    table.add_column("measure", overflow="fold")
     for method in METHODS:
         table.add_column(SHORT[method], justify="right", overflow="fold")
     rows = comparison_rows(result, SHORT)

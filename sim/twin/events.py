@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from sim.errors import EventFileError
 from sim.io.atomic import replace_file
 from sim.twin.dates import ISO_HINT, has_offset, parse_iso_timestamps
 
@@ -38,10 +39,6 @@ ON_ERROR = ("stop", "quarantine")
 
 _NS_PER_UNIT = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _TIMESTAMP_HINT = ISO_HINT
-
-
-class EventFileError(ValueError):
-    """An input file (event log, users table, retention table) that cannot be used as given."""
 
 
 @dataclass

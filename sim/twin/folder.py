@@ -29,12 +29,11 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from sim.errors import OutputRefused
+from sim.errors import OutputRefused, TwinFolderError
 from sim.io.atomic import PLOTS_DIR, strict_json, to_json, write_table
 from sim.io.figures import new_figure, save_figure
 from sim.io.folders import (
     OURS,
-    completeness_problem,
     finish_folder,
     folder_state,
     publish_folder,
@@ -43,10 +42,9 @@ from sim.io.folders import (
 )
 from sim.io.ownership import FOLDER, claim_output
 from sim.provenance import code_revision, package_versions
+from sim.twin.identity import TWIN_FORMAT, TWIN_JSON, check_twin_folder
 from sim.twin.model import ALL_PARAMS, SPEND_PARAMS, GammaGamma, TwinFit, TwinModel
 
-TWIN_JSON = "twin.json"
-TWIN_FORMAT = "siyu-twin/1"
 BACKTEST_JSON = "backtest.json"
 BACKTEST_FORMAT = "siyu-twin-backtest/1"
 UID_MASK = (1 << 63) - 1
@@ -65,10 +63,6 @@ PARAM_MEANINGS = {
     "q": "ν ~ Gamma(q, v): shape q",
     "v": "ν ~ Gamma(q, v): rate v",
 }
-
-
-class TwinFolderError(Exception):
-    """A twin or backtest folder cannot be written or read as asked."""
 
 
 # --------------------------------------------------------------------------- generic folders
@@ -250,18 +244,6 @@ class Twin:
     @property
     def calibration_end(self) -> pd.Timestamp:
         return pd.Timestamp(self.meta["calibration_end"])
-
-
-def check_twin_folder(path: Path | str, *, verify: bool = False) -> None:
-    """:class:`TwinFolderError` unless ``path`` is a complete twin folder (cheap: reads twin.json
-    and checks the listed files' sizes, loads nothing; ``verify`` also recomputes every listed
-    file's sha256 and names a file changed since the fit)."""
-    path = Path(path)
-    if not path.is_dir():
-        raise TwinFolderError(f"{path} is not a twin folder (no such directory)")
-    problem = completeness_problem(path, TWIN_JSON, TWIN_FORMAT, verify=verify)
-    if problem is not None:
-        raise TwinFolderError(f"{path} is not a complete twin folder: {problem}")
 
 
 def load_twin(path: Path | str) -> Twin:

@@ -58,6 +58,8 @@ from numba import njit, prange
 from scipy.optimize import minimize
 from scipy.special import expit, gammaln, logit, psi
 
+from sim.errors import FitError
+
 Z95 = 1.959963984540054
 BUY_PARAMS = ("alpha", "beta", "gamma", "delta")
 PRESENCE_PARAMS = ("kappa", "lambda")
@@ -68,10 +70,6 @@ SPEND_PARAMS = ("p", "q", "v")
 KEY_COLUMNS = ("x", "y", "t_x", "t_a", "n", "dead_at")
 _LOG_BOUNDS = (-12.0, 16.0)
 _UNUSED = {"kappa": 1.0, "lambda": 1.0, "epsilon": 1.0, "zeta": 1.0, "rho": 0.5}
-
-
-class FitError(RuntimeError):
-    """The model could not be fitted to the data given (too little data, no convergence)."""
 
 
 # --------------------------------------------------------------------------- compiled kernels

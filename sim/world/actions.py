@@ -19,11 +19,17 @@ give_coupon            discount on the next purchase for     ``costs.coupon_issu
 contact_1v1            1v1 contact today: trust and activity  ``costs.contact_minutes`` operator
                        boost                                  minutes × ``costs.operator_hourly``
 invite_to_group        joins an open group (if not in one)    none
-remove_from_group      leaves its group; trust penalty        none
+remove_from_group      leaves its group; trust penalty; an    none
+                       ordinary member seen speaking costs
+                       the rest of its group some trust
 reward                 points and/or a gift: trust boost      gift value + points × ``point_value``
                        growing with the ¥ value, saturating;
                        counts as a claimed benefit
 =====================  =====================================  =====================================
+
+Two helpers are not booked actions: ``flag_disruptive`` (what an operator's judgement sees:
+noisy signals of disruptive members, :mod:`sim.world.social`) and ``recognise_koc`` (the KOC
+title given with a programme's reward).
 
 Churned users are unreachable: actions silently skip them (and cost nothing).
 
@@ -37,17 +43,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import numpy as np
 from pydantic import AfterValidator, Field
 
 from sim.calendar import Calendar
-from sim.world.groups import Groups
 from sim.world.lifecycle import CHURNED, CORE, DORMANT, NEW, POTENTIAL
 from sim.world.params import CONTENT_TIERS, PREFERENCES, WorldParams
 from sim.world.population import Population, grow_array
 from sim.world.pressure import Pressure
+from sim.world.social import flag_disruptive, spoke_recently, wrongly_removed_hit
+
+if TYPE_CHECKING:  # the groups' kernels load numba; validating a config needs only the name
+    from sim.world.groups import Groups
 
 # action -> the daily-table column counting what it sent (messages, coupons, contacts, ...)
 ACTION_COLUMNS = {
@@ -60,6 +69,10 @@ ACTION_COLUMNS = {
     "reward": "rewards",
 }
 ACTIONS = tuple(ACTION_COLUMNS)
+# methods of Operations that change user state but are not booked actions (no cost, no column)
+UNBOOKED_WRITES = ("recognise_koc",)
+# user columns a strategy may not read: the truth behind what operators only see as signals
+HIDDEN_FIELDS = ("disruptive",)
 
 
 def _one_of(allowed: tuple[str, ...]) -> AfterValidator:
@@ -204,6 +217,11 @@ class Operations:
         return self._sim.world
 
     def field(self, name: str) -> np.ndarray:
+        if name in HIDDEN_FIELDS:
+            raise KeyError(
+                f"'{name}' is hidden from strategies (operators cannot see it); "
+                "use ops.flag_disruptive for what they can see"
+            )
         # as_strided(writeable=False): a view whose write flag cannot be switched back on
         return np.lib.stride_tricks.as_strided(self._sim.pop.col(name), writeable=False)
 
@@ -333,12 +351,44 @@ class Operations:
         """Remove users from their group (pruning); they lose some trust."""
         users = self._targets(users)
         pop = self._sim.pop
-        users = users[pop.col("group")[users] >= 0]
-        self._sim.groups.remove(pop.col("group"), users)
+        group = pop.col("group")
+        users = users[group[users] >= 0]
+        # ordinary members removed while seen speaking: their groups notice (issue 15)
+        wronged = ~pop.col("disruptive")[users] & spoke_recently(pop.col("speak_bits")[users])
+        wronged_groups = group[users[wronged]]
+        self._sim.groups.remove(group, users)
         trust = pop.col("trust")
         loss = self._sim.world.behaviour.trust_loss_removed
         trust[users] = np.maximum(0.0, trust[users] - loss)
+        if wronged_groups.size:
+            hit = wrongly_removed_hit(
+                group, wronged_groups, self._sim.groups.n,
+                self._sim.world.social.group_trust_loss_per_innocent,
+            )  # fmt: skip
+            trust[:] = np.maximum(0.0, trust - hit)
         self._book("remove_from_group", users, 0.0)
+        return int(users.shape[0])
+
+    def flag_disruptive(self, users: np.ndarray) -> np.ndarray:
+        """The members among ``users`` an operator judges disruptive today from what it sees
+        (recent posts, reports): disruptive members who spoke recently are flagged often, ordinary
+        ones rarely (``world.social.flag_disruptive`` / ``flag_innocent``). Reads only; books
+        nothing."""
+        users = self._targets(users)
+        pop = self._sim.pop
+        users = users[pop.col("group")[users] >= 0]
+        flagged = flag_disruptive(
+            self.seed, self.day, pop.col("uid")[users], pop.col("disruptive")[users],
+            pop.col("speak_bits")[users], self._sim.world.social,
+        )  # fmt: skip
+        return users[flagged]
+
+    def recognise_koc(self, users: np.ndarray) -> int:
+        """Recognise users as KOCs today (a title and a role in their group, given with a KOC
+        programme's reward): they speak more for ``world.social.koc_fade_days`` days, and their
+        speaking draws their group in. Costs nothing by itself (the reward is the cost)."""
+        users = self._targets(users)
+        self._sim.pop.col("koc_day")[users] = self.day
         return int(users.shape[0])
 
     def reward(self, users: np.ndarray, points: Amount = 0.0, gift: Amount = 0.0) -> int:

@@ -29,7 +29,7 @@ import numba
 import numpy as np
 from numba import njit
 
-from sim.rng import Purpose, draw_key, mix64
+from sim.rng import MIX_MULTIPLIERS, Purpose, draw_key
 from sim.world.lifecycle import CHURNED, CORE, DORMANT, NEVER_DAYS, NEW, NO_DAY, POTENTIAL
 from sim.world.params import WorldParams
 from sim.world.threads import resolve_threads
@@ -162,6 +162,16 @@ class StepParams(NamedTuple):
     lapse_per_excess: float
     lapsed_activity_penalty: float
     recall_coupon: float
+    # group composition (world.social, sim/world/social.py)
+    disruptor_speak_lift: float
+    open_disruption: float
+    speak_disruption: float
+    leave_disruption: float
+    load_disruption: float
+    koc_speak_lift: float
+    koc_fade_days: int
+    speak_koc: float
+    open_koc: float
 
 
 class Ladder(NamedTuple):
@@ -199,6 +209,11 @@ class StepBuffers(NamedTuple):
 def step_params(world: WorldParams) -> StepParams:
     b, lc = world.behaviour, world.lifecycle
     values = {name: getattr(b, name) for name in StepParams._fields if hasattr(b, name)}
+    values.update(
+        (name, getattr(world.social, name))
+        for name in StepParams._fields
+        if hasattr(world.social, name)
+    )
     values.update(
         core_min_purchases=lc.core_min_purchases,
         dormant_after_days=lc.dormant_after_days,
@@ -268,6 +283,18 @@ def new_buffers(capacity: int) -> StepBuffers:
 def day_keys(seed: int, day: int) -> np.ndarray:
     """The draw keys of one day, one per purpose in KEY_PURPOSES order."""
     return np.array([draw_key(seed, p, day) for p in KEY_PURPOSES], dtype=np.uint64)
+
+
+_M1, _M2 = MIX_MULTIPLIERS
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+
+
+@njit(inline="always", cache=True)
+def mix64(x: np.uint64) -> np.uint64:
+    """:func:`sim.rng.mix64` compiled for one word (the kernels' keyed draws)."""
+    x = (x ^ (x >> _S30)) * _M1
+    x = (x ^ (x >> _S27)) * _M2
+    return x ^ (x >> _S31)
 
 
 _S32 = np.uint64(32)
@@ -367,7 +394,9 @@ def _classify(purchases, silence, churned, core_min, dormant_after):
 BLOCK = 64  # users skipped together once all of them have churned (chunks are whole blocks)
 MIN_CHUNK = 16 * 1024  # users per parallel chunk at least (a chunk's fixed cost is ~1 us)
 CHUNKS_PER_THREAD = 4  # a few chunks per thread even out the load
-GROUP_DELTAS = ("size", "speakers", "pushed", "opened", "leaves")  # per-chunk int deltas
+GROUP_DELTAS = (  # the group counters the step writes, as per-chunk int deltas
+    "size", "speakers", "pushed", "opened", "leaves", "disruptor_speakers", "koc_speakers",
+)  # fmt: skip
 
 
 def chunk_starts(n: int, threads: int) -> np.ndarray:
@@ -381,7 +410,8 @@ def chunk_starts(n: int, threads: int) -> np.ndarray:
 
 
 def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed, g_opened,
-               g_leaves, B, threads=None):  # fmt: skip
+               g_leaves, g_disruption, g_koc, g_disruptor_speakers, g_koc_speakers, B,
+               threads=None):  # fmt: skip
     """Advance users [0, n) by one day (the module docstring gives the order of events).
 
     Users are split into chunks stepped in parallel on ``threads`` threads (default:
@@ -402,14 +432,16 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
         step = _step_chunks_parallel
     else:  # one thread: no threading layer at all (safe in a forked worker)
         step = _step_chunks_serial
-    step(day, starts, keys, P, L, U, g_born, g_vitality, counts, positions, deltas, B)
+    step(day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc, counts, positions,
+         deltas, B)  # fmt: skip
     _reduce(n, starts, U.churn_day, counts, positions, deltas, B,
-            (g_size, g_speakers, g_pushed, g_opened, g_leaves))  # fmt: skip
+            (g_size, g_speakers, g_pushed, g_opened, g_leaves, g_disruptor_speakers,
+             g_koc_speakers))  # fmt: skip
 
 
 @njit(parallel=True, cache=True)
-def _step_chunks_parallel(day, starts, keys, P, L, U, g_born, g_vitality, counts, positions,
-                          deltas, B):  # fmt: skip
+def _step_chunks_parallel(day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc,
+                          counts, positions, deltas, B):  # fmt: skip
     """Step every chunk of users; chunk c writes only counts[c], positions[c], deltas[c], its
     users' state and its own stretch of the event buffers (from its first slot on: a user
     makes at most one event of each kind a day)."""
@@ -417,29 +449,32 @@ def _step_chunks_parallel(day, starts, keys, P, L, U, g_born, g_vitality, counts
         gd = deltas[c]
         positions[c, :] = starts[c]
         _step_chunk(day, starts[c], starts[c + 1], keys, P, L, U, g_born, g_vitality,
-                    gd[0], gd[1], gd[2], gd[3], gd[4], counts[c], positions[c], B)  # fmt: skip
+                    gd[0], gd[1], gd[2], gd[3], gd[4], g_disruption, g_koc, gd[5], gd[6],
+                    counts[c], positions[c], B)  # fmt: skip
 
 
 @njit(cache=True)
-def _step_chunks_serial(day, starts, keys, P, L, U, g_born, g_vitality, counts, positions,
-                        deltas, B):  # fmt: skip
+def _step_chunks_serial(day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc,
+                        counts, positions, deltas, B):  # fmt: skip
     """:func:`_step_chunks_parallel` on this thread (no threading layer: safe after a fork)."""
     for c in range(starts.shape[0] - 1):
         gd = deltas[c]
         positions[c, :] = starts[c]
         _step_chunk(day, starts[c], starts[c + 1], keys, P, L, U, g_born, g_vitality,
-                    gd[0], gd[1], gd[2], gd[3], gd[4], counts[c], positions[c], B)  # fmt: skip
+                    gd[0], gd[1], gd[2], gd[3], gd[4], g_disruption, g_koc, gd[5], gd[6],
+                    counts[c], positions[c], B)  # fmt: skip
 
 
 @njit(cache=True)
 def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed,
-                g_opened, g_leaves, cnt, ev, B):  # fmt: skip
+                g_opened, g_leaves, g_disruption, g_koc, g_disruptor_speakers, g_koc_speakers,
+                cnt, ev, B):  # fmt: skip
     """Advance users [lo, hi) by one day (the module docstring gives the order of events).
 
-    Writes only these users' state and the chunk's outputs: ``cnt`` (counts), the group arrays
-    (the chunk's per-group deltas), the event buffers from ``ev`` (the chunk's first buffer
-    positions) on, and each user's trust, fatigue and intent in ``B.sum_*`` (summed in user
-    order by :func:`_reduce`). A block of BLOCK users who have all churned costs one test.
+    Writes only these users' state and the chunk's outputs: ``cnt`` (counts), the group
+    counters (the chunk's per-group deltas), the event buffers from ``ev`` (the chunk's first
+    buffer positions) on, and each user's trust, fatigue and intent in ``B.sum_*`` (summed in
+    user order by :func:`_reduce`). A block of BLOCK users who have all churned costs one test.
     """
     k_open, k_active, k_study, k_speak, k_share, k_buy, k_churn = (
         keys[0], keys[1], keys[2], keys[3], keys[4], keys[5], keys[6],
@@ -488,6 +523,8 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
                 wear = P.wear_keep * wear + (1.0 - P.wear_keep) * n_content
                 U.wear[i] = wear if wear > 1e-6 else 0.0  # below a push a decade: worn off
             load = 0.0 if muted else n_promo + n_content * (1.0 - P.relevant_fatigue_shield * r_eff)
+            if g >= 0 and not muted:  # ads and trolling in the chat are felt like promos
+                load += P.load_disruption * g_disruption[g]
             fatigue = P.fatigue_keep * U.fatigue[i] + (1.0 - P.fatigue_keep) * load
             excess = _excess(fatigue, P)
 
@@ -501,6 +538,8 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
                 base = P.open_intercept + P.open_trust * (trust - 0.5) - P.open_fatigue * excess
                 if lapsed:
                     base -= P.lapsed_open_penalty
+                if g >= 0:  # the group's mood: KOCs draw members in, disruptors put them off
+                    base += P.open_koc * g_koc[g] - P.open_disruption * g_disruption[g]
                 if n_content > 0:
                     p1 = _sigmoid(base + P.open_relevance * r_eff)
                     opened_content = u_c < _any_of(p1, n_content)
@@ -603,7 +642,7 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
                     intent += P.camp_intent_gain * (1.0 - intent)
                 # 5b. speak (promos received today make the group an ad dump)
                 if g >= 0:
-                    p_speak = _sigmoid(
+                    speak_logit = (
                         P.speak_intercept
                         + P.speak_engagement * U.engagement_logit[i]
                         + P.speak_contagion * g_vitality[g]
@@ -611,10 +650,24 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
                         - P.speak_promo * min(n_promo, 3.0)
                         + P.speak_group_novelty
                         * math.exp(-(day - g_born[g]) / P.group_novelty_days)
+                        + P.speak_koc * g_koc[g]
+                        - P.speak_disruption * g_disruption[g]
                     )
-                    if _u1(k_speak, uid) < p_speak:
+                    disruptive = U.disruptive[i]
+                    if disruptive:
+                        speak_logit += P.disruptor_speak_lift
+                    koc_fresh = 0.0  # a recently rewarded KOC: 1 on the reward day, fading to 0
+                    if U.koc_day[i] != NO_DAY:
+                        koc_fresh = max(0.0, 1.0 - (day - U.koc_day[i]) / P.koc_fade_days)
+                        speak_logit += P.koc_speak_lift * koc_fresh
+                    if _u1(k_speak, uid) < _sigmoid(speak_logit):
                         U.speak_bits[i] |= np.uint32(1)
-                        g_speakers[g] += 1
+                        if disruptive:  # ads and trolling are not group life
+                            g_disruptor_speakers[g] += 1
+                        else:
+                            g_speakers[g] += 1
+                            if koc_fresh > 0.0:
+                                g_koc_speakers[g] += 1
                         cnt[_N_SPOKE] += 1.0
                 # 5c. share → friends who register tomorrow
                 u_s, u_k = _u2(k_share, uid)
@@ -683,7 +736,11 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
             h_mute = 0.0 if muted else P.mute_per_excess * excess
             h_leave = 0.0
             if g >= 0:
-                h_leave = P.group_leave_base_hazard + P.group_leave_per_excess * excess
+                h_leave = (
+                    P.group_leave_base_hazard
+                    + P.group_leave_per_excess * excess
+                    + P.leave_disruption * g_disruption[g]
+                )
             can_lapse = not lapsed and not active
             u = _u1(k_churn, uid)
             h_bound = churn_scale * P.churn_hazard_bound + h_block + h_mute + h_leave

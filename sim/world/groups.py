@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.world.params import GroupParams
+from sim.world.params import GroupParams, SocialParams
 from sim.world.population import grow_array
+from sim.world.social import group_pressure
 
 GROUP_COLUMNS: dict[str, type] = {
     "size": np.int32,
@@ -28,17 +29,31 @@ GROUP_COLUMNS: dict[str, type] = {
     "opened": np.int32,
     "joins": np.int32,
     "leaves": np.int32,
+    # group composition (sim.world.social): yesterday's disruption and KOC presence, and
+    # today's disruptive posters and speaking KOCs
+    "disruption": np.float64,
+    "koc_presence": np.float64,
+    "disruptor_speakers": np.int32,
+    "koc_speakers": np.int32,
 }
-DAILY_COUNTERS = ("speakers", "pushed", "opened", "joins", "leaves")
+DAILY_COUNTERS = (
+    "speakers", "pushed", "opened", "joins", "leaves", "disruptor_speakers", "koc_speakers",
+)  # fmt: skip
 # the group columns the behaviour step reads/writes, in its argument order
-STEP_GROUP_COLUMNS = ("born", "vitality", "size", "speakers", "pushed", "opened", "leaves")
+STEP_GROUP_COLUMNS = (
+    "born", "vitality", "size", "speakers", "pushed", "opened", "leaves",
+    "disruption", "koc_presence", "disruptor_speakers", "koc_speakers",
+)  # fmt: skip
 
 
 class Groups:
     """Columns of group state; group id = row index."""
 
-    def __init__(self, params: GroupParams, capacity: int = 64) -> None:
+    def __init__(
+        self, params: GroupParams, capacity: int = 64, social: SocialParams | None = None
+    ) -> None:
         self.params = params
+        self.social = social if social is not None else SocialParams()
         self.n = 0
         self.open_group = -1
         self._cols = {k: np.zeros(capacity, dtype=t) for k, t in GROUP_COLUMNS.items()}
@@ -97,6 +112,9 @@ class Groups:
         size = c["size"]
         rate = np.divide(c["speakers"], size, out=np.zeros(self.n), where=size > 0)
         c["vitality"][:] = np.where(alive, rate, 0.0)
+        c["disruption"][:], c["koc_presence"][:] = group_pressure(
+            c["disruptor_speakers"], c["koc_speakers"], size, alive, self.social
+        )
         quiet = rate < p.death_speaking_rate
         c["silent_days"][:] = np.where(quiet, c["silent_days"] + 1, 0)
         old_enough = (day - c["born"]) >= p.death_silent_days
@@ -123,6 +141,8 @@ class Groups:
             alive[dying] = False
             size[dying] = 0
             c["vitality"][dying] = 0.0
+            c["disruption"][dying] = 0.0
+            c["koc_presence"][dying] = 0.0
         self.reset_counters()
         # only groups that were alive at some point today are reported
         keep = rows["alive"] | dying

@@ -284,6 +284,7 @@ def render_tables() -> str:
         ("lifecycle", "Lifecycle thresholds"),
         ("behaviour", "Behaviour"),
         ("groups", "Groups"),
+        ("social", "Group composition"),
         ("costs", "Costs"),
     ):
         model = w[key].annotation

@@ -500,6 +500,88 @@ class GroupParams(Strict):
     death_min_members: int = Field(3, ge=0, description="assumed: a group this small dies")
 
 
+class SocialParams(Strict):
+    """Who is in a group and how members move each other: disruptive members (ad posters,
+    trolls), what operators see of them when pruning, and KOCs who lead discussion (issue 15)."""
+
+    disruptive_share: float = Field(
+        0.03,
+        ge=0,
+        le=1,
+        description="assumed: share of users who are disruptive (ad posters, trolls), drawn at "
+        "arrival; [000][001] name them among the members pruning removes, no source counts them",
+    )
+    disruptor_speak_lift: float = Field(
+        3.0, ge=0, description="assumed: speaking logit added for a disruptive member (they post)"
+    )
+    disruption_scale: float = Field(
+        0.004,
+        gt=0,
+        description="assumed: share of members posting disruptively on a day at which a group's "
+        "disruption reaches 63% of its bound: D = 1 - exp(-posting share / scale)",
+    )
+    open_disruption: float = Field(
+        0.4, ge=0, description="assumed: opening logit lost by members at full disruption"
+    )
+    speak_disruption: float = Field(
+        1.0, ge=0, description="assumed: speaking logit lost by members at full disruption"
+    )
+    leave_disruption: float = Field(
+        0.006,
+        ge=0,
+        le=1,
+        description="assumed: daily group-leaving hazard added at full disruption",
+    )
+    load_disruption: float = Field(
+        1.0,
+        ge=0,
+        description="assumed: irrelevant messages a day a member feels at full disruption (ads "
+        "and trolling in the chat weigh like promos: fatigue, muting, leaving, lapsing) [003]",
+    )
+    flag_disruptive: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description="assumed: chance an operator's sweep flags a disruptive member who spoke "
+        "recently (promo-like posts, reports)",
+    )
+    flag_innocent: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="assumed: chance a sweep flags an ordinary member who spoke recently (the "
+        "false-positive rate of judging from signals)",
+    )
+    group_trust_loss_per_innocent: float = Field(
+        0.003,
+        ge=0,
+        description="assumed: trust every remaining member loses per ordinary member pruned "
+        "while seen speaking (a wrongful removal members notice; the pruned member loses "
+        "behaviour.trust_loss_removed like anyone removed)",
+    )
+    koc_speak_lift: float = Field(
+        1.0,
+        ge=0,
+        description="assumed: speaking logit a KOC gains right after a programme reward, "
+        "fading linearly to 0 over koc_fade_days without one [002][003]",
+    )
+    koc_fade_days: int = Field(
+        28, ge=1, description="assumed: days an unrewarded KOC's extra speaking lasts"
+    )
+    koc_scale: float = Field(
+        1.0,
+        gt=0,
+        description="assumed: KOCs speaking in a group on a day at which their presence reaches "
+        "63% of its bound: K = 1 - exp(-KOC speakers / scale)",
+    )
+    speak_koc: float = Field(
+        0.3, ge=0, description="assumed: members' speaking logit gained at full KOC presence"
+    )
+    open_koc: float = Field(
+        0.15, ge=0, description="assumed: members' opening logit gained at full KOC presence"
+    )
+
+
 class CostParams(Strict):
     message: float = Field(0.01, ge=0, description="assumed: ¥ per push or promo message sent")
     coupon_issue: float = Field(0.0, ge=0, description="assumed: ¥ per coupon issued")
@@ -515,6 +597,7 @@ class WorldParams(Strict):
     )
     behaviour: BehaviourParams = BehaviourParams()
     groups: GroupParams = GroupParams()
+    social: SocialParams = SocialParams()
     costs: CostParams = CostParams()
 
     @field_validator("products")

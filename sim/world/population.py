@@ -79,6 +79,11 @@ USER_COLUMNS: dict[str, tuple[type, float]] = {
     "wear": (np.float32, 0),
     "group": (np.int32, -1),
     "points": (np.float32, 0),
+    # group composition (issue 15): a disruptive member (ad poster, troll; hidden from
+    # strategies, which see only sim.world.social.flag_disruptive's signals) and the last day a
+    # KOC programme rewarded the user as a KOC
+    "disruptive": (np.bool_, False),
+    "koc_day": (np.int32, NO_DAY),
     "referrals": (np.int32, 0),
     # exposure funnel: days reached by any action, days something was opened, days an offer
     # (promotion) was opened

@@ -21,7 +21,9 @@ from sim.analysis.stats import (
     detection_rate,
     false_positive_rate,
     mde,
+    mean_band,
     paired_difference,
+    paired_difference_band,
     paired_user_difference,
     power_of,
     replications_needed,
@@ -393,3 +395,33 @@ def test_bad_inputs_are_clear_errors():
         power_of(1.0, -1.0)
     with pytest.raises(ValueError, match="effect must be"):
         replications_needed(0.0, 1.0)
+
+
+def test_paired_difference_band_agrees_with_paired_difference_column_by_column():
+    rng = np.random.default_rng(7)
+    treatment = rng.normal(1.0, 1.0, size=(5, 12))
+    control = treatment - rng.normal(0.3, 0.5, size=(5, 12))
+    treatment[3, 4] = np.nan  # column 4 observed in 4 replications only
+    control[:4, 7] = np.nan  # column 7 observed once: no interval
+    control[:, 9] = treatment[:, 9] - 2.0  # identical differences: degenerate interval
+    band = paired_difference_band(treatment, control, alpha=0.1)
+    for j in range(12):
+        ok = np.isfinite(treatment[:, j]) & np.isfinite(control[:, j])
+        one = paired_difference(treatment[ok, j], control[ok, j], alpha=0.1)
+        assert band.n[j] == one.n
+        np.testing.assert_allclose(
+            [band.estimate[j], band.ci_low[j], band.ci_high[j]],
+            [one.estimate, one.ci_low, one.ci_high],
+            equal_nan=True,
+        )
+    assert np.isnan(band.ci_low[7]) and band.ci_low[9] == band.ci_high[9] == -2.0 + 4.0
+
+
+def test_mean_band_covers_the_mean_and_narrows_with_more_replications():
+    rng = np.random.default_rng(3)
+    few = mean_band(rng.normal(5.0, 1.0, size=(3, 50)))
+    many = mean_band(rng.normal(5.0, 1.0, size=(30, 50)))
+    assert np.all(few.ci_low <= few.estimate) and np.all(few.estimate <= few.ci_high)
+    assert np.median(many.ci_high - many.ci_low) < np.median(few.ci_high - few.ci_low)
+    with pytest.raises(ValueError, match="2-D"):
+        mean_band(np.ones(4))

@@ -106,6 +106,25 @@ def test_curves_and_tables_cover_every_arm(tiered):
     assert "arm_indicator" in set(tables["cox"]["covariate"])
 
 
+def test_curve_bands_hold_the_mean_and_the_last_ltv_difference_is_the_tables(tiered):
+    """The curves' paired intervals use the comparison table's method: on the last day the net
+    LTV difference and its interval are the net-value-per-user row of the comparison."""
+    _, tables = tiered
+    for name, value in (("retention", "retained"), ("ltv", "net")):
+        t = tables[name].dropna(subset=[f"{value}_low"])
+        assert len(t) and (t[f"{value}_low"] <= t[value] + 1e-12).all(), name
+        assert (t[value] <= t[f"{value}_high"] + 1e-12).all(), name
+        control = tables[name][tables[name]["arm"] == "control"]
+        assert control[f"{value}_difference"].isna().all(), name
+    ltv = tables["ltv"]
+    last = ltv[(ltv["arm"] == "tiered")].sort_values("day").iloc[-1]
+    row = tables["comparison"].set_index("metric").loc["net_value_per_user"]
+    np.testing.assert_allclose(
+        [last["net_difference"], last["net_difference_low"], last["net_difference_high"]],
+        [row["difference"], row["ci_low"], row["ci_high"]], rtol=1e-9, atol=1e-9,
+    )  # fmt: skip
+
+
 def test_group_randomisation_keeps_groups_whole_and_treats_only_the_assigned(tmp_path):
     arms = {"tiered": {"strategies": [{"name": "tiered_content"}]}}
     split = {"unit": "group", "share": 0.5}

@@ -213,6 +213,9 @@ def test_sweep_notebook_is_chosen_for_several_cells_and_maps_the_surface(kernel,
     for cell in ("c000", "c001", "c002", "c003"):
         assert cell in html
     assert "every_days" in html and "personalised" in html
+    text = _text(html)  # opens with the verdict, code hidden
+    assert text.index("Verdict") < text.index("The design")
+    assert "best at" in text and "Decision table" in text and "load_report" not in text
 
 
 def test_report_degrades_gracefully_on_absent_tables_and_failed_runs(kernel, sweep, tmp_path):

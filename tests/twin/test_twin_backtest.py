@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -134,6 +135,27 @@ def test_backtest_on_the_twin_process_beats_bgnbd_outright(synthetic_events, tmp
     text = console.export_text()
     assert "…" not in text and all(len(line) <= 80 for line in text.splitlines())
     assert all(label in text for label in ("twin", "BG/NBD", "BG/BB", "naive"))
+
+
+def test_the_terminal_table_keeps_every_figure_whole_at_80_columns() -> None:
+    """Wide figures (five-digit counts, three-digit errors) fold inside their cells rather than
+    being cropped at the terminal's edge (rich crops a table wider than the console)."""
+    wide = dict(total_forecast=22_246, total_error=-12_878, total_abs_pct_error=164.1, mae=0.1234,
+                correlation=-0.012, profile_error=0.1012, tracking_mape=156.3,
+                spend_forecast=1_339_123, spend_abs_pct_error=114.4, total_actual=13_680,
+                spend_actual=3_961_480)  # fmt: skip
+    result = SimpleNamespace(
+        metrics={m: wide for m in ("twin", "bgnbd", "bgbb", "naive")}, horizon=49,
+        calibration_end=pd.Timestamp("2026-05-31"), until=pd.Timestamp("2026-07-19"),
+        verdict={"beats_naive_mae": True},
+    )  # fmt: skip
+    console = Console(width=80, record=True)
+    print_backtest(result, console)
+    text = console.export_text()
+    words = set(text.split())
+    for figure in ("22,246", "-12,878", "(164.1%)", "0.1234", "-0.012", "156.3%", "1,339,123",
+                   "(114.4%)", "13,680", "¥3,961,480", "naive"):  # fmt: skip
+        assert figure in words, figure
 
 
 # --------------------------------------------------------------------------- reproducibility

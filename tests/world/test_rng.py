@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from sim.rng import Purpose, derive_uids, draw_key, generator, hash_ids, uniforms
+from sim.rng import Purpose, derive_uids, draw_key, generator, hash_ids, mix64, uniforms
+from sim.world.behaviour import mix64 as compiled_mix64
 
 uid_lists = st.lists(st.integers(0, 2**63 - 1), min_size=1, max_size=200, unique=True)
 ATTRIBUTES = ["join_day", "channel", "age", "occupation", "city_tier", "income",
@@ -133,3 +134,11 @@ def test_policy_that_does_nothing_changes_nothing(runs, run_world, make_blanket)
     idle = run_world(config, [make_blanket(promos_per_day=0.0, content_per_day=0.0)])
     for name in none:
         pd.testing.assert_frame_equal(none[name], idle[name], obj=name)
+
+
+def test_the_kernels_compiled_mix_is_the_same_function_as_the_vectorised_one():
+    words = np.random.default_rng(3).integers(0, 2**63 - 1, 64, dtype=np.int64).astype(np.uint64)
+    words[:3] = [0, 1, 2**64 - 1]
+    expected = mix64(words)
+    assert len(set(expected.tolist())) == len(words)  # a bijection: no collision
+    assert [compiled_mix64(w) for w in words] == expected.tolist()

@@ -1,0 +1,43 @@
+"""Start-up cost: ``siyu --help`` and ``siyu validate`` load no heavy numerical library (they
+answered in ~4 s when every command imported numba, pandas and scipy; docs/PERFORMANCE.md has
+the measured times)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("numba", "pandas", "scipy", "pyarrow", "statsmodels", "sklearn", "matplotlib")
+PROBE = """
+import json, sys
+from sim.cli.main import main
+status = main(sys.argv[1:])
+print(json.dumps([m for m in {heavy} if m in sys.modules]))
+sys.exit(status)
+"""
+
+
+def _loaded_by(*argv: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *argv],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_validate_loads_no_heavy_library_for_a_run_or_a_sweep():
+    assert _loaded_by("validate", "experiments/quickstart.yaml") == []
+    assert _loaded_by("validate", "experiments/recall_coupon_sweep.yaml") == []
+
+
+def test_the_error_boundary_loads_no_heavy_library():
+    """A wrong config is reported by the boundary (sim.cli.failures) without loading them."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), "validate", "no/such/file.yaml"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 2 and "no/such/file.yaml" in done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
