@@ -104,6 +104,9 @@ class Simulation:
         self._ladder = ladder_arrays(self.world)
         self._buffers = new_buffers(self.pop.capacity)
         self.threads = resolve_threads()  # SIYU_THREADS or every core; results do not depend on it
+        # wall seconds of the daily phases: actions (arrivals, strategies), behaviour (the
+        # compiled step), groups (group update and the daily records)
+        self.phase_seconds = {"actions_s": 0.0, "behaviour_s": 0.0, "groups_s": 0.0}
         self._pending_referrals: tuple[np.ndarray, np.ndarray] | None = None
         self.records: dict[str, list] = {
             "daily": [], "transitions": [], "purchases": [], "groups": [], "lapses": [],
@@ -178,20 +181,25 @@ class Simulation:
 
     # -- the day -----------------------------------------------------------------------------
     def _operations(self, day: int) -> None:
+        t0 = time.perf_counter()
         self.day = day
         self._arrive(day)
         self.pressure.start_day(day)
         self.pressure.run_queue()
         for strategy, ops in self._ops:
             strategy.on_day(ops)
+        self.phase_seconds["actions_s"] += time.perf_counter() - t0
 
     def _behaviour(self, day: int) -> None:
         pop, groups, buf = self.pop, self.groups, self._buffers
+        t0 = time.perf_counter()
         buf.counters[:] = 0.0
         step_users(
             day, pop.n, day_keys(self.seed, day), self._params, self._ladder, pop.arrays(),
             *(groups.buffer(k) for k in STEP_GROUP_COLUMNS), buf, self.threads,
         )  # fmt: skip
+        t1 = time.perf_counter()
+        self.phase_seconds["behaviour_s"] += t1 - t0
         n_trans, n_buy, n_ref, n_lapse = (int(x) for x in buf.sizes)
         uid = pop.col("uid")
         self.records["transitions"].append(
@@ -211,6 +219,7 @@ class Simulation:
         if self.config.output.groups:
             self.records["groups"].append(group_rows)
         self.records["daily"].append(self._daily_row(day, group_rows))
+        self.phase_seconds["groups_s"] += time.perf_counter() - t1  # groups and daily records
         if self.on_day_done is not None:
             self.on_day_done(day)
 
@@ -303,5 +312,6 @@ class Simulation:
         t2 = time.perf_counter()
         tables = build_tables(self)
         t3 = time.perf_counter()
-        timings = {"setup_s": t1 - t0, "simulate_s": t2 - t1, "tables_s": t3 - t2}
+        timings = {"setup_s": t1 - t0, "simulate_s": t2 - t1, "tables_s": t3 - t2,
+                   **self.phase_seconds}  # fmt: skip
         return SimulationResult(self.config, tables, timings)
