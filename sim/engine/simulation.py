@@ -309,6 +309,7 @@ class Simulation:
         t1 = time.perf_counter()
         self.calendar.daily(self._operations, self._behaviour, self.config.days)
         self.calendar.run(self.config.days)
+        self._buffers = new_buffers(0)  # the step's buffers are not needed for the tables
         t2 = time.perf_counter()
         tables = build_tables(self)
         t3 = time.perf_counter()

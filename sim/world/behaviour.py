@@ -188,16 +188,16 @@ class StepBuffers(NamedTuple):
     """Per-day outputs of the step, sized to the population capacity."""
 
     counters: np.ndarray  # float64[len(COUNTERS)]
-    trans_user: np.ndarray  # int64: slot of a user whose stage changed
+    trans_user: np.ndarray  # int32: slot of a user whose stage changed
     trans_from: np.ndarray  # int8
     trans_to: np.ndarray  # int8
-    buy_user: np.ndarray  # int64: slot of a buyer
+    buy_user: np.ndarray  # int32: slot of a buyer
     buy_step: np.ndarray  # int8: ladder step bought
     buy_paid: np.ndarray  # float64
     buy_discount: np.ndarray  # float64
-    ref_user: np.ndarray  # int64: slot of a user who brought friends
+    ref_user: np.ndarray  # int32: slot of a user who brought friends
     ref_count: np.ndarray  # int32
-    lapse_user: np.ndarray  # int64: slot of a user who lapsed or was recalled
+    lapse_user: np.ndarray  # int32: slot of a user who lapsed or was recalled
     lapse_event: np.ndarray  # int8: EV_LAPSE or EV_RECALL
     sizes: np.ndarray  # int64[4]: used length of trans, buy, ref and lapse buffers
     sum_trust: np.ndarray  # float64: each reachable user's trust today (summed in user order)
@@ -261,16 +261,16 @@ def ladder_arrays(world: WorldParams) -> Ladder:
 def new_buffers(capacity: int) -> StepBuffers:
     return StepBuffers(
         counters=np.zeros(len(COUNTERS), np.float64),
-        trans_user=np.empty(capacity, np.int64),
+        trans_user=np.empty(capacity, np.int32),
         trans_from=np.empty(capacity, np.int8),
         trans_to=np.empty(capacity, np.int8),
-        buy_user=np.empty(capacity, np.int64),
+        buy_user=np.empty(capacity, np.int32),
         buy_step=np.empty(capacity, np.int8),
         buy_paid=np.empty(capacity, np.float64),
         buy_discount=np.empty(capacity, np.float64),
-        ref_user=np.empty(capacity, np.int64),
+        ref_user=np.empty(capacity, np.int32),
         ref_count=np.empty(capacity, np.int32),
-        lapse_user=np.empty(capacity, np.int64),
+        lapse_user=np.empty(capacity, np.int32),
         lapse_event=np.empty(capacity, np.int8),
         sizes=np.zeros(4, np.int64),
         sum_trust=np.empty(capacity, np.float64),
