@@ -427,13 +427,15 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
     counts = np.zeros((n_chunks, len(COUNTERS)), np.float64)
     positions = np.empty((n_chunks, 4), np.int64)
     deltas = np.zeros((n_chunks, len(GROUP_DELTAS), g_size.shape[0]), np.int32)
+    args = (day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc, counts,
+            positions, deltas, B)  # fmt: skip
     if threads > 1 and n_chunks > 1:
         numba.set_num_threads(threads)
-        step = _step_chunks_parallel
+        # chunks handed out one at a time (old users have churned more: chunks differ in cost)
+        with numba.parallel_chunksize(1):
+            _step_chunks_parallel(*args)
     else:  # one thread: no threading layer at all (safe in a forked worker)
-        step = _step_chunks_serial
-    step(day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc, counts, positions,
-         deltas, B)  # fmt: skip
+        _step_chunks_serial(*args)
     _reduce(n, starts, U.churn_day, counts, positions, deltas, B,
             (g_size, g_speakers, g_pushed, g_opened, g_leaves, g_disruptor_speakers,
              g_koc_speakers))  # fmt: skip

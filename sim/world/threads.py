@@ -18,6 +18,12 @@ from sim.errors import ConfigError
 
 ENV = "SIYU_THREADS"
 
+# Between two days' steps the threads wait for the next one; GNU OpenMP lets them spin first,
+# which takes a core from the single-threaded parts of the day (actions, groups) on a small
+# machine. Passive waiting costs a few microseconds per step. Set before numba loads OpenMP
+# (at the first parallel step); a value already in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 def available_threads() -> int:
     """The most threads the step can use in this process."""
