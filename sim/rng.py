@@ -61,6 +61,7 @@ class Purpose(IntEnum):
     REPLICATION = 43
     MODEL = 44
     TWIN = 45
+    LIVE_STREAM = 50
     # group composition (issue 15); numbered apart from other additions
     ATTR_DISRUPTIVE = 60
     PRUNE_SIGNAL = 61

@@ -24,11 +24,6 @@ def is_due(day: int, every_days: int, offset: int = 0) -> bool:
     return day >= offset and (day - offset) % every_days == 0
 
 
-def weekday(day: int) -> int:
-    """Day of the week, with day 0 taken as a Monday (0 = Mon ... 6 = Sun)."""
-    return day % 7
-
-
 def stage_tiers(ops: Operations, users: np.ndarray) -> dict[str, np.ndarray]:
     """The users split by the content tier that fits their stage ([000][003] tiered content)."""
     stage = ops.field("stage")[users]

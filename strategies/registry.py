@@ -27,6 +27,7 @@ from strategies.progress_nudge import ProgressNudge
 from strategies.recall_coupon import RecallCoupon
 from strategies.referral_rewards import ReferralRewards
 from strategies.tiered_content import TieredContent
+from strategies.timed_offer import TimedOffer
 from strategies.value_paving import ValuePaving
 from strategies.vip_club import VipClub
 
@@ -36,7 +37,7 @@ BUILTIN: dict[str, type[Strategy]] = {
     for cls in (
         NoOperations, Blanket, TieredContent, RecallCoupon, GroupPruning, NewUserFollowup,
         ProgressNudge, VipClub, KocProgramme, ReferralRewards, Gamification, ContentCalendar,
-        ValuePaving, ChurnWarning,
+        ValuePaving, ChurnWarning, TimedOffer,
     )
 }  # fmt: skip
 

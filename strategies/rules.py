@@ -153,7 +153,7 @@ class RuleSet(Strategy):
     def on_day(self, ops: Operations) -> None:
         day, n = ops.day, ops.n_users
         self._grow(n)
-        today = [i for i in self.order_ if self.rules_[i].fires_on(day)]
+        today = [i for i in self.order_ if self.rules_[i].fires_on(day, ops.weekday)]
         needed = set().union(*(self.conditions_[i].fields for i in today)) if today else set()
         fields = user_fields(ops, needed, self.churn_model_)
         reachable = ops.field("churn_day") < 0

@@ -9,6 +9,9 @@ groups in [0, 1], shown in % and its differences in percentage points), ``days``
 Per-user metrics are those of :data:`sim.analysis.outcomes.METRICS` plus ``rmst``; whole-world
 metrics are :func:`sim.analysis.outcomes.world_metrics` with a ``world_`` prefix. To add a
 metric, compute it there and describe it in :data:`METRICS` (a test checks that both agree).
+
+Every label has a Chinese form in :data:`LABELS_ZH` (the policy lab's users are Chinese
+operations teams): ``metric_name(key, "zh")``; a test checks that every metric has one.
 """
 
 from __future__ import annotations
@@ -88,6 +91,42 @@ KEY_METRICS = (
 )  # fmt: skip
 """The metrics a report and the effects plot lead with, in this order."""
 
+LABELS_ZH: dict[str, str] = {
+    "net_value_per_user": "人均净价值（收入 − 成本）",
+    "revenue_per_user": "人均收入",
+    "cost_per_user": "人均运营成本",
+    "discounted_net_value_per_user": "人均贴现净价值",
+    "purchases_per_user": "人均购买次数",
+    "paying_share": "付费用户占比",
+    "churned_share": "流失用户占比",
+    "retention_d1": "第 1 天留存",
+    "retention_d7": "第 7 天留存",
+    "retention_d30": "第 30 天留存",
+    "retention_d90": "第 90 天留存",
+    "reach_share": "被触达用户占比",
+    "open_share": "打开推送的用户占比",
+    "click_share": "打开优惠的用户占比",
+    "pay_share": "付费用户占比（漏斗）",
+    "mean_duration": "流失前平均天数",
+    "rmst": "限制平均生存时间（天）",
+    "world_total_revenue": "全局：总收入",
+    "world_total_cost": "全局：总成本",
+    "world_total_net_value": "全局：总净价值",
+    "world_users_registered": "全局：注册用户数",
+    "world_arrivals": "全局：新到用户数",
+    "world_referred_arrivals": "全局：推荐带来的用户数",
+    "world_groups_alive_end": "全局：期末存活社群数",
+    "world_group_members_end": "全局：期末社群成员数",
+    "world_group_speaking_rate_last30": "全局：近 30 天社群发言率",
+    "world_group_death_share_90d": "全局：90 天内社群消亡占比",
+    "world_group_leaves_per_month": "全局：每月退群人数",
+}
+"""The Chinese label of every metric in :data:`METRICS` (same keys)."""
+
+UNITS_ZH = {"days": "天", "users": "人", "groups": "个社群", "members": "人", "purchases": "次",
+            "leaves per month": "人/月"}  # fmt: skip
+"""Units in Chinese (¥, %, pp are the same in both languages)."""
+
 SHARE_METRICS = frozenset(k for k, m in METRICS.items() if m.kind == "share")
 """Metrics that are shares (shown in %, differences in percentage points)."""
 
@@ -105,14 +144,17 @@ def metric(key: str) -> Metric:
     return Metric(key, key.replace("_", " "), "count", NEUTRAL)
 
 
-def metric_name(key: str) -> str:
-    """The readable label of a metric."""
+def metric_name(key: str, lang: str = "en") -> str:
+    """The readable label of a metric, in English or (``lang="zh"``) Chinese."""
+    if lang == "zh" and key in LABELS_ZH:
+        return LABELS_ZH[key]
     return metric(key).label
 
 
-def metric_unit(key: str, difference: bool = False) -> str:
+def metric_unit(key: str, difference: bool = False, lang: str = "en") -> str:
     """The unit of a metric (of its difference when ``difference``): ¥, %, pp, days …"""
-    return metric(key).unit(difference)
+    unit = metric(key).unit(difference)
+    return UNITS_ZH.get(unit, unit) if lang == "zh" else unit
 
 
 def verdict(key: str, difference: float) -> int:

@@ -467,13 +467,19 @@ def world_metrics(tables: Tables, horizon: int) -> dict[str, float]:
     }
 
 
-def roi(incremental_revenue: float, incremental_cost: float) -> float:
-    """Return on the incremental cost: (Δ revenue − Δ cost) / Δ cost.
+# Below half a fen per user an extra cost prints as ¥0.00: a return on it would be a ratio to
+# rounding noise (a pruning arm's ¥0.0001 gave "+98,321%").
+MIN_ROI_COST_PER_USER = 0.005
 
-    NaN when the arm costs nothing more than its control (Δ cost <= 0): a ratio to zero or a
-    saving has no meaningful sign. 0 means the arm paid back exactly its extra cost.
+
+def roi(incremental_revenue: float, incremental_cost: float) -> float:
+    """Return on the incremental cost per user: (Δ revenue − Δ cost) / Δ cost.
+
+    NaN when the arm costs less than half a fen per user more than its control: a ratio to
+    zero, to a saving or to rounding noise has no meaningful sign or size. 0 means the arm paid
+    back exactly its extra cost.
     """
-    if not incremental_cost > 0:
+    if not incremental_cost >= MIN_ROI_COST_PER_USER:
         return float("nan")
     return (float(incremental_revenue) - float(incremental_cost)) / float(incremental_cost)
 

@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_twin(sub)
     add_churn(sub)
     add_laws(sub)
+    add_lab(sub)
     return p
 
 
@@ -252,4 +253,29 @@ def add_laws(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--details", action="store_true", help="a detail line for every law")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler="sim.cli.laws:run")
+    return p
+
+
+def add_lab(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """``lab``: the policy lab, a local web page to set up, run and judge an experiment."""
+    p = subparsers.add_parser(
+        "lab", help="start the policy lab: a local web page to test a policy (docs/LAB.md)"
+    )
+    p.add_argument("--port", type=positive_int, default=8765, help="port (default 8765)")
+    p.add_argument(
+        "--host", default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: this machine only; any other needs a token)",
+    )  # fmt: skip
+    p.add_argument(
+        "--root", type=Path, default=Path("."),
+        help="the lab's folder: worlds are chosen and experiments written under it (default .)",
+    )  # fmt: skip
+    p.add_argument(
+        "--token", help="the access token (default: generated and printed when --host is not "
+        "loopback; none on loopback)",
+    )  # fmt: skip
+    p.add_argument(
+        "--workers", type=positive_int, default=2, help="local processes per experiment (default 2)"
+    )
+    p.set_defaults(handler="sim.cli.lab:run")
     return p

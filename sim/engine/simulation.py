@@ -40,6 +40,13 @@ from sim.world.population import Population
 from sim.world.pressure import Pressure
 from sim.world.social import draw_disruptive
 from sim.world.threads import resolve_threads
+from sim.world.timing import (
+    DAY_TIMED,
+    day_effects,
+    hour_fit_table,
+    hour_profile,
+    live_attendance,
+)
 from strategies.base import Strategy
 
 
@@ -100,6 +107,10 @@ class Simulation:
             1.3 * config.days * sum(config.population.arrivals_per_day.values())
         )
         self.pop = Population(capacity=expected + 1024)
+        self.hour_fit = hour_fit_table(self.world.calendar)
+        self._day_effects = day_effects(self.world.calendar, config.days)
+        self.timed_today = False
+        self._promo_reached = 0
         self._params = step_params(self.world)
         self._ladder = ladder_arrays(self.world)
         self._buffers = new_buffers(self.pop.capacity)
@@ -186,17 +197,41 @@ class Simulation:
         self._arrive(day)
         self.pressure.start_day(day)
         self.pressure.run_queue()
+        self._live_streams(day)
         for strategy, ops in self._ops:
             strategy.on_day(ops)
         self.phase_seconds["actions_s"] += time.perf_counter() - t0
+
+    def _live_streams(self, day: int) -> None:
+        """Today's live-stream sessions (world.calendar.live_streams): attendees (more of the
+        segments whose profile peaks at the start hour) get the session as a promotion timed at
+        its hour and the in-session offer as a coupon (booked under ``calendar/live_stream``)."""
+        cal = self.world.calendar
+        today = [s for s in cal.live_streams if (s.date - cal.start_date).days == day]
+        if not today:
+            return
+        ops = Operations(self, "calendar/live_stream")
+        users = ops.reachable()
+        profile = hour_profile(cal)
+        for k, session in enumerate(today):
+            u = uniforms(self.seed, Purpose.LIVE_STREAM, day * 8 + k, self.pop.col("uid")[users])
+            at_hour = profile[self.pop.col("occupation")[users], session.start_hour]
+            attendees = users[live_attendance(at_hour, session.attendance, u)]
+            ops.send_promo(attendees, hour=session.start_hour)
+            ops.give_coupon(attendees, session.offer_discount, session.offer_days)
 
     def _behaviour(self, day: int) -> None:
         pop, groups, buf = self.pop, self.groups, self._buffers
         t0 = time.perf_counter()
         buf.counters[:] = 0.0
+        # users who received a promotion today (churned users never do: actions skip them)
+        self._promo_reached = int(np.count_nonzero(pop.col("inbox_promo")[: pop.n]))
+        today = self._day_effects[day]
+        today[DAY_TIMED] = 1.0 if self.timed_today else 0.0
+        self.timed_today = False
         step_users(
             day, pop.n, day_keys(self.seed, day), self._params, self._ladder, pop.arrays(),
-            *(groups.buffer(k) for k in STEP_GROUP_COLUMNS), buf, self.threads,
+            *(groups.buffer(k) for k in STEP_GROUP_COLUMNS), buf, today, self.threads,
         )  # fmt: skip
         t1 = time.perf_counter()
         self.phase_seconds["behaviour_s"] += t1 - t0
@@ -257,8 +292,10 @@ class Simulation:
                     "lapses",
                     "recalls",
                     "lapsed",
+                    "promo_opened",
                 )
             },  # fmt: skip
+            "promo_reached": self._promo_reached,
             "reachable": reachable_users,
             "cost_money": spent.get("cost_money", 0.0),
             "operator_hours": spent.get("operator_hours", 0.0),

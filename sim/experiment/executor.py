@@ -6,7 +6,10 @@ disk run by run; the index is rewritten after each one. ``resume`` skips the run
 are complete; a failed run is recorded in the index with its error and the others go on.
 
 Progress: one bar for the whole experiment and one per run in flight (days simulated), fed by a
-queue that worker processes or Dask workers write to.
+queue that worker processes or Dask workers write to. A caller without a terminal (the policy lab)
+passes ``on_progress`` / ``on_run_done`` callbacks instead, and a ``cancel`` event: setting it
+stops the experiment as Ctrl-C does (:class:`Cancelled`; the folder is left ``interrupted`` and
+``--resume`` continues it).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -63,6 +66,14 @@ class Execution:
     resume: bool = False
     overwrite: bool = False
     progress: bool = True
+    on_progress: Callable[[str, int], None] | None = None  # (run id, days simulated)
+    on_run_done: Callable[[dict[str, Any]], None] | None = None  # a run's outcome, as indexed
+    cancel: threading.Event | None = None  # set it to stop the experiment (like Ctrl-C)
+
+
+class Cancelled(KeyboardInterrupt):
+    """The caller's ``cancel`` event was set: the experiment stops as on Ctrl-C (an
+    interruption, resumable), so a run in this process cannot swallow it as a failure."""
 
 
 @dataclass
@@ -137,18 +148,23 @@ def _previous_outcomes(folder: Path, tasks: list[RunTask]) -> dict[str, dict]:
 class _Bars:
     """Rich progress bars: the whole experiment and each run in flight."""
 
-    def __init__(self, total: int, days: int, title: str, enabled: bool) -> None:
+    def __init__(self, total: int, days: int, title: str, execution: Execution) -> None:
         self.days = days
-        self.enabled = enabled
+        self.enabled = execution.progress
+        self.listener = execution.on_progress
+        self.cancel = execution.cancel
+        self.wanted = self.enabled or self.listener is not None  # workers report progress
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), TimeRemainingColumn(), disable=not enabled,
+            TimeElapsedColumn(), TimeRemainingColumn(), disable=not self.enabled,
         )  # fmt: skip
         self.overall = self.progress.add_task(title, total=total)
         self.runs: dict[str, Any] = {}
         self.lock = threading.Lock()
 
     def day(self, run_id: str, days_done: int) -> None:
+        if self.listener is not None:
+            self.listener(run_id, days_done)
         with self.lock:
             if run_id not in self.runs:
                 self.runs[run_id] = self.progress.add_task(f"  {run_id}", total=self.days)
@@ -160,6 +176,15 @@ class _Bars:
             if bar is not None:
                 self.progress.remove_task(bar)
             self.progress.advance(self.overall)
+
+    def check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("the experiment was cancelled")
+
+    def in_process_day(self, run_id: str, days_done: int) -> None:
+        """Progress of a run simulated in this process, where a cancel stops it mid-run."""
+        self.check_cancel()
+        self.day(run_id, days_done)
 
 
 def _drain(get: Callable[[], list], bars: _Bars, stop: threading.Event) -> None:
@@ -227,7 +252,8 @@ def _crashed(task: RunTask, error: str) -> dict[str, Any]:
 
 def _run_here(specs, tasks, source, folder, bars: _Bars, record: Record) -> None:
     for task in tasks:
-        record(execute_task(specs[task.cell_id], task, source, str(folder), bars.day))
+        bars.check_cancel()
+        record(execute_task(specs[task.cell_id], task, source, str(folder), bars.in_process_day))
 
 
 def _run_processes(specs, tasks, source, folder, workers, bars: _Bars, record: Record) -> None:
@@ -239,7 +265,7 @@ def _run_processes(specs, tasks, source, folder, workers, bars: _Bars, record: R
     q = ctx.Queue()
     # workers exit when the write end closes: when this process dies, or on purpose below
     lifeline, keep_alive = ctx.Pipe(duplex=False)
-    progress = queue_progress if bars.enabled else None
+    progress = queue_progress if bars.wanted else None
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                initializer=init_local_worker, initargs=(lifeline, q))  # fmt: skip
     try:
@@ -248,12 +274,15 @@ def _run_processes(specs, tasks, source, folder, workers, bars: _Bars, record: R
                 pool.submit(execute_task, specs[t.cell_id], t, source, str(folder), progress): t
                 for t in tasks
             }
-            for future in as_completed(futures):
-                task = futures[future]
-                try:
-                    record(future.result())
-                except Exception as exc:  # the worker process itself died
-                    record(_crashed(task, f"worker process failed: {exc!r}"))
+            running = set(futures)
+            while running:  # woken regularly, so a cancel is seen while runs are in flight
+                done, running = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
+                for future in done:
+                    try:
+                        record(future.result())
+                    except Exception as exc:  # the worker process itself died
+                        record(_crashed(futures[future], f"worker process failed: {exc!r}"))
+                bars.check_cancel()
     except BaseException:  # Ctrl-C or a failure here: stop the workers now, queued runs too
         keep_alive.close()
         pool.shutdown(wait=False, cancel_futures=True)
@@ -278,7 +307,7 @@ def _run_dask(specs, tasks, source, folder, address, bars: _Bars, record: Record
     with client:
         name = f"siyu-progress-{uuid.uuid4().hex[:8]}"
         q = Queue(name, client=client)
-        progress = _DaskProgress(name) if bars.enabled else None
+        progress = _DaskProgress(name) if bars.wanted else None
         futures = {
             client.submit(execute_task, specs[t.cell_id], t, source, None, progress, pure=False,
                           key=f"siyu-{t.run_id.replace('/', '-')}-{uuid.uuid4().hex[:6]}"): t
@@ -298,6 +327,7 @@ def _run_dask(specs, tasks, source, folder, address, bars: _Bars, record: Record
                               overwrite=True)  # fmt: skip
                 record(result)
                 future.release()
+                bars.check_cancel()
 
 
 # --------------------------------------------------------------------------- the whole run
@@ -349,9 +379,11 @@ def execute_experiment(
                 (errors_dir / name).write_text(f"{result['error']}\n\n{detail}", encoding="utf-8")
             write_index(folder, index_frame(tasks, outcomes, labels))
             bars.finished(result["run_id"])
+            if execution.on_run_done is not None:
+                execution.on_run_done(dict(result))
 
     specs = {cell.cell_id: cell.spec.model_dump(mode="json") for cell in cells}
-    bars = _Bars(len(pending), spec.days, f"{spec.name}: runs", execution.progress)
+    bars = _Bars(len(pending), spec.days, f"{spec.name}: runs", execution)
     workers = execution.workers or os.cpu_count() or 1
     before = len(outcomes)
     try:

@@ -67,6 +67,9 @@ class _Loader(yaml.SafeLoader):
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_mapping)
+# dates stay text: the config's date fields parse them, so `start_date: 2026-02-30` is an error
+# naming the key (world.calendar.start_date) instead of YAML's "day is out of range for month"
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)
 
 
 def _expanded_size(node: Node, sizes: dict[int, int]) -> int:

@@ -14,10 +14,14 @@ from typing import Any
 
 import pandas as pd
 
+from sim.analysis import calendar_measures as cm
 from sim.analysis import law_measures as lm
 from sim.analysis.measures import Snapshot, group_death_share
 
 Tables = Mapping[str, pd.DataFrame]
+
+DRIVE_ARRIVAL_DAYS = (1, 22)
+"""Days a 21-day referral drive started on day 0 brings friends in (they join the day after)."""
 
 
 def run_metrics(tables: Tables, snapshot: Snapshot, products: tuple[str, ...]) -> dict[str, Any]:
@@ -44,6 +48,12 @@ def run_metrics(tables: Tables, snapshot: Snapshot, products: tuple[str, ...]) -
         "exit_ratio": lambda: lm.silent_active_exit_ratio(tables, snapshot),
         "recall_events": lambda: lm.recall_events(tables),
         "active_after_deletion": lambda: lm.active_after_deletion(tables),
+        # calendar, timing and referral (issue 15, sim.laws.timing)
+        "promo_open_rate": lambda: cm.promo_open_rate(tables),
+        "coupon_redemption": lambda: cm.coupon_redemption(tables),
+        "daily_purchases": lambda: cm.daily_purchases(tables),
+        "drive_referrals": lambda: cm.referred_per_inviter(tables, *DRIVE_ARRIVAL_DAYS),
+        "net_value_total": lambda: cm.net_value_total(tables),
     }
     return {name: _safely(compute) for name, compute in figures.items()}
 

@@ -20,6 +20,7 @@ from sim.laws import (
     rewards,
     saturation,
     social,
+    timing,
 )
 from sim.laws.execute import run_jobs
 from sim.laws.law import Law, Outcome
@@ -27,7 +28,7 @@ from sim.laws.plan import Job, Plan, Results
 
 LAWS: tuple[Law, ...] = (
     *saturation.LAWS, *engagement.LAWS, *money.LAWS, *groups.LAWS, *rewards.LAWS,
-    *disengagement.LAWS, *effects.LAWS, *facts.LAWS, *social.LAWS,
+    *disengagement.LAWS, *effects.LAWS, *facts.LAWS, *social.LAWS, *timing.LAWS,
 )  # fmt: skip
 """Every law, in the issue's order."""
 

@@ -148,14 +148,16 @@ class Rule(Strict):
             return f"{on.days_after.days} days after {on.days_after.event}"
         return f"progress reaches {on.progress_reached:g}"
 
-    def fires_on(self, day: int) -> bool:
-        """Whether the schedule (not a per-user trigger) and validity window allow ``day``."""
+    def fires_on(self, day: int, weekday: int | None = None) -> bool:
+        """Whether the schedule (not a per-user trigger) and validity window allow ``day``;
+        ``weekday`` is that day's real weekday (0 = Monday; default: day 0 is a Monday)."""
         if day < self.valid_from_day or (
             self.valid_until_day is not None and day > self.valid_until_day
         ):
             return False
         if isinstance(self.on, OnWeekday):
-            return day % 7 == WEEKDAYS.index(self.on.weekday)
+            today = day % 7 if weekday is None else weekday
+            return today == WEEKDAYS.index(self.on.weekday)
         if isinstance(self.on, OnEveryDays):
             return day >= self.on.start_day and (day - self.on.start_day) % self.on.every_days == 0
         return True

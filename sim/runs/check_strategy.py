@@ -31,7 +31,7 @@ import pandas as pd
 
 from sim.config import ExperimentConfig, parse_config
 from sim.engine.simulation import Simulation
-from sim.world.actions import ACTIONS, UNBOOKED_WRITES, Operations
+from sim.world.actions import ACTIONS, UNBOOKED_ACTIONS, Operations
 from sim.world.groups import GROUP_COLUMNS
 from strategies.base import Strategy
 
@@ -259,7 +259,7 @@ def _thawing(action: str) -> Callable[..., Any]:
     return method
 
 
-for _action in (*ACTIONS, *UNBOOKED_WRITES):
+for _action in (*ACTIONS, *UNBOOKED_ACTIONS):
     setattr(_GuardedOps, _action, _thawing(_action))
 
 

@@ -13,10 +13,13 @@ condition alone).
 
 from __future__ import annotations
 
+import datetime as dt
+
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.calendar import weekday_of
 from sim.churn.model import ChurnModel
 from sim.config import ExperimentConfig
 from sim.engine.simulation import Simulation
@@ -71,15 +74,15 @@ def check_rules(config: ExperimentConfig, source: str = "<config>") -> list[Rule
                 f"budget_operator_hours {rule.budget_operator_hours:g} cannot pay for one user "
                 f"({hours:g} h each)"
             )
-        if not _fire_days(rule, config.days):
+        if not _fire_days(rule, config.days, config.world.calendar.start_date):
             report.warnings.append(f"never scheduled within the {config.days}-day horizon")
         reports.append(report)
     _overlaps(config, masks, reports)
     return reports
 
 
-def _fire_days(rule, days: int) -> set[int]:
-    return {d for d in range(days) if rule.fires_on(d)}
+def _fire_days(rule, days: int, start: dt.date) -> set[int]:
+    return {d for d in range(days) if rule.fires_on(d, weekday_of(start, d))}
 
 
 def _overlaps(config: ExperimentConfig, masks: list[np.ndarray], reports: list[RuleReport]) -> None:
@@ -89,7 +92,8 @@ def _overlaps(config: ExperimentConfig, masks: list[np.ndarray], reports: list[R
             a, b = rules[i], rules[j]
             if a.exclusive_group is None or a.exclusive_group != b.exclusive_group:
                 continue
-            if not _fire_days(a, config.days) & _fire_days(b, config.days):
+            start = config.world.calendar.start_date
+            if not _fire_days(a, config.days, start) & _fire_days(b, config.days, start):
                 continue
             both = int((masks[i] & masks[j]).sum())
             if both:

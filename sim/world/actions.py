@@ -25,22 +25,31 @@ remove_from_group      leaves its group; trust penalty; an    none
 reward                 points and/or a gift: trust boost      gift value + points × ``point_value``
                        growing with the ¥ value, saturating;
                        counts as a claimed benefit
+referral_incentive     for ``days`` days, sharing is more     none when offered; the strategy books
+                       likely (boost saturating in the        each reward it pays (``reward``) as
+                       reward's ¥ value) and each share       invites succeed
+                       brings more friends
 =====================  =====================================  =====================================
 
 Two helpers are not booked actions: ``flag_disruptive`` (what an operator's judgement sees:
 noisy signals of disruptive members, :mod:`sim.world.social`) and ``recognise_koc`` (the KOC
-title given with a programme's reward).
+title given with a programme's reward); ``end_referral_incentive`` closes a referral drive's
+window early and books nothing.
+
+``push_content`` and ``send_promo`` take an ``hour`` (0-23; -1 = each user's segment peak, -2 =
+its trough; none = no set hour): the message's timing fit under the user's segment hour profile
+(:mod:`sim.world.timing`) raises or lowers its open odds and, for a promotion, the purchase odds.
 
 Churned users are unreachable: actions silently skip them (and cost nothing).
 
 Contact pressure (:mod:`sim.world.pressure`) applies to every strategy together: users over a
-per-user
-cap are dropped from a batch, and 1v1 contacts beyond the operators' capacity are postponed to
-the next day (``contact_1v1`` returns only the users reached today).
+per-user cap are dropped from a batch, and 1v1 contacts beyond the operators' capacity are
+postponed to the next day (``contact_1v1`` returns only the users reached today).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Protocol
@@ -48,7 +57,7 @@ from typing import TYPE_CHECKING, Annotated, Protocol
 import numpy as np
 from pydantic import AfterValidator, Field
 
-from sim.calendar import Calendar
+from sim.calendar import Calendar, date_of, weekday_of
 from sim.world.lifecycle import CHURNED, CORE, DORMANT, NEW, POTENTIAL
 from sim.world.params import CONTENT_TIERS, PREFERENCES, WorldParams
 from sim.world.population import Population, grow_array
@@ -67,10 +76,11 @@ ACTION_COLUMNS = {
     "invite_to_group": "group_invites",
     "remove_from_group": "group_removals",
     "reward": "rewards",
+    "referral_incentive": "referral_incentives",
 }
 ACTIONS = tuple(ACTION_COLUMNS)
 # methods of Operations that change user state but are not booked actions (no cost, no column)
-UNBOOKED_WRITES = ("recognise_koc",)
+UNBOOKED_ACTIONS = ("recognise_koc", "end_referral_incentive")
 # user columns a strategy may not read: the truth behind what operators only see as signals
 HIDDEN_FIELDS = ("disruptive",)
 
@@ -93,6 +103,11 @@ ValidDays = Annotated[int, Field(ge=1, le=3650, description="days, today include
 Count = Annotated[int, Field(ge=1, le=100, description="messages per user")]
 Minutes = Annotated[float, Field(gt=0, le=1440, description="operator minutes per contact")]
 Amount = Annotated[float, Field(ge=0, le=1e9, description="points or ¥")]
+Hour = Annotated[
+    int, Field(ge=-2, le=23, description="hour 0-23; -1 = segment peak, -2 = segment trough")
+]
+Days = Annotated[int, Field(ge=1, le=365, description="days the incentive runs, today included")]
+PEAK_HOUR, TROUGH_HOUR = -1, -2
 
 
 def reward_problem(points: float, gift: float) -> str | None:
@@ -128,6 +143,8 @@ class WorldState(Protocol):
     ledger: Ledger
     pressure: Pressure
     calendar: Calendar
+    hour_fit: np.ndarray  # float32[segment, hour] (sim.world.timing.hour_fit_table)
+    timed_today: bool  # a message named an hour today (the step reads timing fits)
 
 
 class Ledger:
@@ -203,6 +220,29 @@ class Operations:
         return self._sim.day
 
     @property
+    def date(self) -> dt.date:
+        """Today's date (``world.calendar.start_date`` + day)."""
+        return date_of(self._sim.world.calendar.start_date, self._sim.day)
+
+    @property
+    def weekday(self) -> int:
+        """Today's weekday, 0 = Monday … 6 = Sunday."""
+        return weekday_of(self._sim.world.calendar.start_date, self._sim.day)
+
+    def timing_fit(self, users: np.ndarray, hour: int) -> np.ndarray:
+        """The timing fit of a message at ``hour`` for each user (its segment's profile − 0.5);
+        ``hour`` -1 / -2 is each user's segment peak / trough."""
+        table = self._sim.hour_fit
+        segment = self._sim.pop.col("occupation")[users]
+        if hour == PEAK_HOUR:
+            return table.max(axis=1)[segment]
+        if hour == TROUGH_HOUR:
+            return table.min(axis=1)[segment]
+        if not 0 <= hour <= 23:
+            raise ValueError(f"hour must be 0-23, -1 (peak) or -2 (trough), got {hour}")
+        return table[segment, hour]
+
+    @property
     def n_users(self) -> int:
         return self._sim.pop.n
 
@@ -274,9 +314,15 @@ class Operations:
         self._sim.pressure.record(action, users, units_each)
         self.last_users = users
 
-    def push_content(self, users: np.ndarray, tier: Tier, category: Category | None = None) -> int:
+    def push_content(
+        self, users: np.ndarray, tier: Tier, category: Category | None = None,
+        hour: Hour | None = None,
+    ) -> int:  # fmt: skip
         """Push one piece of content of ``tier``; ``category=None`` personalises it to each
-        user's preference. Returns how many users were reached."""
+        user's preference; ``hour`` times it (none = no set hour). Returns how many users were
+        reached."""
+        if hour is not None:
+            self.timing_fit(np.zeros(0, np.int64), hour)  # validates the hour before acting
         if tier not in CONTENT_TIERS:
             raise ValueError(f"unknown content tier {tier!r}; expected one of {CONTENT_TIERS}")
         if category is not None and category not in PREFERENCES:
@@ -292,15 +338,20 @@ class Operations:
         relevance = w * stage_match + (1.0 - w) * category_match
         _saturating_add(pop.col("inbox_content"), users, 1)
         pop.col("inbox_relevance")[users] += relevance.astype(np.float32)
+        self._add_timing(users, hour, 1)
         self._book("push_content", users, self._sim.world.costs.message)
         return int(users.shape[0])
 
-    def send_promo(self, users: np.ndarray, count: Count = 1) -> int:
-        """Send ``count`` promotional messages for each user's next product."""
+    def send_promo(self, users: np.ndarray, count: Count = 1, hour: Hour | None = None) -> int:
+        """Send ``count`` promotional messages for each user's next product, at ``hour`` (none
+        = no set hour)."""
         if count < 1:
             raise ValueError("count must be >= 1")
+        if hour is not None:
+            self.timing_fit(np.zeros(0, np.int64), hour)  # validates the hour before acting
         users = self._admit("send_promo", users, count)
         _saturating_add(self._sim.pop.col("inbox_promo"), users, count)
+        self._add_timing(users, hour, count)
         self._book("send_promo", users, count * self._sim.world.costs.message, units_each=count)
         return int(users.shape[0])
 
@@ -403,6 +454,37 @@ class Operations:
         pop.col("inbox_reward_value")[users] += np.float32(value)
         self._book("reward", users, value)
         return int(users.shape[0])
+
+    def _add_timing(self, users: np.ndarray, hour: int | None, count: int) -> None:
+        if hour is not None and users.size:
+            fit = self.timing_fit(users, hour) * np.float32(count)
+            self._sim.pop.col("inbox_timing")[users] += fit.astype(np.float32)
+            self._sim.timed_today = True
+
+    def referral_incentive(self, users: np.ndarray, value: Amount, days: Days) -> int:
+        """Offer a referral incentive worth ``value`` ¥ per success (unlocked content, a gift,
+        a team prize) for ``days`` days: while it runs the user shares more (a boost
+        ``world.referral.incentive_share_logit × (1 − exp(−value / incentive_value_scale))``,
+        diminishing in the value) and each share brings ``incentive_friends_per_share`` friends
+        on average. Offering costs nothing; the strategy books the rewards it pays. A later
+        offer replaces an earlier one; ``days=0`` is refused (use ``end_referral_incentive``)."""
+        if value <= 0:
+            raise ValueError(f"value must be > 0 ¥, got {value}")
+        if days < 1:
+            raise ValueError(f"days must be >= 1, got {days}")
+        users = self._admit("referral_incentive", users)
+        ref = self._sim.world.referral
+        boost = ref.incentive_share_logit * (1.0 - np.exp(-value / ref.incentive_value_scale))
+        pop = self._sim.pop
+        pop.col("share_boost")[users] = np.float32(boost)
+        pop.col("share_until")[users] = self.day + days - 1
+        self._book("referral_incentive", users, 0.0)
+        return int(users.shape[0])
+
+    def end_referral_incentive(self, users: np.ndarray) -> None:
+        """Stop a running referral incentive (its goal reached); books nothing."""
+        users = self._targets(users)
+        self._sim.pop.col("share_until")[users] = -1
 
 
 def _sorted_unique(users: np.ndarray) -> np.ndarray:

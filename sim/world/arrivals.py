@@ -70,7 +70,8 @@ def user_attributes(
     engagement_logit = (means + spec.engagement_logit_sd * z_eng).astype(np.float32)
     trust = np.array([spec.channels[c].initial_trust for c in CHANNELS], np.float32)[channel]
     z_need = ndtri(np.clip(u(Purpose.ATTR_NEED), 1e-12, 1 - 1e-12))
-    need = expit(spec.need_logit_mean + spec.need_logit_sd * z_need)
+    need_shift = np.array([spec.channels[c].need_logit_offset for c in CHANNELS])[channel]
+    need = expit(spec.need_logit_mean + need_shift + spec.need_logit_sd * z_need)
     z_frail = ndtri(np.clip(u(Purpose.ATTR_FRAILTY), 1e-12, 1 - 1e-12))
     s = spec.frailty_sigma
     k, sd = spec.frailty_engagement, spec.engagement_logit_sd

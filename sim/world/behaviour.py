@@ -33,6 +33,14 @@ from sim.rng import MIX_MULTIPLIERS, Purpose, draw_key
 from sim.world.lifecycle import CHURNED, CORE, DORMANT, NEVER_DAYS, NEW, NO_DAY, POTENTIAL
 from sim.world.params import WorldParams
 from sim.world.threads import resolve_threads
+from sim.world.timing import (
+    DAY_DEMAND,
+    DAY_OPEN,
+    DAY_PAYDAY,
+    DAY_PRICE_KEEP,
+    DAY_SPEAK,
+    DAY_TIMED,
+)
 
 # indices of the daily counters the step accumulates
 COUNTERS = (
@@ -40,6 +48,7 @@ COUNTERS = (
     "churned_today", "group_leaves", "completions", "referrals", "trust_sum", "fatigue_sum",
     "reachable", "stage_potential", "stage_new", "stage_core", "stage_dormant", "stage_churned",
     "content_reached", "content_opened", "lapses", "recalls", "lapsed", "intent_sum",
+    "promo_opened",
 )  # fmt: skip
 C = {name: i for i, name in enumerate(COUNTERS)}
 
@@ -70,6 +79,7 @@ _N_LAPSES = C["lapses"]
 _N_RECALLS = C["recalls"]
 _N_LAPSED = C["lapsed"]
 _N_INTENT_SUM = C["intent_sum"]
+_N_PROMO_OPENED = C["promo_opened"]
 
 # lapse-buffer event codes (lapses.parquet)
 LAPSE_EVENTS = ("lapse", "recall")
@@ -172,6 +182,10 @@ class StepParams(NamedTuple):
     koc_fade_days: int
     speak_koc: float
     open_koc: float
+    # calendar and timing, referral incentives (issue 15; world.calendar, world.referral)
+    timing_open_weight: float
+    timing_buy_weight: float
+    incentive_friends_per_share: float
 
 
 class Ladder(NamedTuple):
@@ -215,6 +229,9 @@ def step_params(world: WorldParams) -> StepParams:
         if hasattr(world.social, name)
     )
     values.update(
+        timing_open_weight=world.calendar.timing_open_weight,
+        timing_buy_weight=world.calendar.timing_buy_weight,
+        incentive_friends_per_share=world.referral.incentive_friends_per_share,
         core_min_purchases=lc.core_min_purchases,
         dormant_after_days=lc.dormant_after_days,
         fatigue_keep=0.5 ** (1.0 / b.fatigue_half_life_days),
@@ -410,7 +427,7 @@ def chunk_starts(n: int, threads: int) -> np.ndarray:
 
 
 def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed, g_opened,
-               g_leaves, g_disruption, g_koc, g_disruptor_speakers, g_koc_speakers, B,
+               g_leaves, g_disruption, g_koc, g_disruptor_speakers, g_koc_speakers, B, D,
                threads=None):  # fmt: skip
     """Advance users [0, n) by one day (the module docstring gives the order of events).
 
@@ -419,7 +436,8 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
     and keyed draws, and every output is reduced in the order of the serial loop: counts summed
     per chunk (exact), the group counters as per-chunk integer deltas, the event buffers
     concatenated in chunk order, revenue, discount and the trust/fatigue/intent sums added up
-    in user order. So the tables are byte-identical for any number of threads.
+    in user order. So the tables are byte-identical for any number of threads. ``D`` holds
+    today's calendar scalars (sim.world.timing.day_effects).
     """
     threads = resolve_threads() if threads is None else threads
     starts = chunk_starts(n, threads)
@@ -428,7 +446,7 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
     positions = np.empty((n_chunks, 4), np.int64)
     deltas = np.zeros((n_chunks, len(GROUP_DELTAS), g_size.shape[0]), np.int32)
     args = (day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc, counts,
-            positions, deltas, B)  # fmt: skip
+            positions, deltas, B, D)  # fmt: skip
     if threads > 1 and n_chunks > 1:
         numba.set_num_threads(threads)
         # chunks handed out one at a time (old users have churned more: chunks differ in cost)
@@ -443,7 +461,7 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
 
 @njit(parallel=True, cache=True)
 def _step_chunks_parallel(day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc,
-                          counts, positions, deltas, B):  # fmt: skip
+                          counts, positions, deltas, B, D):  # fmt: skip
     """Step every chunk of users; chunk c writes only counts[c], positions[c], deltas[c], its
     users' state and its own stretch of the event buffers (from its first slot on: a user
     makes at most one event of each kind a day)."""
@@ -452,26 +470,27 @@ def _step_chunks_parallel(day, starts, keys, P, L, U, g_born, g_vitality, g_disr
         positions[c, :] = starts[c]
         _step_chunk(day, starts[c], starts[c + 1], keys, P, L, U, g_born, g_vitality,
                     gd[0], gd[1], gd[2], gd[3], gd[4], g_disruption, g_koc, gd[5], gd[6],
-                    counts[c], positions[c], B)  # fmt: skip
+                    counts[c], positions[c], B, D)  # fmt: skip
 
 
 @njit(cache=True)
 def _step_chunks_serial(day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc,
-                        counts, positions, deltas, B):  # fmt: skip
+                        counts, positions, deltas, B, D):  # fmt: skip
     """:func:`_step_chunks_parallel` on this thread (no threading layer: safe after a fork)."""
     for c in range(starts.shape[0] - 1):
         gd = deltas[c]
         positions[c, :] = starts[c]
         _step_chunk(day, starts[c], starts[c + 1], keys, P, L, U, g_born, g_vitality,
                     gd[0], gd[1], gd[2], gd[3], gd[4], g_disruption, g_koc, gd[5], gd[6],
-                    counts[c], positions[c], B)  # fmt: skip
+                    counts[c], positions[c], B, D)  # fmt: skip
 
 
 @njit(cache=True)
 def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed,
                 g_opened, g_leaves, g_disruption, g_koc, g_disruptor_speakers, g_koc_speakers,
-                cnt, ev, B):  # fmt: skip
-    """Advance users [lo, hi) by one day (the module docstring gives the order of events).
+                cnt, ev, B, D):  # fmt: skip
+    """Advance users [lo, hi) by one day (the module docstring gives the order of events;
+    ``D`` holds today's calendar scalars, sim.world.timing.day_effects).
 
     Writes only these users' state and the chunk's outputs: ``cnt`` (counts), the group
     counters (the chunk's per-group deltas), the event buffers from ``ev`` (the chunk's first
@@ -486,6 +505,10 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
     n_buy = ev[_EV_BUY]
     n_ref = ev[_EV_REF]
     n_lapse = ev[_EV_LAPSE]
+    d_open, d_speak, d_payday, d_demand = D[DAY_OPEN], D[DAY_SPEAK], D[DAY_PAYDAY], D[DAY_DEMAND]
+    price_keep = D[DAY_PRICE_KEEP]
+    timed_today = D[DAY_TIMED] > 0.0
+    log_price_keep = math.log(price_keep)
     dead = B.dead_blocks
     direct = lo == 0
     for blk in range(lo // BLOCK, (hi + BLOCK - 1) // BLOCK):
@@ -535,9 +558,13 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
             opened_promo = False
             if n_content > 0:
                 cnt[_N_CONTENT_REACHED] += 1.0
+            fit = 0.0  # timing fit of today's messages (sim.world.timing)
+            if timed_today and n_promo + n_content > 0:  # only read when a message named an hour
+                fit = float(U.inbox_timing[i]) / (n_promo + n_content)
             if not muted and n_promo + n_content > 0:
                 u_c, u_p = _u2(k_open, uid)
                 base = P.open_intercept + P.open_trust * (trust - 0.5) - P.open_fatigue * excess
+                base += d_open + P.timing_open_weight * fit
                 if lapsed:
                     base -= P.lapsed_open_penalty
                 if g >= 0:  # the group's mood: KOCs draw members in, disruptors put them off
@@ -561,6 +588,7 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
                 cnt[_N_CONTENT_OPENED] += 1.0
             if opened_promo:
                 U.offer_open_days[i] += 1
+                cnt[_N_PROMO_OPENED] += 1.0
 
             # 3. trust and buying intent
             if not muted:
@@ -650,6 +678,7 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
                         + P.speak_contagion * g_vitality[g]
                         - P.speak_fatigue * excess
                         - P.speak_promo * min(n_promo, 3.0)
+                        + d_speak
                         + P.speak_group_novelty
                         * math.exp(-(day - g_born[g]) / P.group_novelty_days)
                         + P.speak_koc * g_koc[g]
@@ -673,10 +702,16 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
                         cnt[_N_SPOKE] += 1.0
                 # 5c. share → friends who register tomorrow
                 u_s, u_k = _u2(k_share, uid)
-                if u_s < _sigmoid(P.share_intercept + P.share_trust * (trust - 0.5)
-                              + U.engagement_logit[i]):  # fmt: skip
+                share_logit = (
+                    P.share_intercept + P.share_trust * (trust - 0.5) + U.engagement_logit[i]
+                )
+                per_share = P.referrals_per_share
+                if U.share_until[i] >= day:  # a referral incentive is running for this user
+                    share_logit += U.share_boost[i]
+                    per_share = P.incentive_friends_per_share
+                if u_s < _sigmoid(share_logit):
                     cnt[_N_SHARED] += 1.0
-                    friends = _poisson(u_k, P.referrals_per_share)
+                    friends = _poisson(u_k, per_share)
                     if friends > 0:
                         B.ref_user[n_ref] = i
                         B.ref_count[n_ref] = friends
@@ -695,7 +730,8 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
                     if U.coupon_expiry[i] >= day:
                         coupon = float(U.coupon_discount[i])
                         log_ratio += math.log(1.0 - coupon)
-                    paid = price * (1.0 - coupon)
+                    paid = price * (1.0 - coupon) * price_keep  # a campaign cuts list prices
+                    log_ratio += log_price_keep
                     logit = (
                         L.base_logit[step]
                         + P.purchase_trust * (trust - 0.5)
@@ -704,9 +740,11 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
                         - P.affordability_weight * paid / max(float(U.income[i]), 1.0)
                         - P.purchase_fatigue * excess
                         + U.buy_logit_offset[i]
+                        + d_demand
+                        + d_payday * U.price_sensitivity[i]
                     )
                     if opened_promo:
-                        logit += P.promo_lift_per_trust * trust
+                        logit += P.promo_lift_per_trust * trust + P.timing_buy_weight * fit
                     if ladder == 1 and P.camp_days <= since_buy < P.camp_days + P.camp_offer_days:
                         logit += P.camp_offer_lift
                     if _u1(k_buy, uid) < intent * _sigmoid(logit):
@@ -799,6 +837,8 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
                 U.inbox_promo[i] = 0
                 U.inbox_content[i] = 0
                 U.inbox_relevance[i] = 0.0
+                if fit != 0.0:
+                    U.inbox_timing[i] = 0.0
             if contact:
                 U.inbox_contact[i] = 0
             if n_reward > 0:

@@ -286,6 +286,8 @@ def render_tables() -> str:
         ("groups", "Groups"),
         ("social", "Group composition"),
         ("costs", "Costs"),
+        ("calendar", "Calendar and timing (issue 15)"),
+        ("referral", "Referral incentives (issue 15)"),
     ):
         model = w[key].annotation
         parts.append(
@@ -293,6 +295,16 @@ def render_tables() -> str:
                 f"{title} — `world.{key}`",
                 f"`{model.__name__}`.",
                 params_table(parameter_rows(model, f"world.{key}")),
+            )
+        )
+    cal = w["calendar"].annotation.model_fields
+    for key, title in (("campaigns", "Campaign seasons"), ("live_streams", "Live-stream sessions")):
+        item = _model_of(cal[key].annotation)
+        parts.append(
+            _section(
+                f"{title} — `world.calendar.{key}[i]`",
+                f"The fields of one entry of the list (`{item.__name__}`).",
+                params_table(parameter_rows(item, f"world.calendar.{key}[i]")),
             )
         )
     product_model = _model_of(w["products"].annotation)

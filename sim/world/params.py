@@ -9,6 +9,7 @@ how each one enters the daily transitions; its parameter tables are generated fr
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, get_args
 
 import annotated_types
@@ -20,6 +21,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from sim.calendar import DEFAULT_START_DATE
 
 PREFERENCES = ("career", "growth", "parenting", "finance", "tech")
 CONTENT_TIERS = ("free", "camp", "course", "member", "comeback")
@@ -590,6 +593,213 @@ class CostParams(Strict):
     point_value: float = Field(0.01, ge=0, description="assumed: ¥ cost of one reward point")
 
 
+# --------------------------------------------------------------------------- calendar and timing
+# (issue 15) real dates, weekdays, paydays, an hour-of-day response profile, campaign seasons and
+# live-stream sessions. The behaviour step reads them as per-day scalars (sim.world.timing) and a
+# per-user timing fit of today's pushes, so they cost almost nothing per user-day.
+
+OCCUPATION_NAMES = ("student", "early_career", "mid_career", "manager", "parent")
+"""The occupations (segments) of sim.world.population_spec.OCCUPATIONS, in its order."""
+
+DEFAULT_HOUR_PEAKS: dict[str, tuple[tuple[float, float], ...]] = {
+    "student": ((12.5, 0.5), (22.0, 1.0)),
+    "early_career": ((8.0, 0.5), (12.5, 0.6), (21.0, 1.0)),
+    "mid_career": ((8.0, 0.5), (12.5, 0.7), (21.0, 1.0)),
+    "manager": ((7.5, 0.7), (12.5, 0.5), (22.0, 1.0)),
+    "parent": ((10.0, 0.6), (14.0, 0.4), (21.5, 1.0)),
+}
+
+
+class CampaignEvent(Strict):
+    """A campaign season: a date range with a demand lift and a price cut, then a dip."""
+
+    name: str = Field(min_length=1, description="reference: a label, e.g. 618, double11, new_year")
+    start: dt.date = Field(description="reference: first day of the campaign (ISO date)")
+    end: dt.date = Field(description="reference: last day of the campaign (ISO date), ≥ start")
+    demand_logit: float = Field(
+        0.4, ge=-3, le=3, description="assumed: purchase logit added during the campaign"
+    )
+    discount: float = Field(
+        0.1, ge=0, lt=1, description="assumed: share off list prices during the campaign"
+    )
+    dip_days: int = Field(
+        14, ge=0, le=365, description="assumed: days after the campaign with a buying dip"
+    )
+    dip_logit: float = Field(
+        -0.2,
+        ge=-3,
+        le=0,
+        description="assumed: purchase logit after the campaign (stocked up, waiting for the "
+        "next sale); the intent a campaign purchase uses up adds its own dip",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CampaignEvent:
+        if self.end < self.start:
+            raise ValueError(f"campaign {self.name!r}: end {self.end} is before start {self.start}")
+        return self
+
+
+class LiveStream(Strict):
+    """A live-stream session: a date, a start hour, attendance and an in-session offer."""
+
+    date: dt.date = Field(description="reference: day of the session (ISO date)")
+    start_hour: int = Field(20, ge=0, le=23, description="assumed: hour the session starts (0-23)")
+    attendance: float = Field(
+        0.05,
+        gt=0,
+        le=1,
+        description="assumed: share of reachable users who attend, at an average hour; scaled "
+        "by each segment's hour profile at start_hour",
+    )
+    offer_discount: float = Field(
+        0.2, gt=0, lt=1, description="assumed: in-session offer, share off the next purchase"
+    )
+    offer_days: int = Field(
+        1, ge=1, le=30, description="assumed: days the in-session offer is valid"
+    )
+
+
+class CalendarParams(Strict):
+    start_date: dt.date = Field(
+        DEFAULT_START_DATE,
+        description="reference: date of day 0 (ISO, e.g. 2026-01-05; the default is a Monday, "
+        "so day 0 stays a Monday as before)",
+    )
+    weekday_open_logit: tuple[float, ...] = Field(
+        (0.0, 0.0, 0.15, 0.05, -0.05, -0.10, -0.05),
+        description="assumed: open logit by weekday Mon..Sun (mean 0; Wednesday peak [001])",
+    )
+    weekday_speak_logit: tuple[float, ...] = Field(
+        (0.0, 0.0, 0.30, 0.10, -0.10, -0.20, -0.10),
+        description="assumed: group speaking logit by weekday Mon..Sun (mean 0; Wednesday "
+        "interaction peak [001])",
+    )
+    paydays: tuple[int, ...] = Field(
+        (10,), description="assumed: days of the month salaries are paid (1-28) [001] paydays"
+    )
+    payday_buy_logit: float = Field(
+        0.25,
+        ge=-3,
+        le=3,
+        description="assumed: purchase logit on payday and the days after, × the user's price "
+        "sensitivity (money follows the wallet) [001]",
+    )
+    payday_window_days: int = Field(3, ge=1, le=15, description="assumed: days the lift lasts")
+    pre_payday_buy_logit: float = Field(
+        -0.15,
+        ge=-3,
+        le=3,
+        description="assumed: purchase logit in the days before payday (month-end squeeze), × "
+        "price sensitivity",
+    )
+    pre_payday_days: int = Field(5, ge=0, le=15, description="assumed: days of the squeeze")
+    hour_peaks: dict[str, tuple[tuple[float, float], ...]] = Field(
+        DEFAULT_HOUR_PEAKS,
+        description="assumed: each segment's (occupation's) daily peaks as (hour, weight); "
+        "evening peaks per [001], lunch and commute peaks assumed",
+    )
+    hour_peak_width: float = Field(
+        1.5, gt=0, le=12, description="assumed: standard deviation of a peak, hours"
+    )
+    hour_daytime_level: float = Field(
+        0.3,
+        ge=0,
+        le=10,
+        description="assumed: response between peaks while awake (07:00-23:00), in peak-weight "
+        "units, so the troughs are at night",
+    )
+    hour_floor: float = Field(
+        0.05, ge=0, lt=1, description="assumed: response at the deepest trough (peak = 1)"
+    )
+    timing_open_weight: float = Field(
+        0.6,
+        ge=0,
+        le=5,
+        description="assumed: open logit per unit of timing fit (profile at the push hour − "
+        "0.5; a push without an hour is average, fit 0) [003] push at peak demand",
+    )
+    timing_buy_weight: float = Field(
+        0.4,
+        ge=0,
+        le=5,
+        description="assumed: purchase logit per unit of timing fit of an opened promotion "
+        "[003] coupon redemption 35% → 68% at the hour of peak demand",
+    )
+    campaigns: tuple[CampaignEvent, ...] = Field(
+        (), description="campaign seasons (none by default: a world without sales seasons)"
+    )
+    live_streams: tuple[LiveStream, ...] = Field(
+        (), description="live-stream sessions (none by default)"
+    )
+
+    @field_validator("weekday_open_logit", "weekday_speak_logit")
+    @classmethod
+    def _seven(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if len(v) != 7:
+            raise ValueError(f"expected 7 values (Monday..Sunday), got {len(v)}")
+        if any(abs(x) > 3 for x in v):
+            raise ValueError("expected logits between -3 and 3")
+        return v
+
+    @field_validator("paydays")
+    @classmethod
+    def _paydays(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        bad = [d for d in v if not 1 <= d <= 28]
+        if bad:
+            raise ValueError(f"paydays must be days of the month 1-28, got {bad}")
+        return v
+
+    @field_validator("hour_peaks")
+    @classmethod
+    def _peaks(
+        cls, v: dict[str, tuple[tuple[float, float], ...]]
+    ) -> dict[str, tuple[tuple[float, float], ...]]:
+        unknown = sorted(set(v) - set(OCCUPATION_NAMES))
+        if unknown:
+            raise ValueError(f"unknown segment(s) {unknown}; expected {list(OCCUPATION_NAMES)}")
+        missing = sorted(set(OCCUPATION_NAMES) - set(v))
+        if missing:
+            raise ValueError(f"missing hour peaks for {missing}")
+        for name, peaks in v.items():
+            if not peaks:
+                raise ValueError(f"{name}: expected at least one (hour, weight) peak")
+            for hour, weight in peaks:
+                if not (0 <= hour < 24 and 0 < weight <= 10):
+                    raise ValueError(
+                        f"{name}: a peak is (hour in [0, 24), weight in (0, 10]), got "
+                        f"({hour}, {weight})"
+                    )
+        return v
+
+
+# --------------------------------------------------------------------------- referral incentives
+class ReferralParams(Strict):
+    """(issue 15) how a referral incentive (unlock, reward per invite, team goal) moves sharing."""
+
+    incentive_share_logit: float = Field(
+        3.0,
+        ge=0,
+        le=8,
+        description="calibrated to law 15a ([003] 2.8 new members per inviter): the largest "
+        "share-logit boost an incentive gives while it runs",
+    )
+    incentive_value_scale: float = Field(
+        20.0,
+        gt=0,
+        description="assumed: ¥ value at which the boost reaches 63% of its largest "
+        "(boost = largest × (1 − exp(−value / scale)): diminishing returns)",
+    )
+    incentive_friends_per_share: float = Field(
+        2.0,
+        ge=0,
+        le=10,
+        description="calibrated to law 15a: mean friends who register per share made under an "
+        "incentive (an invitation with a reason to join; a plain share brings "
+        "referrals_per_share)",
+    )
+
+
 class WorldParams(Strict):
     lifecycle: LifecycleParams = LifecycleParams()
     products: tuple[Product, ...] = Field(
@@ -599,6 +809,8 @@ class WorldParams(Strict):
     groups: GroupParams = GroupParams()
     social: SocialParams = SocialParams()
     costs: CostParams = CostParams()
+    calendar: CalendarParams = CalendarParams()
+    referral: ReferralParams = ReferralParams()
 
     @field_validator("products")
     @classmethod

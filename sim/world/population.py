@@ -100,6 +100,11 @@ USER_COLUMNS: dict[str, tuple[type, float]] = {
     "inbox_contact": (np.uint8, 0),
     "inbox_reward": (np.uint8, 0),
     "inbox_reward_value": (np.float32, 0),
+    # sum of the timing fits of today's messages (sim.world.timing; 0 = sent at no set hour)
+    "inbox_timing": (np.float32, 0),
+    # a referral incentive running for this user: share-logit boost, last day it runs
+    "share_boost": (np.float32, 0),
+    "share_until": (np.int32, -1),
 }
 
 

@@ -36,6 +36,13 @@ class ChannelSpec(Strict):
         description="assumed: mean of logit(engagement) for users acquired here"
     )
     initial_trust: float = Field(ge=0, le=1, description="assumed: trust on arrival")
+    need_logit_offset: float = Field(
+        0.0,
+        ge=-5,
+        le=5,
+        description="assumed: shift of logit(need) for users acquired here (a friend invited "
+        "for a reward arrives with less need of their own: referral -0.5) [issue 15]",
+    )
 
 
 DEFAULT_OCCUPATIONS = {
@@ -50,7 +57,7 @@ DEFAULT_CHANNELS = {
     "ads": ChannelSpec(engagement_logit_mean=-1.3, initial_trust=0.25),
     "content": ChannelSpec(engagement_logit_mean=-0.8, initial_trust=0.35),
     "live": ChannelSpec(engagement_logit_mean=-0.9, initial_trust=0.30),
-    "referral": ChannelSpec(engagement_logit_mean=-0.4, initial_trust=0.50),
+    "referral": ChannelSpec(engagement_logit_mean=-0.4, initial_trust=0.50, need_logit_offset=-0.5),
 }
 
 

@@ -77,3 +77,15 @@ def test_an_action_the_arm_never_takes_is_no_gain_or_harm() -> None:
     assert can_affect("click_share", control_mean=0.95, arm_mean=0.4)
     # nothing happened in either world: nothing to judge
     assert not can_affect("world_group_death_share_90d", control_mean=0.0, arm_mean=0.0)
+
+
+def test_every_metric_has_a_chinese_label_and_english_stays_the_default():
+    from sim.analysis.metrics import LABELS_ZH
+
+    assert set(LABELS_ZH) == set(METRICS)
+    for key in METRICS:
+        assert metric_name(key) == METRICS[key].label
+        zh = metric_name(key, "zh")
+        assert zh and zh != METRICS[key].label
+    assert metric_unit("mean_duration", lang="zh") == "天"
+    assert metric_unit("retention_d30", difference=True, lang="zh") == "pp"

@@ -339,3 +339,8 @@ def test_funnel_counts(outcomes, worlds):
     assert idle.loc["reach", "users"] == 0 and idle.loc["pay", "users"] > 0
     assert idle.loc["pay", "through_all_steps"] == 0
     assert math.isnan(idle.loc["open", "share_of_previous"])
+
+
+def test_roi_on_a_cost_that_rounds_to_nothing_is_undefined():
+    assert math.isnan(roi(0.13, 0.0001))
+    assert roi(0.13, 0.01) == pytest.approx(12.0)

@@ -143,7 +143,13 @@ def test_tiered_content_raises_trust_and_activity(seed: int) -> None:
     treated, base = run("tiered_content", seed), run("none", seed)
     assert treated.daily["trust_mean"].iloc[-1] > base.daily["trust_mean"].iloc[-1] + 0.05
     assert treated.daily["active"].sum() > 1.2 * base.daily["active"].sum()
-    assert treated.daily["churned_today"].sum() < base.daily["churned_today"].sum()
+
+    # users it keeps stay engaged: fewer lapse or delete (deletion alone barely moves: its base
+    # hazard is not about content, and two small worlds can tie on it)
+    def disengaged(r: Run) -> int:
+        return int(r.daily["churned_today"].sum() + r.daily["lapses"].sum())
+
+    assert disengaged(treated) < disengaged(base)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -213,13 +219,14 @@ def test_koc_programme_rewards_engaged_low_value_users(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_referral_rewards_reward_inviters(seed: int) -> None:
-    # referrals are rare in a small 60-day world: lower thresholds to see the mechanism act
-    treated = run("referral_rewards", seed, gift_at=1, vip_at=2)
-    inviters = treated.touched["reward"]
-    assert (treated.users.loc[inviters, "referrals_made"] >= 1).all()
-    trust, trust_none = paired("referral_rewards", seed, "trust", inviters, gift_at=1, vip_at=2)
-    assert trust > trust_none
+def test_referral_drive_brings_friends_and_pays_the_unlockers(seed: int) -> None:
+    treated, base = run("referral_rewards", seed), run("none", seed)
+    assert treated.daily["arrivals_referred"].sum() > 1.5 * base.daily["arrivals_referred"].sum()
+    unlocked = treated.touched["reward"]
+    assert unlocked.size > 0
+    assert (treated.users.loc[unlocked, "referrals_made"] >= 3).all()  # the goal, default 3
+    # each reward is booked: ¥20 per unlocker, nothing more
+    assert treated.daily["cost_money"].sum() == pytest.approx(20.0 * unlocked.size)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

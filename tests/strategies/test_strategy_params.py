@@ -38,7 +38,6 @@ BAD_VALUES = [
 ]
 CROSS_RULES = [
     ("recall_coupon", {"trigger_silence_days": 30, "deep_after_days": 10}, "deep_after_days"),
-    ("referral_rewards", {"gift_at": 5, "vip_at": 3}, "vip_at"),
     ("gamification", {"levels": (1000.0, 300.0)}, "levels"),
     ("koc_programme", {"points": 0.0, "gift": 0.0}, "gift"),
 ]

@@ -46,6 +46,7 @@ ACTION_CALLS = {
     "reward": lambda ops, u: ops.reward(u, points=5, gift=2.0),
     "invite_to_group": lambda ops, u: ops.invite_to_group(u),
     "remove_from_group": lambda ops, u: ops.remove_from_group(u),
+    "referral_incentive": lambda ops, u: ops.referral_incentive(u, value=20.0, days=21),
 }
 
 
@@ -60,7 +61,8 @@ def test_churned_users_are_skipped_and_cost_nothing(world, action):
     hours_before = sim.pop.col("operator_hours").copy()
     state_before = {c: sim.pop.col(c)[churned].copy()
                     for c in ("inbox_promo", "inbox_content", "inbox_contact", "inbox_reward",
-                              "coupon_expiry", "group", "trust", "points")}  # fmt: skip
+                              "coupon_expiry", "group", "trust", "points", "inbox_timing",
+                              "share_boost", "share_until")}  # fmt: skip
     assert ACTION_CALLS[action](ops, churned) == 0
     _, _, what, n, units, money, hours = ledger_rows(sim, "probe")[-1]
     assert (what, n, units, money, hours) == (action, 0, 0, 0.0, 0.0)
@@ -98,6 +100,40 @@ def test_send_promo_counts_messages(world):
     check_booking(sim, "probe", "send_promo", users, 3 * sim.world.costs.message, units_each=3)
     ops.send_promo(users[:1], count=300)  # the inbox saturates instead of wrapping around
     assert sim.pop.col("inbox_promo")[users[0]] == 255
+
+
+def test_a_timed_promo_adds_its_segment_fit_and_a_peak_beats_a_trough(world):
+    sim, ops, reachable, _ = world
+    users = reachable[:200]
+    ops.send_promo(users, hour=-1)
+    peak = sim.pop.col("inbox_timing")[users].copy()
+    ops.send_promo(users, hour=-2)
+    trough = sim.pop.col("inbox_timing")[users] - peak
+    assert (peak > 0).all() and (trough < 0).all()
+    np.testing.assert_allclose(peak, sim.hour_fit.max(axis=1)[sim.pop.col("occupation")[users]])
+    before = sim.pop.col("inbox_timing")[users].copy()
+    ops.send_promo(users)  # no hour: an average hour, fit 0
+    np.testing.assert_array_equal(sim.pop.col("inbox_timing")[users], before)
+    with pytest.raises(ValueError, match="hour must be 0-23"):
+        ops.push_content(users, "free", hour=30)
+
+
+def test_referral_incentive_boost_diminishes_with_value_and_ends(world):
+    sim, ops, reachable, _ = world
+    users = reachable[:30]
+    ref = sim.world.referral
+    boosts = []
+    for value in (5.0, 20.0, 80.0):
+        ops.referral_incentive(users, value=value, days=21)
+        boosts.append(float(sim.pop.col("share_boost")[users[0]]))
+    assert boosts[0] < boosts[1] < boosts[2] < ref.incentive_share_logit
+    assert boosts[1] - boosts[0] > boosts[2] - boosts[1]  # diminishing returns
+    assert (sim.pop.col("share_until")[users] == sim.day + 20).all()
+    check_booking(sim, "probe", "referral_incentive", users, 0.0)
+    ops.end_referral_incentive(users[:10])
+    assert (sim.pop.col("share_until")[users[:10]] == -1).all()
+    with pytest.raises(ValueError, match="value must be > 0"):
+        ops.referral_incentive(users, value=0.0, days=5)
 
 
 def test_give_coupon_sets_offer_and_cost(world):

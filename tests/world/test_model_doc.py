@@ -41,6 +41,9 @@ def _doc_path(path: str) -> str:
     """The MODEL.md spelling: items of containers are products[i].x, occupations.<occupation>.x."""
     path = path.replace(".products.", ".products[i].")
     path = path.replace(".occupations.", ".occupations.<occupation>.")
+    path = path.replace(".campaigns.", ".campaigns[i].").replace(
+        ".live_streams.", ".live_streams[i]."
+    )
     return path.replace(".channels.", ".channels.<channel>.")
 
 
