@@ -18,6 +18,7 @@ Prints one line per run and the Markdown tables for docs/PERFORMANCE.md.
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import os
@@ -31,6 +32,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PHASES = ("behaviour_s", "actions_s", "groups_s", "tables_s", "write_s")
+
+
+def file_digest(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def measure(users: int, days: int, config_path: Path) -> dict:
@@ -49,15 +55,15 @@ def measure(users: int, days: int, config_path: Path) -> dict:
     config = load_config(config_path, users=users, days=days)
     t1 = time.perf_counter()
     sim = Simulation(config, build_strategies(config))
+    threads = sim.threads
     result = sim.run()
+    del sim
+    gc.collect()  # as `siyu run` does: the finished simulation's columns go before writing
     t2 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_run(Path(tmp) / "run", result.tables, build_manifest(config, None, {}))
         write_s = time.perf_counter() - t2
-        digests = {
-            p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.glob("*.parquet"))
-        }
+        digests = {p.name: file_digest(p) for p in sorted(folder.glob("*.parquet"))}
     wall = time.perf_counter() - t1
     daily = result.tables["daily"]
     slot_days = int(daily["users_registered"].sum())
@@ -66,7 +72,7 @@ def measure(users: int, days: int, config_path: Path) -> dict:
     return {
         "users": users,
         "days": days,
-        "threads": sim.threads,
+        "threads": threads,
         "users_at_end": int(daily["users_registered"].iloc[-1]),
         "wall_s": round(wall, 2),
         **{k: round(timings[k], 2) for k in ("setup_s", "simulate_s", *PHASES)},
