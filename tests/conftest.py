@@ -106,6 +106,8 @@ class Busy(Strategy):
         if ops.day % 10 == 5:
             grouped = users[ops.field("group")[users] >= 0]
             ops.remove_from_group(grouped[::97])
+        if ops.day % 14 == 1:
+            ops.referral_incentive(users[uid % 20 == 7], value=5.0, days=7)
 
 
 @pytest.fixture(scope="session")

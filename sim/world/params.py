@@ -498,7 +498,10 @@ class GroupParams(Strict):
         0.01, ge=0, le=1, description="calibrated: a group speaking below this share of members..."
     )
     death_silent_days: int = Field(
-        7, ge=1, description="calibrated: ...for this many days in a row dies (68% < 90 days [003])"
+        9,
+        ge=1,
+        description="calibrated to [003] 68%: ...for this many days in a row dies (68% of groups "
+        "live < 90 days; 7 before disruptive members, issue 15)",
     )
     death_min_members: int = Field(3, ge=0, description="assumed: a group this small dies")
 

@@ -217,10 +217,31 @@ def test_qini_rejects_mismatched_or_missing_values() -> None:
 
 
 def test_simulated_arm_curves_and_plot(worlds, tmp_path: Path) -> None:
+    """Blanket (a promo a day) against none on 2,000 users × 60 days.
+
+    The oracle bounds the model's and the random curve at every point, for net value and for
+    purchases. The T-learner is judged against the distribution of random orderings, not one:
+    a single random ordering's net-value Qini varies by about ±1.1 (its sd over orderings) while
+    the model's is 0.4-1.8 (seeds 2 and 3, on this world and on the world before issue 15) of an
+    oracle's ~9. Only ~130 users' purchases differ between the two worlds and their prices span
+    the ladder, so the net-value ranking is within the noise of random targeting; asserting it
+    beat one permutation was a coin toss. Purchases carry the heterogeneity the model can learn
+    from pre-treatment features (who buys when promoted): there its Qini beats the 95th
+    percentile of 200 random orderings (z 2.4-2.9 on both worlds) — a one-sided permutation test
+    at 5%."""
     curves = uplift_curves(worlds["control"], worlds["arm"], "net_value", seed=2)
     oracle = curves["by true effect"]["cumulative_gain"].to_numpy()
     for name in ("by model estimate", "random"):
         assert (oracle >= curves[name]["cumulative_gain"].to_numpy() - 1e-9).all(), name
-    assert qini_coefficient(curves["by model estimate"]) > qini_coefficient(curves["random"])
     path = plot_qini(curves, tmp_path / "qini" / "blanket.png", title="blanket vs none")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    buying = uplift_curves(worlds["control"], worlds["arm"], "purchases", seed=2)
+    oracle = buying["by true effect"]["cumulative_gain"].to_numpy()
+    assert (oracle >= buying["by model estimate"]["cumulative_gain"].to_numpy() - 1e-9).all()
+    effect = true_effects(worlds["control"], worlds["arm"], ["purchases"])["effect_purchases"]
+    rng = np.random.default_rng(7)
+    random_qini = [
+        qini_coefficient(qini_curve(effect.to_numpy(), rng.random(len(effect)))) for _ in range(200)
+    ]
+    assert qini_coefficient(buying["by model estimate"]) > np.quantile(random_qini, 0.95)

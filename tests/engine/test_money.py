@@ -93,7 +93,9 @@ def test_busy_run_spends_on_every_action(runs):
         "reward": 1.0 + 10 * c.point_value,
         "invite_to_group": 0.0,
         "remove_from_group": 0.0,
+        "referral_incentive": 0.0,  # offering is free; the strategy books the rewards it pays
     }
+    assert set(unit_price) == set(ACTION_COLUMNS), "price every action the busy policy takes"
     expected = costs["units"] * costs["action"].map(unit_price).astype(float)
     np.testing.assert_allclose(costs["cost_money"], expected)
     hours = np.where(costs["action"] == "contact_1v1", costs["users"] * c.contact_minutes / 60, 0)

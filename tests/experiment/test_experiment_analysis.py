@@ -68,14 +68,21 @@ def test_difference_is_arm_minus_control_and_adjusted_p_is_larger(tiered):
 
 
 def test_paired_intervals_are_narrower_than_unpaired_on_the_same_runs(tiered):
-    """Common random numbers make arm and control replications move together, so the paired
-    interval is narrower, markedly so for survival metrics (replication correlation ~0.95).
-    Revenue of a 1,500-user world rests on ~50 purchases a run: its replication correlation is
-    positive per user (~0.45) but too noisy over 4 replications to assert here; so is day-30
-    retention, now that most users who disengage lapse (stay reachable) rather than delete."""
+    """Common random numbers make arm and control replications move together where their luck
+    is shared, so the paired interval is narrower there. By design that is the exogenous part of
+    a world: the same users arrive on the same days in both arms, so the registered count and the
+    mean observed duration (set mostly by join days) correlate ~0.95-0.99 across replications.
+
+    Not asserted, because pairing has little to pair on a 1,500-user world: metrics resting on
+    rare events that the arm changes. Deletions (churned_share, and rmst, which counts time to
+    deletion) number ~35 in the arm and ~58 in the control per run; most of the control's are
+    the daily promo's doing, events the arm does not have, so their replication correlation is
+    about 0 (churned_share) to 0.3 (rmst) over 4 replications, and the paired t (3 df) is then
+    no narrower than Welch's. Revenue (~50 purchases a run) and day-30 retention (most users who
+    disengage lapse and stay reachable) are likewise too noisy here."""
     _, tables = tiered
     c = tables["comparison"].set_index("metric")
-    for metric in ("churned_share", "rmst", "mean_duration"):
+    for metric in ("world_users_registered", "mean_duration"):
         paired = c.loc[metric, "ci_high"] - c.loc[metric, "ci_low"]
         unpaired = c.loc[metric, "unpaired_ci_high"] - c.loc[metric, "unpaired_ci_low"]
         assert paired < unpaired, metric
