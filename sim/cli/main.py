@@ -28,6 +28,7 @@ every name is a ``sim.cli`` module (the top layer), so no layer or cycle is hidd
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import warnings
 
@@ -52,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     args = build_parser().parse_args([a for a in argv if a != "--debug"])
+    if getattr(args, "threads", None):  # through the environment, so worker processes see it
+        os.environ["SIYU_THREADS"] = str(args.threads)
     # the error boundary knows every layer's error classes, so it too is imported by name
     guarded = handler_of("sim.cli.failures:guarded")
 

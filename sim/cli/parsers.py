@@ -75,11 +75,15 @@ def add_run_commands(sub: argparse._SubParsersAction) -> None:
     rules.set_defaults(handler=f"{COMMANDS}:cmd_rules")
 
 
+THREADS_HELP = "threads of the daily step (default: $SIYU_THREADS, else every core)"
+
+
 def add_execution_flags(p: argparse.ArgumentParser) -> None:
     """The flags of ``siyu run`` on an experiment file."""
     p.add_argument(
         "--workers", type=positive_int, help="local worker processes (default: CPU count)"
     )
+    p.add_argument("--threads", type=positive_int, help=THREADS_HELP)
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) to run on")
     p.add_argument("--resume", action="store_true", help="continue an interrupted experiment")
     p.add_argument("--replications", type=positive_int, help="override the number of replications")
@@ -111,6 +115,7 @@ def add_experiment_commands(sub: argparse._SubParsersAction) -> None:
     aa.add_argument("--days", type=int)
     aa.add_argument("--seed", type=int)
     aa.add_argument("--workers", type=positive_int)
+    aa.add_argument("--threads", type=positive_int, help=THREADS_HELP)
     aa.add_argument("--out", type=Path, help="write the p-values and summary here (Parquet)")
     aa.add_argument("--overwrite", action="store_true", help="replace an earlier A/A output")
     aa.set_defaults(handler=f"{EXPERIMENT}:cmd_aa")
@@ -240,6 +245,7 @@ def add_laws(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--workers", type=positive_int, default=1, metavar="W", help="local processes (default 1)"
     )
+    p.add_argument("--threads", type=positive_int, metavar="T", help=THREADS_HELP)
     p.add_argument(
         "--json", nargs="?", const="-", metavar="FILE",
         help="print the results as JSON instead of the table; with FILE, write them there too",

@@ -39,6 +39,7 @@ from sim.world.groups import STEP_GROUP_COLUMNS, Groups
 from sim.world.population import Population
 from sim.world.pressure import Pressure
 from sim.world.social import draw_disruptive
+from sim.world.threads import resolve_threads
 from sim.world.timing import (
     DAY_TIMED,
     day_effects,
@@ -113,6 +114,10 @@ class Simulation:
         self._params = step_params(self.world)
         self._ladder = ladder_arrays(self.world)
         self._buffers = new_buffers(self.pop.capacity)
+        self.threads = resolve_threads()  # SIYU_THREADS or every core; results do not depend on it
+        # wall seconds of the daily phases: actions (arrivals, strategies), behaviour (the
+        # compiled step), groups (group update and the daily records)
+        self.phase_seconds = {"actions_s": 0.0, "behaviour_s": 0.0, "groups_s": 0.0}
         self._pending_referrals: tuple[np.ndarray, np.ndarray] | None = None
         self.records: dict[str, list] = {
             "daily": [], "transitions": [], "purchases": [], "groups": [], "lapses": [],
@@ -187,6 +192,7 @@ class Simulation:
 
     # -- the day -----------------------------------------------------------------------------
     def _operations(self, day: int) -> None:
+        t0 = time.perf_counter()
         self.day = day
         self._arrive(day)
         self.pressure.start_day(day)
@@ -194,6 +200,7 @@ class Simulation:
         self._live_streams(day)
         for strategy, ops in self._ops:
             strategy.on_day(ops)
+        self.phase_seconds["actions_s"] += time.perf_counter() - t0
 
     def _live_streams(self, day: int) -> None:
         """Today's live-stream sessions (world.calendar.live_streams): attendees (more of the
@@ -215,6 +222,7 @@ class Simulation:
 
     def _behaviour(self, day: int) -> None:
         pop, groups, buf = self.pop, self.groups, self._buffers
+        t0 = time.perf_counter()
         buf.counters[:] = 0.0
         # users who received a promotion today (churned users never do: actions skip them)
         self._promo_reached = int(np.count_nonzero(pop.col("inbox_promo")[: pop.n]))
@@ -223,8 +231,10 @@ class Simulation:
         self.timed_today = False
         step_users(
             day, pop.n, day_keys(self.seed, day), self._params, self._ladder, pop.arrays(),
-            *(groups.buffer(k) for k in STEP_GROUP_COLUMNS), buf, today,
+            *(groups.buffer(k) for k in STEP_GROUP_COLUMNS), buf, today, self.threads,
         )  # fmt: skip
+        t1 = time.perf_counter()
+        self.phase_seconds["behaviour_s"] += t1 - t0
         n_trans, n_buy, n_ref, n_lapse = (int(x) for x in buf.sizes)
         uid = pop.col("uid")
         self.records["transitions"].append(
@@ -244,6 +254,7 @@ class Simulation:
         if self.config.output.groups:
             self.records["groups"].append(group_rows)
         self.records["daily"].append(self._daily_row(day, group_rows))
+        self.phase_seconds["groups_s"] += time.perf_counter() - t1  # groups and daily records
         if self.on_day_done is not None:
             self.on_day_done(day)
 
@@ -335,8 +346,10 @@ class Simulation:
         t1 = time.perf_counter()
         self.calendar.daily(self._operations, self._behaviour, self.config.days)
         self.calendar.run(self.config.days)
+        self._buffers = new_buffers(0)  # the step's buffers are not needed for the tables
         t2 = time.perf_counter()
         tables = build_tables(self)
         t3 = time.perf_counter()
-        timings = {"setup_s": t1 - t0, "simulate_s": t2 - t1, "tables_s": t3 - t2}
+        timings = {"setup_s": t1 - t0, "simulate_s": t2 - t1, "tables_s": t3 - t2,
+                   **self.phase_seconds}  # fmt: skip
         return SimulationResult(self.config, tables, timings)

@@ -26,6 +26,7 @@ from sim.experiment.plan import RunTask, replication_seed
 from sim.experiment.spec import CONTROL, ExperimentSpec
 from sim.experiment.worker import build_simulation
 from sim.world.assignment import Assignment
+from sim.world.threads import one_thread_per_worker
 
 AA_METRICS = ("revenue", "net_value", "purchases", "paid", "churned", "retained_d30", "opened")
 # the A/A replications use seeds of their own, apart from the experiment's replications
@@ -80,7 +81,9 @@ def run_aa(
             if on_done:
                 on_done()
     else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            workers, mp_context=get_context("spawn"), initializer=one_thread_per_worker
+        ) as pool:
             futures = [pool.submit(one_repetition, data, k, source) for k in range(repetitions)]
             for f in futures:
                 rows += f.result()

@@ -26,6 +26,7 @@ from sim.experiment.plan import RunTask
 from sim.experiment.spec import CONTROL, ExperimentSpec
 from sim.runs.folder import write_run
 from sim.runs.manifest import build_manifest
+from sim.world.threads import one_thread_per_worker
 
 Progress = Callable[[str, int], None]  # (run id, days done)
 _progress_queue: Any = None  # a local worker process's queue to the parent's progress bars
@@ -133,6 +134,7 @@ def init_local_worker(lifeline: Any, progress_queue: Any) -> None:
     """
     global _progress_queue
     _progress_queue = progress_queue
+    one_thread_per_worker()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(lifeline,), daemon=True).start()
 

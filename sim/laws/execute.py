@@ -30,6 +30,7 @@ from sim.laws.metrics import run_metrics
 from sim.laws.plan import BASELINE, ChurnModelJob, FactsJob, Job, Plan, Run, scaled
 from sim.runs.churn_training import train_and_evaluate
 from sim.runs.facts import replay_facts, run_with_snapshot
+from sim.world.threads import one_thread_per_worker
 
 CHURN_TRAIN_SEED_OFFSETS = (1, 2)
 CHURN_TEST_SEED_OFFSETS = (3,)
@@ -121,7 +122,9 @@ def _in_processes(
 ) -> dict[Job, Any]:
     results: dict[Job, Any] = {}
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=one_thread_per_worker
+    ) as pool:
         futures = {pool.submit(run_job, plan, job): job for job in jobs}
         for future in as_completed(futures):
             job = futures[future]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 
@@ -21,6 +22,16 @@ def simulate(
     config: ExperimentConfig, strategies: list[Strategy], show_progress: bool = False
 ) -> SimulationResult:
     """Run the simulation in memory, optionally with a progress bar."""
+    result = _simulate(config, strategies, show_progress)
+    # the finished Simulation is a reference cycle (its strategies' Operations point back at
+    # it): collect it now, so its user columns are gone before the tables are written
+    gc.collect()
+    return result
+
+
+def _simulate(
+    config: ExperimentConfig, strategies: list[Strategy], show_progress: bool
+) -> SimulationResult:
     if not show_progress:
         return Simulation(config, strategies).run()
     columns = (

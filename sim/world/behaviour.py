@@ -25,12 +25,14 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from numba import njit
 
 from sim.rng import MIX_MULTIPLIERS, Purpose, draw_key
 from sim.world.lifecycle import CHURNED, CORE, DORMANT, NEVER_DAYS, NEW, NO_DAY, POTENTIAL
 from sim.world.params import WorldParams
+from sim.world.threads import resolve_threads
 from sim.world.timing import (
     DAY_DEMAND,
     DAY_OPEN,
@@ -82,6 +84,8 @@ _N_PROMO_OPENED = C["promo_opened"]
 # lapse-buffer event codes (lapses.parquet)
 LAPSE_EVENTS = ("lapse", "recall")
 EV_LAPSE, EV_RECALL = 0, 1
+# event kinds: index into StepBuffers.sizes and a chunk's buffer positions
+_EV_TRANS, _EV_BUY, _EV_REF, _EV_LAPSE = 0, 1, 2, 3
 
 KEY_PURPOSES = (
     Purpose.OPEN, Purpose.ACTIVE, Purpose.STUDY, Purpose.SPEAK, Purpose.SHARE,
@@ -198,18 +202,22 @@ class StepBuffers(NamedTuple):
     """Per-day outputs of the step, sized to the population capacity."""
 
     counters: np.ndarray  # float64[len(COUNTERS)]
-    trans_user: np.ndarray  # int64: slot of a user whose stage changed
+    trans_user: np.ndarray  # int32: slot of a user whose stage changed
     trans_from: np.ndarray  # int8
     trans_to: np.ndarray  # int8
-    buy_user: np.ndarray  # int64: slot of a buyer
+    buy_user: np.ndarray  # int32: slot of a buyer
     buy_step: np.ndarray  # int8: ladder step bought
     buy_paid: np.ndarray  # float64
     buy_discount: np.ndarray  # float64
-    ref_user: np.ndarray  # int64: slot of a user who brought friends
+    ref_user: np.ndarray  # int32: slot of a user who brought friends
     ref_count: np.ndarray  # int32
-    lapse_user: np.ndarray  # int64: slot of a user who lapsed or was recalled
+    lapse_user: np.ndarray  # int32: slot of a user who lapsed or was recalled
     lapse_event: np.ndarray  # int8: EV_LAPSE or EV_RECALL
     sizes: np.ndarray  # int64[4]: used length of trans, buy, ref and lapse buffers
+    sum_trust: np.ndarray  # float64: each reachable user's trust today (summed in user order)
+    sum_fatigue: np.ndarray  # float64
+    sum_intent: np.ndarray  # float64
+    dead_blocks: np.ndarray  # bool: every user of the block of BLOCK slots has churned
 
 
 def step_params(world: WorldParams) -> StepParams:
@@ -270,18 +278,22 @@ def ladder_arrays(world: WorldParams) -> Ladder:
 def new_buffers(capacity: int) -> StepBuffers:
     return StepBuffers(
         counters=np.zeros(len(COUNTERS), np.float64),
-        trans_user=np.empty(capacity, np.int64),
+        trans_user=np.empty(capacity, np.int32),
         trans_from=np.empty(capacity, np.int8),
         trans_to=np.empty(capacity, np.int8),
-        buy_user=np.empty(capacity, np.int64),
+        buy_user=np.empty(capacity, np.int32),
         buy_step=np.empty(capacity, np.int8),
         buy_paid=np.empty(capacity, np.float64),
         buy_discount=np.empty(capacity, np.float64),
-        ref_user=np.empty(capacity, np.int64),
+        ref_user=np.empty(capacity, np.int32),
         ref_count=np.empty(capacity, np.int32),
-        lapse_user=np.empty(capacity, np.int64),
+        lapse_user=np.empty(capacity, np.int32),
         lapse_event=np.empty(capacity, np.int8),
         sizes=np.zeros(4, np.int64),
+        sum_trust=np.empty(capacity, np.float64),
+        sum_fatigue=np.empty(capacity, np.float64),
+        sum_intent=np.empty(capacity, np.float64),
+        dead_blocks=np.zeros(capacity // BLOCK + 1, np.bool_),
     )
 
 
@@ -396,373 +408,536 @@ def _classify(purchases, silence, churned, core_min, dormant_after):
     return POTENTIAL
 
 
-@njit(cache=True)
+BLOCK = 64  # users skipped together once all of them have churned (chunks are whole blocks)
+MIN_CHUNK = 16 * 1024  # users per parallel chunk at least (a chunk's fixed cost is ~1 us)
+CHUNKS_PER_THREAD = 4  # a few chunks per thread even out the load
+GROUP_DELTAS = (  # the group counters the step writes, as per-chunk int deltas
+    "size", "speakers", "pushed", "opened", "leaves", "disruptor_speakers", "koc_speakers",
+)  # fmt: skip
+
+
+def chunk_starts(n: int, threads: int) -> np.ndarray:
+    """Chunk boundaries over users [0, n): whole blocks, about CHUNKS_PER_THREAD per thread.
+
+    Results do not depend on the chunking (see :func:`step_users`); it only spreads the work.
+    """
+    size = max(MIN_CHUNK, -(-n // (threads * CHUNKS_PER_THREAD)))
+    size = -(-size // BLOCK) * BLOCK
+    return np.append(np.arange(0, max(n, 1), size, dtype=np.int64), np.int64(n))
+
+
 def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed, g_opened,
-               g_leaves, g_disruption, g_koc, g_disruptor_speakers, g_koc_speakers,
-               B, D):  # fmt: skip
-    """Advance users [0, n) by one day. See the module docstring for the order of events.
-    ``D`` holds today's calendar scalars (sim.world.timing.day_effects)."""
+               g_leaves, g_disruption, g_koc, g_disruptor_speakers, g_koc_speakers, B, D,
+               threads=None):  # fmt: skip
+    """Advance users [0, n) by one day (the module docstring gives the order of events).
+
+    Users are split into chunks stepped in parallel on ``threads`` threads (default:
+    :func:`~sim.world.threads.resolve_threads`). A user's result depends only on its own state
+    and keyed draws, and every output is reduced in the order of the serial loop: counts summed
+    per chunk (exact), the group counters as per-chunk integer deltas, the event buffers
+    concatenated in chunk order, revenue, discount and the trust/fatigue/intent sums added up
+    in user order. So the tables are byte-identical for any number of threads. ``D`` holds
+    today's calendar scalars (sim.world.timing.day_effects).
+    """
+    threads = resolve_threads() if threads is None else threads
+    starts = chunk_starts(n, threads)
+    n_chunks = starts.shape[0] - 1
+    counts = np.zeros((n_chunks, len(COUNTERS)), np.float64)
+    positions = np.empty((n_chunks, 4), np.int64)
+    deltas = np.zeros((n_chunks, len(GROUP_DELTAS), g_size.shape[0]), np.int32)
+    args = (day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc, counts,
+            positions, deltas, B, D)  # fmt: skip
+    if threads > 1 and n_chunks > 1:
+        numba.set_num_threads(threads)
+        # chunks handed out one at a time (old users have churned more: chunks differ in cost)
+        with numba.parallel_chunksize(1):
+            _step_chunks_parallel(*args)
+    else:  # one thread: no threading layer at all (safe in a forked worker)
+        _step_chunks_serial(*args)
+    _reduce(n, starts, U.churn_day, counts, positions, deltas, B,
+            (g_size, g_speakers, g_pushed, g_opened, g_leaves, g_disruptor_speakers,
+             g_koc_speakers))  # fmt: skip
+
+
+@njit(parallel=True, cache=True)
+def _step_chunks_parallel(day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc,
+                          counts, positions, deltas, B, D):  # fmt: skip
+    """Step every chunk of users; chunk c writes only counts[c], positions[c], deltas[c], its
+    users' state and its own stretch of the event buffers (from its first slot on: a user
+    makes at most one event of each kind a day)."""
+    for c in numba.prange(starts.shape[0] - 1):
+        gd = deltas[c]
+        positions[c, :] = starts[c]
+        _step_chunk(day, starts[c], starts[c + 1], keys, P, L, U, g_born, g_vitality,
+                    gd[0], gd[1], gd[2], gd[3], gd[4], g_disruption, g_koc, gd[5], gd[6],
+                    counts[c], positions[c], B, D)  # fmt: skip
+
+
+@njit(cache=True)
+def _step_chunks_serial(day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc,
+                        counts, positions, deltas, B, D):  # fmt: skip
+    """:func:`_step_chunks_parallel` on this thread (no threading layer: safe after a fork)."""
+    for c in range(starts.shape[0] - 1):
+        gd = deltas[c]
+        positions[c, :] = starts[c]
+        _step_chunk(day, starts[c], starts[c + 1], keys, P, L, U, g_born, g_vitality,
+                    gd[0], gd[1], gd[2], gd[3], gd[4], g_disruption, g_koc, gd[5], gd[6],
+                    counts[c], positions[c], B, D)  # fmt: skip
+
+
+@njit(cache=True)
+def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed,
+                g_opened, g_leaves, g_disruption, g_koc, g_disruptor_speakers, g_koc_speakers,
+                cnt, ev, B, D):  # fmt: skip
+    """Advance users [lo, hi) by one day (the module docstring gives the order of events;
+    ``D`` holds today's calendar scalars, sim.world.timing.day_effects).
+
+    Writes only these users' state and the chunk's outputs: ``cnt`` (counts), the group
+    counters (the chunk's per-group deltas), the event buffers from ``ev`` (the chunk's first
+    buffer positions) on, and each user's trust, fatigue and intent in ``B.sum_*`` (summed in
+    user order by :func:`_reduce`). A block of BLOCK users who have all churned costs one test.
+    """
     k_open, k_active, k_study, k_speak, k_share, k_buy, k_churn = (
         keys[0], keys[1], keys[2], keys[3], keys[4], keys[5], keys[6],
     )  # fmt: skip
     n_products = L.price.shape[0]
-    cnt = B.counters
-    n_trans = 0
-    n_buy = 0
-    n_ref = 0
-    n_lapse = 0
+    n_trans = ev[_EV_TRANS]
+    n_buy = ev[_EV_BUY]
+    n_ref = ev[_EV_REF]
+    n_lapse = ev[_EV_LAPSE]
     d_open, d_speak, d_payday, d_demand = D[DAY_OPEN], D[DAY_SPEAK], D[DAY_PAYDAY], D[DAY_DEMAND]
     price_keep = D[DAY_PRICE_KEEP]
     timed_today = D[DAY_TIMED] > 0.0
     log_price_keep = math.log(price_keep)
-    for i in range(n):
-        if U.churn_day[i] >= 0:
-            cnt[_N_STAGE_CHURNED] += 1.0
+    dead = B.dead_blocks
+    direct = lo == 0
+    for blk in range(lo // BLOCK, (hi + BLOCK - 1) // BLOCK):
+        if dead[blk]:
+            cnt[_N_STAGE_CHURNED] += BLOCK
             continue
-        uid = U.uid[i]
-        trust = float(U.trust[i])
-        g = U.group[i]
-        muted = U.muted[i]
-        lapsed = U.lapsed[i]
-        n_promo = float(U.inbox_promo[i])
-        n_content = float(U.inbox_content[i])
-        relevance = float(U.inbox_relevance[i]) / n_content if n_content > 0 else 0.0
-        contact = U.inbox_contact[i] > 0
-        n_reward = float(U.inbox_reward[i])
-        seen_messages = not muted and n_promo + n_content > 0
-        if seen_messages or contact or n_reward > 0:  # a muted user does not see messages
-            U.last_touch[i] = day
-        if n_promo + n_content > 0 or contact or n_reward > 0:
-            U.reached_days[i] += 1
+        gone = 0
+        # an unsigned index: numba then skips the negative-index wraparound on every access
+        for i in range(np.uint64(blk * BLOCK), np.uint64(min(blk * BLOCK + BLOCK, hi))):
+            if U.churn_day[i] >= 0:
+                cnt[_N_STAGE_CHURNED] += 1.0
+                gone += 1
+                continue
+            uid = U.uid[i]
+            trust = float(U.trust[i])
+            g = U.group[i]
+            muted = U.muted[i]
+            lapsed = U.lapsed[i]
+            n_promo = float(U.inbox_promo[i])
+            n_content = float(U.inbox_content[i])
+            relevance = float(U.inbox_relevance[i]) / n_content if n_content > 0 else 0.0
+            contact = U.inbox_contact[i] > 0
+            n_reward = float(U.inbox_reward[i])
+            seen_messages = not muted and n_promo + n_content > 0
+            if seen_messages or contact or n_reward > 0:  # a muted user does not see messages
+                U.last_touch[i] = day
+            if n_promo + n_content > 0 or contact or n_reward > 0:
+                U.reached_days[i] += 1
 
-        # 1. wear and fatigue. Novelty: content pushed again and again wears out; a worn push is
-        # felt as load like an irrelevant one
-        wear = float(U.wear[i])
-        r_eff = 0.0
-        if n_content > 0:
-            r_eff = relevance / (1.0 + P.wear_weight * wear)  # relevance x novelty
-        if wear > 0.0 or n_content > 0:
-            wear = P.wear_keep * wear + (1.0 - P.wear_keep) * n_content
-            U.wear[i] = wear if wear > 1e-6 else 0.0  # below a push a decade: worn off
-        load = 0.0 if muted else n_promo + n_content * (1.0 - P.relevant_fatigue_shield * r_eff)
-        if g >= 0 and not muted:  # ads and trolling in the chat are felt like promos
-            load += P.load_disruption * g_disruption[g]
-        fatigue = P.fatigue_keep * U.fatigue[i] + (1.0 - P.fatigue_keep) * load
-        excess = _excess(fatigue, P)
-
-        # 2. reading what was pushed today (reading is not activity)
-        opened_content = False
-        opened_promo = False
-        if n_content > 0:
-            cnt[_N_CONTENT_REACHED] += 1.0
-        fit = 0.0  # timing fit of today's messages (sim.world.timing)
-        if timed_today and n_promo + n_content > 0:  # only read when a message named an hour
-            fit = float(U.inbox_timing[i]) / (n_promo + n_content)
-        if not muted and n_promo + n_content > 0:
-            u_c, u_p = _u2(k_open, uid)
-            base = P.open_intercept + P.open_trust * (trust - 0.5) - P.open_fatigue * excess
-            base += d_open + P.timing_open_weight * fit
-            if lapsed:
-                base -= P.lapsed_open_penalty
-            if g >= 0:  # the group's mood: KOCs draw members in, disruptors put them off
-                base += P.open_koc * g_koc[g] - P.open_disruption * g_disruption[g]
+            # 1. wear and fatigue. Novelty: content pushed again and again wears out; a worn push is
+            # felt as load like an irrelevant one
+            wear = float(U.wear[i])
+            r_eff = 0.0
             if n_content > 0:
-                p1 = _sigmoid(base + P.open_relevance * r_eff)
-                opened_content = u_c < _any_of(p1, n_content)
-                if g >= 0:  # the group's pushed-content open rate (promos are not group life)
-                    g_pushed[g] += 1
-                    if opened_content:
-                        g_opened[g] += 1
-            if n_promo > 0:
-                p1 = _sigmoid(base + P.open_relevance * P.promo_relevance)
-                opened_promo = u_p < _any_of(p1, n_promo)
-        opened = opened_content or opened_promo
-        if opened:
-            U.last_open[i] = day
-            U.open_days[i] += 1
-            cnt[_N_OPENED] += 1.0
-        if opened_content:
-            cnt[_N_CONTENT_OPENED] += 1.0
-        if opened_promo:
-            U.offer_open_days[i] += 1
-            cnt[_N_PROMO_OPENED] += 1.0
+                r_eff = relevance / (1.0 + P.wear_weight * wear)  # relevance x novelty
+            if wear > 0.0 or n_content > 0:
+                wear = P.wear_keep * wear + (1.0 - P.wear_keep) * n_content
+                U.wear[i] = wear if wear > 1e-6 else 0.0  # below a push a decade: worn off
+            load = 0.0 if muted else n_promo + n_content * (1.0 - P.relevant_fatigue_shield * r_eff)
+            if g >= 0 and not muted:  # ads and trolling in the chat are felt like promos
+                load += P.load_disruption * g_disruption[g]
+            fatigue = P.fatigue_keep * U.fatigue[i] + (1.0 - P.fatigue_keep) * load
+            excess = _excess(fatigue, P)
 
-        # 3. trust and buying intent
-        if not muted:
-            irrelevant = n_promo * (1.0 - P.promo_relevance) + n_content * (1.0 - r_eff)
-            trust -= P.trust_loss_irrelevant * irrelevant
-        intent = float(U.intent[i])
-        intent += P.intent_regrow_per_day * (U.need[i] - intent)
-        if opened_content:
-            trust += P.trust_gain_relevant * r_eff * min(n_content, 3.0)
-            ceiling = min(1.0, P.intent_paving_ceiling * U.need[i])
-            if intent < ceiling:
-                intent += P.intent_paving * r_eff * (ceiling - intent)
-        if contact:
-            trust += P.trust_gain_contact
-        if n_reward > 0:
-            value = float(U.inbox_reward_value[i])
-            if value > 0.0:
-                # grows with the value and saturates; a trusting user has less left to gain
-                gain = P.trust_gain_reward * (1.0 - math.exp(-value / P.reward_value_scale))
-                trust += gain * (1.0 - trust)
-            U.last_claim[i] = day
+            # 2. reading what was pushed today (reading is not activity)
+            opened_content = False
+            opened_promo = False
+            if n_content > 0:
+                cnt[_N_CONTENT_REACHED] += 1.0
+            fit = 0.0  # timing fit of today's messages (sim.world.timing)
+            if timed_today and n_promo + n_content > 0:  # only read when a message named an hour
+                fit = float(U.inbox_timing[i]) / (n_promo + n_content)
+            if not muted and n_promo + n_content > 0:
+                u_c, u_p = _u2(k_open, uid)
+                base = P.open_intercept + P.open_trust * (trust - 0.5) - P.open_fatigue * excess
+                base += d_open + P.timing_open_weight * fit
+                if lapsed:
+                    base -= P.lapsed_open_penalty
+                if g >= 0:  # the group's mood: KOCs draw members in, disruptors put them off
+                    base += P.open_koc * g_koc[g] - P.open_disruption * g_disruption[g]
+                if n_content > 0:
+                    p1 = _sigmoid(base + P.open_relevance * r_eff)
+                    opened_content = u_c < _any_of(p1, n_content)
+                    if g >= 0:  # the group's pushed-content open rate (promos are not group life)
+                        g_pushed[g] += 1
+                        if opened_content:
+                            g_opened[g] += 1
+                if n_promo > 0:
+                    p1 = _sigmoid(base + P.open_relevance * P.promo_relevance)
+                    opened_promo = u_p < _any_of(p1, n_promo)
+            opened = opened_content or opened_promo
+            if opened:
+                U.last_open[i] = day
+                U.open_days[i] += 1
+                cnt[_N_OPENED] += 1.0
+            if opened_content:
+                cnt[_N_CONTENT_OPENED] += 1.0
+            if opened_promo:
+                U.offer_open_days[i] += 1
+                cnt[_N_PROMO_OPENED] += 1.0
 
-        # 4. activity
-        ladder = U.ladder[i]
-        since_buy = day - U.last_purchase[i] if U.last_purchase[i] != NO_DAY else NEVER_DAYS
-        in_camp = ladder == 1 and since_buy < P.camp_days
-        silence = day - U.last_active[i] if U.last_active[i] != NO_DAY else NEVER_DAYS
-        logit = (
-            P.active_intercept
-            + P.active_engagement * U.engagement_logit[i]
-            + P.active_trust * (trust - 0.5)
-            - P.habit_decay_per_day * min(max(silence - 1, 0), P.habit_decay_cap_days)
-        )
-        if g >= 0:
-            logit += P.active_group_vitality * g_vitality[g]
-        if opened_content:
-            logit += P.active_opened_content * r_eff
-        if opened_promo:
-            logit += P.active_opened_promo
-        if contact:
-            logit += P.active_contact
-        if muted:
-            logit += P.active_muted
-        if in_camp:
-            logit += P.camp_checkin
-        last_touch = U.last_touch[i]
-        if last_touch == NO_DAY or day - last_touch > P.forget_after_days:
-            logit -= P.forget_penalty
-        drift = logit  # the user's engagement today, before the lapsed state
-        if lapsed:
-            logit -= P.lapsed_activity_penalty
-            if U.coupon_expiry[i] >= day:
-                logit += P.recall_coupon * U.coupon_discount[i]
-        active = _u1(k_active, uid) < _sigmoid(logit)
-        if lapsed and active:  # recalled
-            lapsed = False
-            U.lapsed[i] = False
-            B.lapse_user[n_lapse] = i
-            B.lapse_event[n_lapse] = EV_RECALL
-            n_lapse += 1
-            cnt[_N_RECALLS] += 1.0
+            # 3. trust and buying intent
+            if not muted:
+                irrelevant = n_promo * (1.0 - P.promo_relevance) + n_content * (1.0 - r_eff)
+                trust -= P.trust_loss_irrelevant * irrelevant
+            intent = float(U.intent[i])
+            intent += P.intent_regrow_per_day * (U.need[i] - intent)
+            if opened_content:
+                trust += P.trust_gain_relevant * r_eff * min(n_content, 3.0)
+                ceiling = min(1.0, P.intent_paving_ceiling * U.need[i])
+                if intent < ceiling:
+                    intent += P.intent_paving * r_eff * (ceiling - intent)
+            if contact:
+                trust += P.trust_gain_contact
+            if n_reward > 0:
+                value = float(U.inbox_reward_value[i])
+                if value > 0.0:
+                    # grows with the value and saturates; a trusting user has less left to gain
+                    gain = P.trust_gain_reward * (1.0 - math.exp(-value / P.reward_value_scale))
+                    trust += gain * (1.0 - trust)
+                U.last_claim[i] = day
 
-        U.active_bits[i] = U.active_bits[i] << np.uint32(1)
-        U.speak_bits[i] = U.speak_bits[i] << np.uint32(1)
-        if active:
-            cnt[_N_ACTIVE] += 1.0
-            U.last_active[i] = day
-            silence = 0
-            U.active_bits[i] |= np.uint32(1)
-            # 5a. study (a camp day is a check-in: it builds the need for the course)
-            studies = ladder > 0 and U.progress[i] < 1.0
-            if studies and _u1(k_study, uid) < 0.5 + 0.5 * U.engagement[i]:
-                step_rate = L.study_per_active_day[ladder - 1]
-                gain = step_rate * (0.5 + P.study_engagement * U.engagement[i])
-                U.progress[i] = min(1.0, U.progress[i] + gain)
-                if U.progress[i] >= 1.0:
-                    U.completed[i] += 1
-                    trust += P.trust_gain_completion
-                    cnt[_N_COMPLETIONS] += 1.0
-            if in_camp:
-                intent += P.camp_intent_gain * (1.0 - intent)
-            # 5b. speak (promos received today make the group an ad dump)
+            # 4. activity
+            ladder = U.ladder[i]
+            since_buy = day - U.last_purchase[i] if U.last_purchase[i] != NO_DAY else NEVER_DAYS
+            in_camp = ladder == 1 and since_buy < P.camp_days
+            silence = day - U.last_active[i] if U.last_active[i] != NO_DAY else NEVER_DAYS
+            logit = (
+                P.active_intercept
+                + P.active_engagement * U.engagement_logit[i]
+                + P.active_trust * (trust - 0.5)
+                - P.habit_decay_per_day * min(max(silence - 1, 0), P.habit_decay_cap_days)
+            )
             if g >= 0:
-                speak_logit = (
-                    P.speak_intercept
-                    + P.speak_engagement * U.engagement_logit[i]
-                    + P.speak_contagion * g_vitality[g]
-                    - P.speak_fatigue * excess
-                    - P.speak_promo * min(n_promo, 3.0)
-                    + d_speak
-                    + P.speak_group_novelty * math.exp(-(day - g_born[g]) / P.group_novelty_days)
-                    + P.speak_koc * g_koc[g]
-                    - P.speak_disruption * g_disruption[g]
-                )
-                disruptive = U.disruptive[i]
-                if disruptive:
-                    speak_logit += P.disruptor_speak_lift
-                koc_fresh = 0.0  # a recently rewarded KOC: 1 on the reward day, fading to 0
-                if U.koc_day[i] != NO_DAY:
-                    koc_fresh = max(0.0, 1.0 - (day - U.koc_day[i]) / P.koc_fade_days)
-                    speak_logit += P.koc_speak_lift * koc_fresh
-                if _u1(k_speak, uid) < _sigmoid(speak_logit):
-                    U.speak_bits[i] |= np.uint32(1)
-                    if disruptive:  # ads and trolling are not group life
-                        g_disruptor_speakers[g] += 1
-                    else:
-                        g_speakers[g] += 1
-                        if koc_fresh > 0.0:
-                            g_koc_speakers[g] += 1
-                    cnt[_N_SPOKE] += 1.0
-            # 5c. share → friends who register tomorrow
-            u_s, u_k = _u2(k_share, uid)
-            share_logit = P.share_intercept + P.share_trust * (trust - 0.5) + U.engagement_logit[i]
-            per_share = P.referrals_per_share
-            if U.share_until[i] >= day:  # a referral incentive is running for this user
-                share_logit += U.share_boost[i]
-                per_share = P.incentive_friends_per_share
-            if u_s < _sigmoid(share_logit):
-                cnt[_N_SHARED] += 1.0
-                friends = _poisson(u_k, per_share)
-                if friends > 0:
-                    B.ref_user[n_ref] = i
-                    B.ref_count[n_ref] = friends
-                    n_ref += 1
-                    U.referrals[i] += friends
-                    cnt[_N_REFERRALS] += friends
-
-        # 5d. a buying occasion (an active day, or an opened promo): the next ladder step (the
-        # top step repeats), with odds scaled by intent
-        if (active or opened_promo) and not lapsed:
-            step = ladder if ladder < n_products else n_products - 1
-            if since_buy >= L.min_gap_days[step]:
-                price = L.price[step]
-                coupon = 0.0
-                log_ratio = L.log_price_ratio[step]
+                logit += P.active_group_vitality * g_vitality[g]
+            if opened_content:
+                logit += P.active_opened_content * r_eff
+            if opened_promo:
+                logit += P.active_opened_promo
+            if contact:
+                logit += P.active_contact
+            if muted:
+                logit += P.active_muted
+            if in_camp:
+                logit += P.camp_checkin
+            last_touch = U.last_touch[i]
+            if last_touch == NO_DAY or day - last_touch > P.forget_after_days:
+                logit -= P.forget_penalty
+            drift = logit  # the user's engagement today, before the lapsed state
+            if lapsed:
+                logit -= P.lapsed_activity_penalty
                 if U.coupon_expiry[i] >= day:
-                    coupon = float(U.coupon_discount[i])
-                    log_ratio += math.log(1.0 - coupon)
-                paid = price * (1.0 - coupon) * price_keep  # a campaign cuts list prices
-                log_ratio += log_price_keep
-                logit = (
-                    L.base_logit[step]
-                    + P.purchase_trust * (trust - 0.5)
-                    - U.price_sensitivity[i]
-                    * (log_ratio - P.wallet_income_elasticity * U.log_income_ratio[i])
-                    - P.affordability_weight * paid / max(float(U.income[i]), 1.0)
-                    - P.purchase_fatigue * excess
-                    + U.buy_logit_offset[i]
-                    + d_demand
-                    + d_payday * U.price_sensitivity[i]
-                )
-                if opened_promo:
-                    logit += P.promo_lift_per_trust * trust + P.timing_buy_weight * fit
-                if ladder == 1 and P.camp_days <= since_buy < P.camp_days + P.camp_offer_days:
-                    logit += P.camp_offer_lift
-                if _u1(k_buy, uid) < intent * _sigmoid(logit):
-                    U.purchases[i] += 1
-                    if ladder < n_products:
-                        U.ladder[i] = ladder + 1
-                    U.revenue[i] += paid
-                    U.discount[i] += price - paid
-                    if U.first_purchase[i] == NO_DAY:
-                        U.first_purchase[i] = day
-                    U.last_purchase[i] = day
-                    U.progress[i] = 0.0
-                    intent *= 1.0 - P.intent_consumed
-                    if coupon > 0:
-                        U.coupon_expiry[i] = -1
-                        U.last_claim[i] = day
-                    B.buy_user[n_buy] = i
-                    B.buy_step[n_buy] = step
-                    B.buy_paid[n_buy] = paid
-                    B.buy_discount[n_buy] = price - paid
-                    n_buy += 1
-                    cnt[_N_PURCHASES] += 1.0
-                    cnt[_N_REVENUE] += paid
-                    cnt[_N_DISCOUNT] += price - paid
+                    logit += P.recall_coupon * U.coupon_discount[i]
+            active = _u1(k_active, uid) < _sigmoid(logit)
+            if lapsed and active:  # recalled
+                lapsed = False
+                U.lapsed[i] = False
+                B.lapse_user[n_lapse] = i
+                B.lapse_event[n_lapse] = EV_RECALL
+                n_lapse += 1
+                cnt[_N_RECALLS] += 1.0
 
-        # 6. exits: one uniform against cumulative hazards (at most one exit a day). The exact
-        # hazards need exp/pow; they are computed only when u falls below their upper bound
-        frailty = float(U.frailty[i])
-        churn_scale = P.churn_base_hazard * U.churn_multiplier[i] * frailty
-        h_block = P.block_per_excess * excess
-        h_mute = 0.0 if muted else P.mute_per_excess * excess
-        h_leave = 0.0
-        if g >= 0:
-            h_leave = (
-                P.group_leave_base_hazard
-                + P.group_leave_per_excess * excess
-                + P.leave_disruption * g_disruption[g]
-            )
-        can_lapse = not lapsed and not active
-        u = _u1(k_churn, uid)
-        h_bound = churn_scale * P.churn_hazard_bound + h_block + h_mute + h_leave
-        if can_lapse:
-            h_bound += P.lapse_hazard_cap
-        churned = False
-        if u < h_bound:
-            h_churn = (
-                churn_scale
-                * _silence_factor(silence, P.churn_silence_ratio, P.churn_silence_ramp_days)
-                * math.exp(-P.churn_trust * (trust - 0.5))
-                + h_block
-            )
-            h_lapse = 0.0
-            if can_lapse:  # disengagement: the less engaged today, the likelier to lapse
-                h_lapse = min(
-                    P.lapse_hazard_cap,
-                    P.lapse_base_hazard * frailty * math.exp(-P.lapse_activity_weight * drift)
-                    + P.lapse_per_excess * excess,
+            U.active_bits[i] = U.active_bits[i] << np.uint32(1)
+            U.speak_bits[i] = U.speak_bits[i] << np.uint32(1)
+            if active:
+                cnt[_N_ACTIVE] += 1.0
+                U.last_active[i] = day
+                silence = 0
+                U.active_bits[i] |= np.uint32(1)
+                # 5a. study (a camp day is a check-in: it builds the need for the course)
+                studies = ladder > 0 and U.progress[i] < 1.0
+                if studies and _u1(k_study, uid) < 0.5 + 0.5 * U.engagement[i]:
+                    step_rate = L.study_per_active_day[ladder - 1]
+                    gain = step_rate * (0.5 + P.study_engagement * U.engagement[i])
+                    U.progress[i] = min(1.0, U.progress[i] + gain)
+                    if U.progress[i] >= 1.0:
+                        U.completed[i] += 1
+                        trust += P.trust_gain_completion
+                        cnt[_N_COMPLETIONS] += 1.0
+                if in_camp:
+                    intent += P.camp_intent_gain * (1.0 - intent)
+                # 5b. speak (promos received today make the group an ad dump)
+                if g >= 0:
+                    speak_logit = (
+                        P.speak_intercept
+                        + P.speak_engagement * U.engagement_logit[i]
+                        + P.speak_contagion * g_vitality[g]
+                        - P.speak_fatigue * excess
+                        - P.speak_promo * min(n_promo, 3.0)
+                        + d_speak
+                        + P.speak_group_novelty
+                        * math.exp(-(day - g_born[g]) / P.group_novelty_days)
+                        + P.speak_koc * g_koc[g]
+                        - P.speak_disruption * g_disruption[g]
+                    )
+                    disruptive = U.disruptive[i]
+                    if disruptive:
+                        speak_logit += P.disruptor_speak_lift
+                    koc_fresh = 0.0  # a recently rewarded KOC: 1 on the reward day, fading to 0
+                    if U.koc_day[i] != NO_DAY:
+                        koc_fresh = max(0.0, 1.0 - (day - U.koc_day[i]) / P.koc_fade_days)
+                        speak_logit += P.koc_speak_lift * koc_fresh
+                    if _u1(k_speak, uid) < _sigmoid(speak_logit):
+                        U.speak_bits[i] |= np.uint32(1)
+                        if disruptive:  # ads and trolling are not group life
+                            g_disruptor_speakers[g] += 1
+                        else:
+                            g_speakers[g] += 1
+                            if koc_fresh > 0.0:
+                                g_koc_speakers[g] += 1
+                        cnt[_N_SPOKE] += 1.0
+                # 5c. share → friends who register tomorrow
+                u_s, u_k = _u2(k_share, uid)
+                share_logit = (
+                    P.share_intercept + P.share_trust * (trust - 0.5) + U.engagement_logit[i]
                 )
-            if u < h_churn:
-                churned = True
-                U.churn_day[i] = day
-                cnt[_N_CHURNED_TODAY] += 1.0
-            elif u < h_churn + h_mute:
-                U.muted[i] = True
-                cnt[_N_MUTES] += 1.0
-            elif u < h_churn + h_mute + h_leave:
+                per_share = P.referrals_per_share
+                if U.share_until[i] >= day:  # a referral incentive is running for this user
+                    share_logit += U.share_boost[i]
+                    per_share = P.incentive_friends_per_share
+                if u_s < _sigmoid(share_logit):
+                    cnt[_N_SHARED] += 1.0
+                    friends = _poisson(u_k, per_share)
+                    if friends > 0:
+                        B.ref_user[n_ref] = i
+                        B.ref_count[n_ref] = friends
+                        n_ref += 1
+                        U.referrals[i] += friends
+                        cnt[_N_REFERRALS] += friends
+
+            # 5d. a buying occasion (an active day, or an opened promo): the next ladder step (the
+            # top step repeats), with odds scaled by intent
+            if (active or opened_promo) and not lapsed:
+                step = ladder if ladder < n_products else n_products - 1
+                if since_buy >= L.min_gap_days[step]:
+                    price = L.price[step]
+                    coupon = 0.0
+                    log_ratio = L.log_price_ratio[step]
+                    if U.coupon_expiry[i] >= day:
+                        coupon = float(U.coupon_discount[i])
+                        log_ratio += math.log(1.0 - coupon)
+                    paid = price * (1.0 - coupon) * price_keep  # a campaign cuts list prices
+                    log_ratio += log_price_keep
+                    logit = (
+                        L.base_logit[step]
+                        + P.purchase_trust * (trust - 0.5)
+                        - U.price_sensitivity[i]
+                        * (log_ratio - P.wallet_income_elasticity * U.log_income_ratio[i])
+                        - P.affordability_weight * paid / max(float(U.income[i]), 1.0)
+                        - P.purchase_fatigue * excess
+                        + U.buy_logit_offset[i]
+                        + d_demand
+                        + d_payday * U.price_sensitivity[i]
+                    )
+                    if opened_promo:
+                        logit += P.promo_lift_per_trust * trust + P.timing_buy_weight * fit
+                    if ladder == 1 and P.camp_days <= since_buy < P.camp_days + P.camp_offer_days:
+                        logit += P.camp_offer_lift
+                    if _u1(k_buy, uid) < intent * _sigmoid(logit):
+                        U.purchases[i] += 1
+                        if ladder < n_products:
+                            U.ladder[i] = ladder + 1
+                        U.revenue[i] += paid
+                        U.discount[i] += price - paid
+                        if U.first_purchase[i] == NO_DAY:
+                            U.first_purchase[i] = day
+                        U.last_purchase[i] = day
+                        U.progress[i] = 0.0
+                        intent *= 1.0 - P.intent_consumed
+                        if coupon > 0:
+                            U.coupon_expiry[i] = -1
+                            U.last_claim[i] = day
+                        B.buy_user[n_buy] = i
+                        B.buy_step[n_buy] = step
+                        B.buy_paid[n_buy] = paid
+                        B.buy_discount[n_buy] = price - paid
+                        n_buy += 1
+                        cnt[_N_PURCHASES] += 1.0  # revenue, discount: summed by _reduce
+
+            # 6. exits: one uniform against cumulative hazards (at most one exit a day). The exact
+            # hazards need exp/pow; they are computed only when u falls below their upper bound
+            frailty = float(U.frailty[i])
+            churn_scale = P.churn_base_hazard * U.churn_multiplier[i] * frailty
+            h_block = P.block_per_excess * excess
+            h_mute = 0.0 if muted else P.mute_per_excess * excess
+            h_leave = 0.0
+            if g >= 0:
+                h_leave = (
+                    P.group_leave_base_hazard
+                    + P.group_leave_per_excess * excess
+                    + P.leave_disruption * g_disruption[g]
+                )
+            can_lapse = not lapsed and not active
+            u = _u1(k_churn, uid)
+            h_bound = churn_scale * P.churn_hazard_bound + h_block + h_mute + h_leave
+            if can_lapse:
+                h_bound += P.lapse_hazard_cap
+            churned = False
+            if u < h_bound:
+                h_churn = (
+                    churn_scale
+                    * _silence_factor(silence, P.churn_silence_ratio, P.churn_silence_ramp_days)
+                    * math.exp(-P.churn_trust * (trust - 0.5))
+                    + h_block
+                )
+                h_lapse = 0.0
+                if can_lapse:  # disengagement: the less engaged today, the likelier to lapse
+                    h_lapse = min(
+                        P.lapse_hazard_cap,
+                        P.lapse_base_hazard * frailty * math.exp(-P.lapse_activity_weight * drift)
+                        + P.lapse_per_excess * excess,
+                    )
+                if u < h_churn:
+                    churned = True
+                    U.churn_day[i] = day
+                    cnt[_N_CHURNED_TODAY] += 1.0
+                elif u < h_churn + h_mute:
+                    U.muted[i] = True
+                    cnt[_N_MUTES] += 1.0
+                elif u < h_churn + h_mute + h_leave:
+                    g_size[g] -= 1
+                    g_leaves[g] += 1
+                    U.group[i] = -1
+                    cnt[_N_GROUP_LEAVES] += 1.0
+                elif u < h_churn + h_mute + h_leave + h_lapse:
+                    lapsed = True
+                    U.lapsed[i] = True
+                    U.lapse_day[i] = day
+                    B.lapse_user[n_lapse] = i
+                    B.lapse_event[n_lapse] = EV_LAPSE
+                    n_lapse += 1
+                    cnt[_N_LAPSES] += 1.0
+            if churned and g >= 0:
                 g_size[g] -= 1
                 g_leaves[g] += 1
                 U.group[i] = -1
                 cnt[_N_GROUP_LEAVES] += 1.0
-            elif u < h_churn + h_mute + h_leave + h_lapse:
-                lapsed = True
-                U.lapsed[i] = True
-                U.lapse_day[i] = day
-                B.lapse_user[n_lapse] = i
-                B.lapse_event[n_lapse] = EV_LAPSE
-                n_lapse += 1
-                cnt[_N_LAPSES] += 1.0
-        if churned and g >= 0:
-            g_size[g] -= 1
-            g_leaves[g] += 1
-            U.group[i] = -1
-            cnt[_N_GROUP_LEAVES] += 1.0
 
-        # 7. trust drifts toward its floor; write back state; clear the inbox
-        trust -= P.trust_decay * (trust - P.trust_floor)
-        trust = min(1.0, max(0.0, trust))
-        U.trust[i] = trust
-        U.fatigue[i] = fatigue
-        U.intent[i] = intent
-        if n_promo + n_content > 0:
-            U.inbox_promo[i] = 0
-            U.inbox_content[i] = 0
-            U.inbox_relevance[i] = 0.0
-            if fit != 0.0:
-                U.inbox_timing[i] = 0.0
-        if contact:
-            U.inbox_contact[i] = 0
-        if n_reward > 0:
-            U.inbox_reward[i] = 0
-            U.inbox_reward_value[i] = 0.0
+            # 7. trust drifts toward its floor; write back state; clear the inbox
+            trust -= P.trust_decay * (trust - P.trust_floor)
+            trust = min(1.0, max(0.0, trust))
+            U.trust[i] = trust
+            U.fatigue[i] = fatigue
+            U.intent[i] = intent
+            if n_promo + n_content > 0:
+                U.inbox_promo[i] = 0
+                U.inbox_content[i] = 0
+                U.inbox_relevance[i] = 0.0
+                if fit != 0.0:
+                    U.inbox_timing[i] = 0.0
+            if contact:
+                U.inbox_contact[i] = 0
+            if n_reward > 0:
+                U.inbox_reward[i] = 0
+                U.inbox_reward_value[i] = 0.0
 
-        # 8. lifecycle stage
-        new_stage = _classify(U.purchases[i], silence, churned, P.core_min_purchases,
+            # 8. lifecycle stage
+            new_stage = _classify(U.purchases[i], silence, churned, P.core_min_purchases,
                               P.dormant_after_days)  # fmt: skip
-        old_stage = U.stage[i]
-        if new_stage != old_stage:
-            B.trans_user[n_trans] = i
-            B.trans_from[n_trans] = old_stage
-            B.trans_to[n_trans] = new_stage
-            n_trans += 1
-            U.stage[i] = new_stage
-        cnt[_N_STAGE_POTENTIAL + new_stage] += 1.0
-        if not churned:
-            cnt[_N_REACHABLE] += 1.0
-            cnt[_N_TRUST_SUM] += trust
-            cnt[_N_FATIGUE_SUM] += fatigue
-            cnt[_N_INTENT_SUM] += intent
-            if lapsed:
-                cnt[_N_LAPSED] += 1.0
-    B.sizes[0] = n_trans
-    B.sizes[1] = n_buy
-    B.sizes[2] = n_ref
-    B.sizes[3] = n_lapse
+            old_stage = U.stage[i]
+            if new_stage != old_stage:
+                B.trans_user[n_trans] = i
+                B.trans_from[n_trans] = old_stage
+                B.trans_to[n_trans] = new_stage
+                n_trans += 1
+                U.stage[i] = new_stage
+            cnt[_N_STAGE_POTENTIAL + new_stage] += 1.0
+            if not churned:
+                cnt[_N_REACHABLE] += 1.0
+                if direct:  # the first chunk's users come first: they sum in order here
+                    cnt[_N_TRUST_SUM] += trust
+                    cnt[_N_FATIGUE_SUM] += fatigue
+                    cnt[_N_INTENT_SUM] += intent
+                else:  # later chunks' sums continue the first's, in user order, in _reduce
+                    B.sum_trust[i] = trust
+                    B.sum_fatigue[i] = fatigue
+                    B.sum_intent[i] = intent
+                if lapsed:
+                    cnt[_N_LAPSED] += 1.0
+        if gone == BLOCK:  # (churned users never return; a full block never gains users)
+            dead[blk] = True
+    ev[_EV_TRANS] = n_trans
+    ev[_EV_BUY] = n_buy
+    ev[_EV_REF] = n_ref
+    ev[_EV_LAPSE] = n_lapse
+
+
+@njit(cache=True)
+def _reduce(n, starts, churn_day, counts, positions, deltas, B, groups):
+    """Fold the chunks' outputs into the day's counters, buffers and groups, in user order."""
+    cnt = B.counters
+    for c in range(counts.shape[0]):
+        for k in range(counts.shape[1]):
+            cnt[k] += counts[c, k]  # counts: integers, exact in any order
+    sizes = B.sizes
+    sizes[:] = 0
+    for c in range(positions.shape[0]):  # concatenate each chunk's events in chunk order
+        first = starts[c]
+        m = positions[c, _EV_TRANS] - first
+        p = sizes[_EV_TRANS]
+        B.trans_user[p : p + m] = B.trans_user[first : first + m]
+        B.trans_from[p : p + m] = B.trans_from[first : first + m]
+        B.trans_to[p : p + m] = B.trans_to[first : first + m]
+        sizes[_EV_TRANS] += m
+        m = positions[c, _EV_BUY] - first
+        p = sizes[_EV_BUY]
+        B.buy_user[p : p + m] = B.buy_user[first : first + m]
+        B.buy_step[p : p + m] = B.buy_step[first : first + m]
+        B.buy_paid[p : p + m] = B.buy_paid[first : first + m]
+        B.buy_discount[p : p + m] = B.buy_discount[first : first + m]
+        sizes[_EV_BUY] += m
+        m = positions[c, _EV_REF] - first
+        p = sizes[_EV_REF]
+        B.ref_user[p : p + m] = B.ref_user[first : first + m]
+        B.ref_count[p : p + m] = B.ref_count[first : first + m]
+        sizes[_EV_REF] += m
+        m = positions[c, _EV_LAPSE] - first
+        p = sizes[_EV_LAPSE]
+        B.lapse_user[p : p + m] = B.lapse_user[first : first + m]
+        B.lapse_event[p : p + m] = B.lapse_event[first : first + m]
+        sizes[_EV_LAPSE] += m
+    revenue = 0.0
+    discount = 0.0
+    for k in range(sizes[_EV_BUY]):
+        revenue += B.buy_paid[k]
+        discount += B.buy_discount[k]
+    cnt[_N_REVENUE] += revenue
+    cnt[_N_DISCOUNT] += discount
+    trust = counts[0, _N_TRUST_SUM]  # the first chunk's sums, taken in user order
+    fatigue = counts[0, _N_FATIGUE_SUM]
+    intent = counts[0, _N_INTENT_SUM]
+    dead = B.dead_blocks
+    first = starts[1]
+    for blk in range(first // BLOCK, (n + BLOCK - 1) // BLOCK):  # the others continue them
+        if dead[blk]:
+            continue
+        for i in range(np.uint64(max(blk * BLOCK, first)), np.uint64(min(blk * BLOCK + BLOCK, n))):
+            if churn_day[i] < 0:
+                trust += B.sum_trust[i]
+                fatigue += B.sum_fatigue[i]
+                intent += B.sum_intent[i]
+    cnt[_N_TRUST_SUM] = trust
+    cnt[_N_FATIGUE_SUM] = fatigue
+    cnt[_N_INTENT_SUM] = intent
+    for k in range(len(groups)):
+        g_col = groups[k]
+        for c in range(deltas.shape[0]):
+            for g in range(deltas.shape[2]):
+                g_col[g] += deltas[c, k, g]
 
 
 @njit(cache=True)
