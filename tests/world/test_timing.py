@@ -273,3 +273,14 @@ def test_a_bad_date_in_a_yaml_file_names_its_key(tmp_path) -> None:
         load_config(path)
     path.write_text("name: x\nworld:\n  calendar: {start_date: 2026-06-30}\n", "utf-8")
     assert load_config(path).world.calendar.start_date == dt.date(2026, 6, 30)
+
+
+def test_money_follows_the_wallet_purchases_rise_after_payday_and_dip_before_it() -> None:
+    """Start 2026-01-05, payday the 10th: the lift covers days 5-7 and 36-38 (Jan and Feb 10-12),
+    the month-end squeeze days 31-35 (Feb 5-9). Against the same world with neither effect."""
+    flat = {"payday_buy_logit": 0.0, "pre_payday_buy_logit": 0.0}
+    paid = run((("blanket", {}),), days=40)["daily"]["purchases"].to_numpy()
+    plain = run((("blanket", {}),), days=40, calendar=flat)["daily"]["purchases"].to_numpy()
+    lift = [5, 6, 7, 36, 37, 38]
+    assert paid[lift].sum() > 1.05 * plain[lift].sum()
+    assert paid[31:36].sum() < plain[31:36].sum()
