@@ -11,16 +11,20 @@ from its posterior. Two kinds of figures:
   fit (``PARAM_SETS`` sets, cycled over the draws, so parameter uncertainty is in the intervals),
   then for each user: still buying? ~ Bernoulli(P(present and buying)); p ~ Beta(α+x, β+n−x);
   ω ~ Beta(γ, δ+n); θ ~ Beta(κ, λ+n); buying days among the next H = min(Geometric(ω) − 1,
-  Geometric(θ) − 1, H); purchase days ~ Binomial(days, p); spend of each purchase ~ Gamma(p_s,
-  ν) with ν from its Gamma–Gamma posterior, times level(k) / the level the user's own mean
-  reflects (the price ladder, :meth:`sim.twin.model.GammaGamma.ladder_factor`; k = the user's
-  calibration purchase days + the purchase's rank by day within the draw). The ladder factor F
-  of a user is the mean of those multipliers over all its drawn purchases (that of its next
-  purchase if no draw has one): the exact expectations use it. Per-user
-  80% and 95% intervals are quantiles of the draws; the weekly cumulative totals sum the users
-  draw by draw (a purchase's day is uniform over the user's remaining days — exact in
-  distribution per purchase; ignores that two purchases cannot share a day, negligible when
-  purchases are a small share of days).
+  Geometric(θ) − 1, H); purchase days c ~ Binomial(days, p); one ν from its Gamma–Gamma
+  posterior per user and draw, and the draw's spend ~ Gamma(c·p_s, ν) (the sum of c purchases
+  of Gamma(p_s, ν)) times the mean of the c purchases' ladder multipliers level(k) / the level
+  the user's own mean reflects (the price ladder,
+  :meth:`sim.twin.model.GammaGamma.ladder_factor`; k = the user's calibration purchase days +
+  the purchase's rank within the draw). The ladder factor F of a user is the mean of those
+  multipliers over all its drawn purchases (that of its next purchase if no draw has one): the
+  exact expectations use it. Per-user 80% and 95% intervals are quantiles of the draws; the
+  weekly cumulative totals sum the users draw by draw (a purchase's day is uniform over the
+  user's remaining days — exact in distribution per purchase; ignores that two purchases
+  cannot share a day, negligible when purchases are a small share of days; a draw's spend is
+  split evenly over its purchases, so the horizon's total is exact and earlier weeks slightly
+  less spread). Work per draw is per user, not per purchase, except the purchase days (one
+  uniform number each).
 
 Randomness: ``numpy.random.default_rng`` seeded by (seed, ``Purpose.TWIN``, chunk) for users in
 fixed chunks of the twin's user order (sorted by user id), so a seed gives the same bytes.
@@ -255,36 +259,36 @@ def _daily_counts(rng, params, presence, buying, cols, horizon, draws):
 
 def _place_and_price(rng, counts, days, spend, spend_params, cols, week_of_day,
                      weekly_purchases, weekly_spend):  # fmt: skip
-    """Each drawn purchase's day (uniform over the user's buying days left) and spend; returns
-    the spend (users, draws) and each user's ladder factor, and adds the chunk's weekly totals
-    into ``weekly_purchases`` / ``weekly_spend`` (draws × weeks)."""
+    """The spend of each (user, draw) with purchases and each user's ladder factor; adds the
+    chunk's weekly totals into ``weekly_purchases`` / ``weekly_spend`` (draws × weeks).
+
+    Given the user's ν, the k purchases of a draw cost Σ Gamma(p_s, ν) = Gamma(k·p_s, ν)
+    (shape, rate): one ν and one Gamma draw per (user, draw), times the mean ladder multiplier
+    of its k purchases (exact in the mean; with a ladder the spread is that of k equal
+    multipliers). Only the purchase days are drawn per purchase (uniform over the user's
+    buying days left), for the weekly split; a draw's spend is split evenly over its purchases.
+    """
     m, draws = counts.shape
     n_sets = spend_params.shape[0]
     s = np.arange(draws) % n_sets  # parameter set of each draw
     amounts = np.zeros((m, draws))
     user, draw = np.nonzero(counts)
     k = counts[user, draw]
-    buyer_days = days[user, draw]
-    # each purchase: a day uniform over the user's remaining days, and its own spend
-    p_user = np.repeat(user, k)
-    p_draw = np.repeat(draw, k)
-    day = np.floor(rng.random(p_user.size) * np.repeat(buyer_days, k)).astype(np.int64)
-    week = week_of_day[day]
+    day = np.floor(rng.random(int(k.sum())) * np.repeat(days[user, draw], k)).astype(np.int64)
     n_weeks = weekly_purchases.shape[1]
-    weekly_purchases += np.bincount(p_draw * n_weeks + week, minlength=draws * n_weeks).reshape(
-        draws, n_weeks
-    )
-    factor, user_factor = _ladder_factors(spend, cols, user, k, day, p_user)
+    cell = np.repeat(draw, k) * n_weeks + week_of_day[day]
+    weekly_purchases += np.bincount(cell, minlength=draws * n_weeks).reshape(draws, n_weeks)
+    ladder_sum, user_factor = _ladder_factors(spend, cols, user, k)
     if np.isfinite(spend_params).all():
-        sp, sq, sv = (spend_params[s[p_draw], i] for i in range(3))
-        xs = cols["x"][p_user]
-        ms = np.nan_to_num(cols["mean_spend"][p_user], nan=0.0)
+        sp, sq, sv = (spend_params[s[draw], i] for i in range(3))
+        xs = cols["x"][user]
+        ms = np.nan_to_num(cols["mean_spend"][user], nan=0.0)
         xs = np.where(ms > 0, xs, 0.0)
         nu = rng.gamma(sq + sp * xs, 1.0 / (sv + xs * ms))
-        value = rng.gamma(sp, 1.0 / nu) * factor
-        np.add.at(amounts, (p_user, p_draw), value)
+        total = rng.gamma(k * sp, 1.0 / nu) * (ladder_sum / k)
+        amounts[user, draw] = total
         weekly_spend += np.bincount(
-            p_draw * n_weeks + week, weights=value, minlength=draws * n_weeks
+            cell, weights=np.repeat(total / k, k), minlength=draws * n_weeks
         ).reshape(draws, n_weeks)
     else:
         amounts[:] = np.nan
@@ -292,24 +296,20 @@ def _place_and_price(rng, counts, days, spend, spend_params, cols, week_of_day,
     return amounts, user_factor
 
 
-def _ladder_factors(spend, cols, user, k, day, p_user):
-    """The price-ladder multiplier of each drawn purchase and each user's ladder factor F (all
-    ones without a ladder). A purchase's order = the user's calibration purchase days + its
-    rank by day among the user's purchases in its draw."""
+def _ladder_factors(spend, cols, user, k):
+    """The sum of the ladder multipliers of each (user, draw)'s k drawn purchases (k without a
+    ladder) and each user's ladder factor F (ones without a ladder): a purchase's order is
+    the user's calibration purchase days + its rank among the user's purchases in its draw."""
     m = cols["x"].shape[0]
     if spend is None or spend.ladder_ is None:
-        return np.ones(p_user.size), np.ones(m)
-    pair = np.repeat(np.arange(user.size), k)
-    by_day = np.lexsort((day, pair))
-    rank = np.empty(pair.size, np.int64)
-    rank[by_day] = np.arange(pair.size) - np.repeat(np.cumsum(k) - k, k) + 1
+        return k.astype(np.float64), np.ones(m)
     level = cols["ladder_level"]
-    factor = spend.ladder_factor(cols["purchase_days"][p_user] + rank, level[p_user])
+    sums = spend.ladder_sum(cols["purchase_days"][user] + 1, k, level[user])
     next_factor = spend.ladder_factor(cols["purchase_days"] + 1, level)
-    drawn = np.bincount(p_user, minlength=m)
+    drawn = np.bincount(user, weights=k, minlength=m)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_factor = np.bincount(p_user, weights=factor, minlength=m) / drawn
-    return factor, np.where(drawn > 0, mean_factor, next_factor)
+        mean_factor = np.bincount(user, weights=sums, minlength=m) / drawn
+    return sums, np.where(drawn > 0, mean_factor, next_factor)
 
 
 # --------------------------------------------------------------------------- files

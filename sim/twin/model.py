@@ -713,10 +713,24 @@ class GammaGamma:
             return np.ones(order.shape)
         levels = np.asarray(self.ladder_["levels"], np.float64)
         starts = np.asarray(self.ladder_["starts"], np.int64)
-        own = np.asarray(own_level, np.float64)
-        own = np.where(np.isfinite(own) & (own > 0), own, self.ladder_["reference_level"])
         step = np.searchsorted(starts, np.maximum(order, 1), side="right") - 1
-        return levels[step] / own
+        return levels[step] / self._own_level(own_level)
+
+    def _own_level(self, own_level: np.ndarray) -> np.ndarray:
+        own = np.asarray(own_level, np.float64)
+        return np.where(np.isfinite(own) & (own > 0), own, self.ladder_["reference_level"])
+
+    def ladder_sum(self, first: np.ndarray, count: np.ndarray, own_level: np.ndarray) -> np.ndarray:
+        """Σ of :meth:`ladder_factor` over the orders first, …, first + count − 1 (``count`` ≥ 0,
+        elementwise): the multiplier of the total spend of ``count`` purchase days."""
+        first = np.maximum(np.asarray(first, np.int64), 1)
+        count = np.asarray(count, np.int64)
+        if self.ladder_ is None:
+            return count.astype(np.float64)
+        last = int((first + count).max(initial=1))
+        orders = np.arange(1, last + 1)
+        cum = np.r_[0.0, np.cumsum(self.ladder_factor(orders, np.ones(orders.size)))]
+        return (cum[first + count - 1] - cum[first - 1]) / self._own_level(own_level)
 
     def fit(self, frequency: np.ndarray, mean_spend: np.ndarray) -> GammaGamma:
         x = np.asarray(frequency, np.float64)
