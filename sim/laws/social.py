@@ -37,28 +37,34 @@ def _gain(results: Results, run, metric: str) -> tuple[float, float, float]:
     return treated - base, treated, base
 
 
-def pruning_survival(results: Results, plan: Plan) -> Measured:
-    pruned, base = survival(results, PRUNED), survival(results, TIERED)
-    return Measured(pruned - base, points(pruned - base),
-                    f"live 90 d: pruned {pct(pruned)}, not pruned {pct(base)}")  # fmt: skip
+def _survival_against_tiered(run, treated: str, base: str):
+    """A law measure: 90-day group survival of ``run`` minus that of tiered content alone."""
+
+    def measure(results: Results, plan: Plan) -> Measured:
+        on, off = survival(results, run), survival(results, TIERED)
+        return Measured(
+            on - off, points(on - off), f"live 90 d: {treated} {pct(on)}, {base} {pct(off)}"
+        )
+
+    return measure
 
 
-def pruning_retention(results: Results, plan: Plan) -> Measured:
-    gain, pruned, base = _gain(results, PRUNED, "member_retention")
-    return Measured(gain, points(gain),
-                    f"members retained: pruned {pct(pruned)}, not pruned {pct(base)}")  # fmt: skip
+def _retention_against_tiered(run, treated: str, base: str):
+    """A law measure: ordinary members' retention of ``run`` minus that of tiered content."""
+
+    def measure(results: Results, plan: Plan) -> Measured:
+        gain, on, off = _gain(results, run, "member_retention")
+        return Measured(
+            gain, points(gain), f"members retained: {treated} {pct(on)}, {base} {pct(off)}"
+        )
+
+    return measure
 
 
-def placebo_survival(results: Results, plan: Plan) -> Measured:
-    placebo, base = survival(results, PLACEBO), survival(results, TIERED)
-    return Measured(placebo - base, points(placebo - base),
-                    f"live 90 d: random prune {pct(placebo)}, none {pct(base)}")  # fmt: skip
-
-
-def placebo_retention(results: Results, plan: Plan) -> Measured:
-    gain, placebo, base = _gain(results, PLACEBO, "member_retention")
-    return Measured(gain, points(gain),
-                    f"members retained: random prune {pct(placebo)}, none {pct(base)}")  # fmt: skip
+pruning_survival = _survival_against_tiered(PRUNED, "pruned", "not pruned")
+pruning_retention = _retention_against_tiered(PRUNED, "pruned", "not pruned")
+placebo_survival = _survival_against_tiered(PLACEBO, "random prune", "none")
+placebo_retention = _retention_against_tiered(PLACEBO, "random prune", "none")
 
 
 def koc_speaking(results: Results, plan: Plan) -> Measured:

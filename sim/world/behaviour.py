@@ -466,11 +466,8 @@ def _step_chunks_parallel(day, starts, keys, P, L, U, g_born, g_vitality, g_disr
     users' state and its own stretch of the event buffers (from its first slot on: a user
     makes at most one event of each kind a day)."""
     for c in numba.prange(starts.shape[0] - 1):
-        gd = deltas[c]
-        positions[c, :] = starts[c]
-        _step_chunk(day, starts[c], starts[c + 1], keys, P, L, U, g_born, g_vitality,
-                    gd[0], gd[1], gd[2], gd[3], gd[4], g_disruption, g_koc, gd[5], gd[6],
-                    counts[c], positions[c], B, D)  # fmt: skip
+        _run_chunk(c, day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc,
+                   counts, positions, deltas, B, D)  # fmt: skip
 
 
 @njit(cache=True)
@@ -478,11 +475,19 @@ def _step_chunks_serial(day, starts, keys, P, L, U, g_born, g_vitality, g_disrup
                         counts, positions, deltas, B, D):  # fmt: skip
     """:func:`_step_chunks_parallel` on this thread (no threading layer: safe after a fork)."""
     for c in range(starts.shape[0] - 1):
-        gd = deltas[c]
-        positions[c, :] = starts[c]
-        _step_chunk(day, starts[c], starts[c + 1], keys, P, L, U, g_born, g_vitality,
-                    gd[0], gd[1], gd[2], gd[3], gd[4], g_disruption, g_koc, gd[5], gd[6],
-                    counts[c], positions[c], B, D)  # fmt: skip
+        _run_chunk(c, day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc,
+                   counts, positions, deltas, B, D)  # fmt: skip
+
+
+@njit(cache=True)
+def _run_chunk(c, day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc,
+               counts, positions, deltas, B, D):  # fmt: skip
+    """Chunk ``c`` of either driver: its group deltas, its first event positions, its users."""
+    gd = deltas[c]
+    positions[c, :] = starts[c]
+    _step_chunk(day, starts[c], starts[c + 1], keys, P, L, U, g_born, g_vitality,
+                gd[0], gd[1], gd[2], gd[3], gd[4], g_disruption, g_koc, gd[5], gd[6],
+                counts[c], positions[c], B, D)  # fmt: skip
 
 
 @njit(cache=True)
