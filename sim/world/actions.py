@@ -297,17 +297,22 @@ class Operations:
 
     def _book(
         self, action: str, users: np.ndarray, money_each: float, hours_each: float = 0.0,
-        units_each: int = 1,
+        units_each: int = 1, inbox: str | None = None,
     ) -> None:  # fmt: skip
+        """Charge ``users`` for ``action`` (each user's cost and its share in this strategy's
+        accounts), write the ledger row, count the pressure; with ``inbox`` (a uint8 inbox
+        column), also deliver ``units_each`` items into it, in the same pass over the users."""
         pop, ledger = self._sim.pop, self._sim.ledger
-        # each user's cost, and its share in this strategy's; adding 0.0 would change nothing
-        # (the sums are never -0.0), so a zero price is skipped
+        money = hours = None
         if money_each or hours_each:
             money, hours = ledger.user_accounts(self.strategy, pop.n)
-            if money_each:
-                batches.add_each_to_both(pop.col("cost"), money, users, money_each)
-            if hours_each:
-                batches.add_each_to_both(pop.col("operator_hours"), hours, users, hours_each)
+        # a zero price is not added: adding 0.0 would change nothing (the sums are never -0.0)
+        batches.deliver_and_charge(
+            users, None if inbox is None else pop.col(inbox), units_each,
+            pop.col("cost"), money if money_each else None, money_each,
+        )  # fmt: skip
+        if hours_each:
+            batches.add_each_to_both(pop.col("operator_hours"), hours, users, hours_each)
         n = int(users.shape[0])
         ledger.book(
             self.day, self.strategy, action, n, n * units_each, n * money_each, n * hours_each
@@ -332,13 +337,12 @@ class Operations:
             raise ValueError(f"unknown category {category!r}; expected one of {PREFERENCES}")
         users = self._admit("push_content", users)
         pop = self._sim.pop
-        batches.saturating_add(pop.col("inbox_content"), users, 1)
         relevance = _relevance_table(tier, category, self._sim.world.behaviour)
         batches.add_from_table(
             pop.col("inbox_relevance"), users, relevance, pop.col("stage"), pop.col("preference")
         )
         self._add_timing(users, hour, 1)
-        self._book("push_content", users, self._sim.world.costs.message)
+        self._book("push_content", users, self._sim.world.costs.message, inbox="inbox_content")
         return int(users.shape[0])
 
     def send_promo(self, users: np.ndarray, count: Count = 1, hour: Hour | None = None) -> int:
@@ -349,9 +353,9 @@ class Operations:
         if hour is not None:
             self.timing_fit(np.zeros(0, np.int64), hour)  # validates the hour before acting
         users = self._admit("send_promo", users, count)
-        batches.saturating_add(self._sim.pop.col("inbox_promo"), users, count)
         self._add_timing(users, hour, count)
-        self._book("send_promo", users, count * self._sim.world.costs.message, units_each=count)
+        message = self._sim.world.costs.message
+        self._book("send_promo", users, count * message, units_each=count, inbox="inbox_promo")
         return int(users.shape[0])
 
     def give_coupon(self, users: np.ndarray, discount: Discount, valid_days: ValidDays) -> int:
@@ -449,9 +453,8 @@ class Operations:
         pop = self._sim.pop
         batches.add_each(pop.col("points"), users, points)
         value = gift + points * self._sim.world.costs.point_value
-        batches.saturating_add(pop.col("inbox_reward"), users, 1)
         batches.add_each(pop.col("inbox_reward_value"), users, np.float32(value))
-        self._book("reward", users, value)
+        self._book("reward", users, value, inbox="inbox_reward")
         return int(users.shape[0])
 
     def _add_timing(self, users: np.ndarray, hour: int | None, count: int) -> None:

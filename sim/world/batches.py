@@ -109,6 +109,37 @@ def add_each_to_both(a: np.ndarray, b: np.ndarray, users: np.ndarray, value: flo
     _add_each_to_both(a, b, users, _cast(a, value), _cast(b, value))
 
 
+@_compiled
+def _deliver_and_add(
+    inbox: np.ndarray, units: int, cost: np.ndarray, account: np.ndarray, users: np.ndarray,
+    cost_each: Any, account_each: Any,
+) -> None:  # fmt: skip
+    for i in range(users.shape[0]):
+        u = users[i]
+        total = inbox[u] + units
+        inbox[u] = 255 if total > 255 else total
+        cost[u] += cost_each
+        account[u] += account_each
+
+
+def deliver_and_charge(
+    users: np.ndarray, inbox: np.ndarray | None, units: int, cost: np.ndarray,
+    account: np.ndarray | None, price: float,
+) -> None:  # fmt: skip
+    """For each of the distinct ``users``: :func:`saturating_add` ``units`` to its ``inbox``
+    (None: nothing delivered) and :func:`add_each_to_both` ``price`` to its ``cost`` and its
+    ``account`` with a strategy (None: nothing charged), in one pass."""
+    if inbox is None:
+        if account is not None:
+            add_each_to_both(cost, account, users, price)
+    elif account is None:
+        saturating_add(inbox, users, units)
+    else:
+        _deliver_and_add(
+            inbox, int(units), cost, account, users, _cast(cost, price), _cast(account, price)
+        )
+
+
 def set_each(col: np.ndarray, users: np.ndarray, value: float) -> None:
     """``col[users] = value``."""
     _set_each(col, users, col.dtype.type(value))
