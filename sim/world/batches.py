@@ -20,6 +20,7 @@ import numpy as np
 
 IN_ORDER, UNSORTED, OUT_OF_RANGE = 0, 1, 2  # what reachable_among found about a batch
 EVERYONE = -1  # audience code: no experiment split
+NO_CAP = -1  # a contact-pressure cap of None
 
 
 def _compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -166,8 +167,8 @@ def under_caps(
     counts: np.ndarray, today: int, users: np.ndarray, units: int, day_cap: int, week_cap: int
 ) -> np.ndarray:
     """The ``users`` whose counts (``counts[day, user]``, the week's rows) can take ``units``
-    more items: today's row within ``day_cap`` and the week's sum within ``week_cap`` (-1 =
-    no cap)."""
+    more items: today's row within ``day_cap`` and the week's sum within ``week_cap``
+    (NO_CAP: none)."""
     kept = np.empty(users.shape[0], np.int64)
     k = 0
     for i in range(users.shape[0]):

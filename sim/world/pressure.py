@@ -37,7 +37,6 @@ ACTION_KIND = {
 }
 PRESSURE_COLUMNS = ("capped_messages", "postponed_contacts", "dropped_contacts")
 WEEK = 7
-NO_CAP = -1  # a cap of None, for the compiled check
 
 
 class KindCaps(Strict):
@@ -151,9 +150,8 @@ class Pressure:
         self._grow(int(users.max()) + 1)
         day_cap, week_cap = getattr(self.spec.per_day, kind), getattr(self.spec.per_week, kind)
         admitted = batches.under_caps(
-            self._counts[kind], self.day % WEEK, users, units,
-            NO_CAP if day_cap is None else day_cap, NO_CAP if week_cap is None else week_cap,
-        )  # fmt: skip
+            self._counts[kind], self.day % WEEK, users, units, _cap(day_cap), _cap(week_cap)
+        )
         self.count(strategy, "capped_messages", (users.shape[0] - admitted.shape[0]) * units)
         return admitted
 
@@ -183,3 +181,7 @@ class Pressure:
             return
         self.count(strategy, "postponed_contacts", int(users.shape[0]))
         self.queue.append(QueuedContact(run, strategy, users, self.day))
+
+
+def _cap(cap: int | None) -> int:
+    return batches.NO_CAP if cap is None else cap
