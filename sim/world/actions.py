@@ -503,8 +503,6 @@ def _relevance_table(tier: str, category: str | None, params: BehaviourParams) -
 
 
 def _sorted_unique(users: np.ndarray) -> np.ndarray:
-    """Sorted distinct slots; a no-copy pass when they already are (the common case)."""
-    if users.size < 2 or bool(np.all(users[1:] > users[:-1])):
-        return users
+    """Sorted distinct slots (for a batch given out of order; most come sorted)."""
     users = np.sort(users)
     return users[np.concatenate(([True], users[1:] != users[:-1]))]
