@@ -58,8 +58,9 @@ import numpy as np
 from pydantic import AfterValidator, Field
 
 from sim.calendar import Calendar, date_of, weekday_of
+from sim.world import batches
 from sim.world.lifecycle import CHURNED, CORE, DORMANT, NEW, POTENTIAL
-from sim.world.params import CONTENT_TIERS, PREFERENCES, WorldParams
+from sim.world.params import CONTENT_TIERS, PREFERENCES, BehaviourParams, WorldParams
 from sim.world.population import Population, grow_array
 from sim.world.pressure import Pressure
 from sim.world.social import flag_disruptive, spoke_recently, wrongly_removed_hit
@@ -164,15 +165,13 @@ class Ledger:
         # per strategy label: (money, operator hours) per user slot, for net value by strategy
         self.per_user: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-    def charge_users(
-        self, strategy: str, users: np.ndarray, money_each: float, hours_each: float, n_slots: int
-    ) -> None:
-        """Add what one booking cost to each user's account with ``strategy``."""
+    def user_accounts(self, strategy: str, n_slots: int) -> tuple[np.ndarray, np.ndarray]:
+        """(money, operator hours) spent on each user slot by ``strategy``: the arrays to add a
+        booking to, grown to hold ``n_slots``."""
         money, hours = self.per_user.get(strategy, (np.zeros(0), np.zeros(0)))
         money, hours = grow_array(money, n_slots), grow_array(hours, n_slots)
         self.per_user[strategy] = (money, hours)
-        money[users] += money_each
-        hours[users] += hours_each
+        return money, hours
 
     def book(
         self, day: int, strategy: str, action: str, users: int, units: int, money: float,
@@ -279,15 +278,18 @@ class Operations:
 
     # -- acting ------------------------------------------------------------------------------
     def _targets(self, users: np.ndarray) -> np.ndarray:
-        users = np.asarray(users, dtype=np.int64)
-        if users.size and (users.min() < 0 or users.max() >= self._sim.pop.n):
-            raise IndexError(f"strategy '{self.strategy}' addressed a user slot out of range")
-        users = _sorted_unique(users)
+        """The distinct ``users`` (in slot order) who are reachable and in the audience."""
+        users = np.ascontiguousarray(users, dtype=np.int64).reshape(-1)
         pop = self._sim.pop
-        ok = pop.col("churn_day")[users] < 0
-        if self.audience is not None:
-            ok &= pop.col("assigned")[users] == self.audience
-        return users[ok]
+        audience = batches.EVERYONE if self.audience is None else int(self.audience)
+        churn_day, assigned = pop.col("churn_day"), pop.col("assigned")
+        kept, status = batches.reachable_among(users, churn_day, assigned, audience)
+        if status == batches.UNSORTED:  # one pass found them out of order: sort, then select
+            users = _sorted_unique(users)
+            kept, status = batches.reachable_among(users, churn_day, assigned, audience)
+        if status == batches.OUT_OF_RANGE:
+            raise IndexError(f"strategy '{self.strategy}' addressed a user slot out of range")
+        return kept
 
     def _admit(self, action: str, users: np.ndarray, units: int = 1) -> np.ndarray:
         """Reachable users minus those over their contact-pressure cap."""
@@ -295,17 +297,23 @@ class Operations:
 
     def _book(
         self, action: str, users: np.ndarray, money_each: float, hours_each: float = 0.0,
-        units_each: int = 1,
+        units_each: int = 1, inbox: str | None = None,
     ) -> None:  # fmt: skip
-        pop = self._sim.pop
-        if money_each:
-            pop.col("cost")[users] += money_each
-        if hours_each:
-            pop.col("operator_hours")[users] += hours_each
-        n = int(users.shape[0])
-        ledger = self._sim.ledger
+        """Charge ``users`` for ``action`` (each user's cost and its share in this strategy's
+        accounts), write the ledger row, count the pressure; with ``inbox`` (a uint8 inbox
+        column), also deliver ``units_each`` items into it, in the same pass over the users."""
+        pop, ledger = self._sim.pop, self._sim.ledger
+        money = hours = None
         if money_each or hours_each:
-            ledger.charge_users(self.strategy, users, money_each, hours_each, pop.n)
+            money, hours = ledger.user_accounts(self.strategy, pop.n)
+        # a zero price is not added: adding 0.0 would change nothing (the sums are never -0.0)
+        batches.deliver_and_charge(
+            users, None if inbox is None else pop.col(inbox), units_each,
+            pop.col("cost"), money if money_each else None, money_each,
+        )  # fmt: skip
+        if hours_each:
+            batches.add_each_to_both(pop.col("operator_hours"), hours, users, hours_each)
+        n = int(users.shape[0])
         ledger.book(
             self.day, self.strategy, action, n, n * units_each, n * money_each, n * hours_each
         )
@@ -328,18 +336,13 @@ class Operations:
         if category is not None and category not in PREFERENCES:
             raise ValueError(f"unknown category {category!r}; expected one of {PREFERENCES}")
         users = self._admit("push_content", users)
-        pop, params = self._sim.pop, self._sim.world.behaviour
-        stage_match = _STAGE_TIER_CODE[pop.col("stage")[users]] == CONTENT_TIERS.index(tier)
-        if category is None:
-            category_match = np.ones(users.shape[0], dtype=bool)
-        else:
-            category_match = pop.col("preference")[users] == PREFERENCES.index(category)
-        w = params.relevance_stage_weight
-        relevance = w * stage_match + (1.0 - w) * category_match
-        _saturating_add(pop.col("inbox_content"), users, 1)
-        pop.col("inbox_relevance")[users] += relevance.astype(np.float32)
+        pop = self._sim.pop
+        relevance = _relevance_table(tier, category, self._sim.world.behaviour)
+        batches.add_from_table(
+            pop.col("inbox_relevance"), users, relevance, pop.col("stage"), pop.col("preference")
+        )
         self._add_timing(users, hour, 1)
-        self._book("push_content", users, self._sim.world.costs.message)
+        self._book("push_content", users, self._sim.world.costs.message, inbox="inbox_content")
         return int(users.shape[0])
 
     def send_promo(self, users: np.ndarray, count: Count = 1, hour: Hour | None = None) -> int:
@@ -350,9 +353,9 @@ class Operations:
         if hour is not None:
             self.timing_fit(np.zeros(0, np.int64), hour)  # validates the hour before acting
         users = self._admit("send_promo", users, count)
-        _saturating_add(self._sim.pop.col("inbox_promo"), users, count)
         self._add_timing(users, hour, count)
-        self._book("send_promo", users, count * self._sim.world.costs.message, units_each=count)
+        message = self._sim.world.costs.message
+        self._book("send_promo", users, count * message, units_each=count, inbox="inbox_promo")
         return int(users.shape[0])
 
     def give_coupon(self, users: np.ndarray, discount: Discount, valid_days: ValidDays) -> int:
@@ -363,8 +366,8 @@ class Operations:
             raise ValueError(f"valid_days must be >= 1, got {valid_days}")
         users = self._admit("give_coupon", users)
         pop = self._sim.pop
-        pop.col("coupon_discount")[users] = discount
-        pop.col("coupon_expiry")[users] = self.day + valid_days - 1
+        batches.set_each(pop.col("coupon_discount"), users, discount)
+        batches.set_each(pop.col("coupon_expiry"), users, self.day + valid_days - 1)
         self._book("give_coupon", users, self._sim.world.costs.coupon_issue)
         return int(users.shape[0])
 
@@ -385,7 +388,7 @@ class Operations:
         costs = self._sim.world.costs
         hours = (costs.contact_minutes if minutes is None else minutes) / 60.0
         served, waiting = self._sim.pressure.take_capacity(self._admit("contact_1v1", users))
-        self._sim.pop.col("inbox_contact")[served] = 1
+        batches.set_each(self._sim.pop.col("inbox_contact"), served, 1)
         self._book("contact_1v1", served, hours * costs.operator_hourly, hours)
         return waiting
 
@@ -448,11 +451,10 @@ class Operations:
             raise ValueError(problem)
         users = self._targets(users)
         pop = self._sim.pop
-        pop.col("points")[users] += points
+        batches.add_each(pop.col("points"), users, points)
         value = gift + points * self._sim.world.costs.point_value
-        _saturating_add(pop.col("inbox_reward"), users, 1)
-        pop.col("inbox_reward_value")[users] += np.float32(value)
-        self._book("reward", users, value)
+        batches.add_each(pop.col("inbox_reward_value"), users, np.float32(value))
+        self._book("reward", users, value, inbox="inbox_reward")
         return int(users.shape[0])
 
     def _add_timing(self, users: np.ndarray, hour: int | None, count: int) -> None:
@@ -476,8 +478,8 @@ class Operations:
         ref = self._sim.world.referral
         boost = ref.incentive_share_logit * (1.0 - np.exp(-value / ref.incentive_value_scale))
         pop = self._sim.pop
-        pop.col("share_boost")[users] = np.float32(boost)
-        pop.col("share_until")[users] = self.day + days - 1
+        batches.set_each(pop.col("share_boost"), users, boost)
+        batches.set_each(pop.col("share_until"), users, self.day + days - 1)
         self._book("referral_incentive", users, 0.0)
         return int(users.shape[0])
 
@@ -487,14 +489,20 @@ class Operations:
         self._sim.pop.col("share_until")[users] = -1
 
 
+def _relevance_table(tier: str, category: str | None, params: BehaviourParams) -> np.ndarray:
+    """float32[stage, preference]: the relevance of a piece of ``tier`` content (about
+    ``category``; None = each user's own preference) to a user of that stage and preference."""
+    stage_match = CONTENT_TIERS.index(tier) == _STAGE_TIER_CODE
+    if category is None:
+        category_match = np.ones(len(PREFERENCES), dtype=bool)
+    else:
+        category_match = np.arange(len(PREFERENCES)) == PREFERENCES.index(category)
+    w = params.relevance_stage_weight
+    relevance = w * stage_match[:, None] + (1.0 - w) * category_match[None, :]
+    return relevance.astype(np.float32)
+
+
 def _sorted_unique(users: np.ndarray) -> np.ndarray:
-    """Sorted distinct slots; a no-copy pass when they already are (the common case)."""
-    if users.size < 2 or bool(np.all(users[1:] > users[:-1])):
-        return users
+    """Sorted distinct slots (for a batch given out of order; most come sorted)."""
     users = np.sort(users)
     return users[np.concatenate(([True], users[1:] != users[:-1]))]
-
-
-def _saturating_add(col: np.ndarray, users: np.ndarray, k: int) -> None:
-    """Add k to a uint8 inbox counter without wrapping."""
-    col[users] = np.minimum(col[users].astype(np.int32) + k, 255).astype(col.dtype)

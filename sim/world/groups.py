@@ -151,7 +151,10 @@ class Groups:
 
 @njit(cache=True)
 def _dissolve(user_group: np.ndarray, dying: np.ndarray, n_groups: int) -> None:
+    # dying_or_none[g + 1] (0 = in no group): one well-predicted test per user, where
+    # `0 <= g and dying[g]` mispredicted on every other user (membership is random by slot)
+    dying_or_none = np.zeros(n_groups + 1, np.bool_)
+    dying_or_none[1:] = dying[:n_groups]
     for i in range(user_group.shape[0]):
-        g = user_group[i]
-        if 0 <= g < n_groups and dying[g]:
+        if dying_or_none[user_group[i] + 1]:
             user_group[i] = -1

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field
 
+from sim.world import batches
 from sim.world.params import Strict
 
 KINDS = ("content", "promo", "contact_1v1", "coupon")
@@ -147,22 +148,19 @@ class Pressure:
         if kind not in self.kinds or not users.shape[0]:
             return users
         self._grow(int(users.max()) + 1)
-        counts = self._counts[kind]
-        ok = np.ones(users.shape[0], dtype=bool)
         day_cap, week_cap = getattr(self.spec.per_day, kind), getattr(self.spec.per_week, kind)
-        if day_cap is not None:
-            ok &= counts[self.day % WEEK, users] + units <= day_cap
-        if week_cap is not None:
-            ok &= counts[:, users].sum(axis=0) + units <= week_cap
-        self.count(strategy, "capped_messages", int((~ok).sum()) * units)
-        return users[ok]
+        admitted = batches.under_caps(
+            self._counts[kind], self.day % WEEK, users, units, _cap(day_cap), _cap(week_cap)
+        )
+        self.count(strategy, "capped_messages", (users.shape[0] - admitted.shape[0]) * units)
+        return admitted
 
     def record(self, action: str, users: np.ndarray, units: int) -> None:
         """Count items actually sent."""
         kind = ACTION_KIND.get(action)
         if kind in self.kinds and users.shape[0]:
             self._grow(int(users.max()) + 1)
-            self._counts[kind][self.day % WEEK, users] += units
+            batches.add_each(self._counts[kind][self.day % WEEK], users, units)
 
     # -- operator capacity -------------------------------------------------------------------
     def take_capacity(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -183,3 +181,7 @@ class Pressure:
             return
         self.count(strategy, "postponed_contacts", int(users.shape[0]))
         self.queue.append(QueuedContact(run, strategy, users, self.day))
+
+
+def _cap(cap: int | None) -> int:
+    return batches.NO_CAP if cap is None else cap
