@@ -122,7 +122,8 @@ def users_table(sim: FinishedRun) -> pd.DataFrame:
             "reached_days": col("reached_days"),
             "open_days": col("open_days"),
             "offer_open_days": col("offer_open_days"),
-        }
+        },
+        copy=False,  # the columns are used as they are, not copied into 2-D blocks
     )
 
 
@@ -137,7 +138,8 @@ def transitions_table(chunks: list) -> pd.DataFrame:
         src = dst = np.zeros(0, np.int8)
     return pd.DataFrame(
         {"user_id": user, "day": day, "from_stage": _cat(src, lc.STAGES),
-         "to_stage": _cat(dst, lc.STAGES)}
+         "to_stage": _cat(dst, lc.STAGES)},
+        copy=False,
     )  # fmt: skip
 
 
@@ -153,7 +155,8 @@ def purchases_table(chunks: list, products: list[str]) -> pd.DataFrame:
         paid = disc = np.zeros(0, np.float64)
     return pd.DataFrame(
         {"user_id": user, "day": day, "product": _cat(step, products), "price_paid": paid,
-         "discount": disc}
+         "discount": disc},
+        copy=False,
     )  # fmt: skip
 
 
@@ -166,7 +169,8 @@ def lapses_table(chunks: list) -> pd.DataFrame:
     else:
         day, user, event = np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int8)
     return pd.DataFrame(
-        {"user_id": user, "day": day, "event": _cat(event, LAPSE_EVENTS).astype("string")}
+        {"user_id": user, "day": day, "event": _cat(event, LAPSE_EVENTS).astype("string")},
+        copy=False,
     )
 
 
@@ -179,7 +183,7 @@ def groups_table(chunks: list[dict[str, np.ndarray]]) -> pd.DataFrame:
                 ("opened", np.int32), ("open_rate", np.float32), ("joins", np.int32),
                 ("leaves", np.int32), ("alive", np.bool_))}
         )  # fmt: skip
-    return pd.DataFrame({k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]})
+    return pd.DataFrame({k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}, copy=False)
 
 
 def costs_table(ledger: Ledger) -> pd.DataFrame:

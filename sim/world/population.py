@@ -153,13 +153,21 @@ class Population:
     def arrays(self) -> UserArrays:
         return UserArrays(**self._cols)
 
-    def reserve(self, extra: int) -> None:
-        """Make room for ``extra`` more users, growing capacity when needed."""
+    def reserve(self, extra: int, capacity: int = 0) -> None:
+        """Make room for ``extra`` more users, growing capacity when needed: to ``capacity``
+        when the caller foresees how many users will come (and it is enough), else by GROWTH.
+        """
         need = self.n + extra
         if need <= self.capacity:
             return
-        for name, (_, fill) in USER_COLUMNS.items():
-            self._cols[name] = grow_array(self._cols[name], need, fill)
+        for name, (dtype, fill) in USER_COLUMNS.items():
+            old = self._cols[name]
+            if capacity >= need:
+                new = np.full(capacity, fill, dtype=dtype)
+                new[: old.shape[0]] = old
+            else:
+                new = grow_array(old, need, fill)
+            self._cols[name] = new  # column by column: the old population is freed as we go
 
     def append(self, columns: dict[str, np.ndarray]) -> np.ndarray:
         """Append users given as columns (missing columns keep their fill value).
