@@ -202,22 +202,16 @@ def user_costs_table(ledger: Ledger, uids: np.ndarray) -> pd.DataFrame:
         money, hours = ledger.per_user[strategy]
         money, hours = money[: uids.shape[0]], hours[: uids.shape[0]]
         spent = np.flatnonzero((money > 0) | (hours > 0))
-        parts.append(
-            pd.DataFrame(
-                {
-                    "user_id": uids[spent].astype(np.int64),
-                    "strategy": strategy,
-                    "cost_money": money[spent],
-                    "operator_hours": hours[spent],
-                }
-            )  # fmt: skip
-        )
+        name = pd.array(np.full(spent.shape[0], strategy, dtype=object), dtype="string")
+        columns = {"user_id": uids[spent].astype(np.int64), "strategy": name,
+                   "cost_money": money[spent], "operator_hours": hours[spent]}  # fmt: skip
+        parts.append(pd.DataFrame(columns, copy=False))
     if not parts:
         empty = {"user_id": np.zeros(0, np.int64), "strategy": [], "cost_money": np.zeros(0),
                  "operator_hours": np.zeros(0)}  # fmt: skip
-        parts.append(pd.DataFrame(empty))
-    df = pd.concat(parts, ignore_index=True)
-    return df.astype({"strategy": "string"})
+        return pd.DataFrame(empty).astype({"strategy": "string"})
+    # one strategy (the usual case) is its own table: no concatenated copy of a million rows
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
 def daily_table(rows: list[dict[str, float]]) -> pd.DataFrame:
@@ -232,21 +226,37 @@ def daily_table(rows: list[dict[str, float]]) -> pd.DataFrame:
     return df
 
 
+def _take(records: dict[str, list], name: str) -> list:
+    """One kind of daily record, handed over to its table: the simulation keeps an empty list,
+    so the events are not held twice while the other tables are built."""
+    taken, records[name] = records[name], []
+    return taken
+
+
 def build_tables(sim: FinishedRun) -> dict[str, pd.DataFrame]:
+    """The run's tables (name -> frame, in the order listed in the module docstring).
+
+    Consumes the simulation's daily records (they are in the tables afterwards); the users
+    table shares the population's columns. The event tables are built first and the two
+    per-user tables last, so the records are gone when the largest tables are made."""
     rec = sim.records
     products = [p.name for p in sim.world.products]
+    transitions = transitions_table(_take(rec, "transitions"))
+    lapses = lapses_table(_take(rec, "lapses"))
+    purchases = purchases_table(_take(rec, "purchases"), products)
+    groups = groups_table(_take(rec, "groups"))
     tables = {
-        "daily": daily_table(rec["daily"]),
+        "daily": daily_table(_take(rec, "daily")),
         "users": users_table(sim),
-        "transitions": transitions_table(rec["transitions"]),
-        "lapses": lapses_table(rec["lapses"]),
+        "transitions": transitions,
+        "lapses": lapses,
         "costs": costs_table(sim.ledger),
         "user_costs": user_costs_table(sim.ledger, sim.pop.col("uid")),
     }
     if sim.config.output.purchases:
-        tables["purchases"] = purchases_table(rec["purchases"], products)
+        tables["purchases"] = purchases
     if sim.config.output.groups:
-        tables["groups"] = groups_table(rec["groups"])
+        tables["groups"] = groups
     if sim.pressure.active:
         tables["pressure"] = pressure_table(sim.pressure.rows)
     for strategy in sim.strategies:

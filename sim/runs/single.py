@@ -77,13 +77,19 @@ def run_to_folder(
     check_writable(out_dir, overwrite, inputs=[source] if source else [])
     result = simulate(config, strategies, show_progress)
     timings = dict(result.timings)
-    plots = (lambda d: plot_run(result.tables, d)) if config.output.plots else None
+    plots = (lambda d: _plot_run(result.tables, d)) if config.output.plots else None
     t1 = time.perf_counter()
     manifest = build_manifest(config, source, timings)
     manifest["timings"]["total_s"] = round(time.perf_counter() - t0, 3)
     path = write_run(out_dir, result.tables, manifest, plots=plots, overwrite=overwrite)
     manifest["timings"]["write_s"] = round(time.perf_counter() - t1, 3)
     return path, result, manifest
+
+
+def _plot_run(tables: dict, folder: Path) -> list[str]:
+    """The run's plots, drawn once the Parquet writer's buffers are back with the system."""
+    return_freed_memory()
+    return plot_run(tables, folder)
 
 
 def run_in_memory(
