@@ -202,7 +202,9 @@ def user_costs_table(ledger: Ledger, uids: np.ndarray) -> pd.DataFrame:
         money, hours = ledger.per_user[strategy]
         money, hours = money[: uids.shape[0]], hours[: uids.shape[0]]
         spent = np.flatnonzero((money > 0) | (hours > 0))
-        name = pd.array(np.full(spent.shape[0], strategy, dtype=object), dtype="string")
+        name = np.empty(spent.shape[0], dtype=object)
+        name.fill(strategy)  # one str object shared by every row (np.full makes one per row)
+        name = pd.array(name, dtype="string")
         columns = {"user_id": uids[spent].astype(np.int64), "strategy": name,
                    "cost_money": money[spent], "operator_hours": hours[spent]}  # fmt: skip
         parts.append(pd.DataFrame(columns, copy=False))

@@ -427,11 +427,13 @@ def plot_run(tables: Mapping[str, pd.DataFrame], out_dir: Path | str) -> list[st
     daily = tables.get("daily")
     users = tables.get("users")
     purchases = tables.get("purchases")
+    # the plots of the daily table first: `siyu run` writes the big users table meanwhile
+    # (sim.runs.folder), and the per-user plots' temporaries then do not add to its buffers
     written = [
         plot_stage_flow(daily, out_dir / "stage_flow.png"),
+        plot_group_health(daily, out_dir / "group_health.png"),
         plot_retention(users, daily, out_dir / "retention.png"),
         plot_ltv(daily, users, purchases, out_dir / "ltv.png"),
         plot_survival(users, out_dir / "survival.png"),
-        plot_group_health(daily, out_dir / "group_health.png"),
     ]
     return [str(p) for p in written]
