@@ -3,8 +3,8 @@
 One numpy array per attribute or state variable, one row per user slot. Slots are filled in
 arrival order and never reused; a user's identity is its 64-bit ``uid`` (derived from the seed and
 how the user arrived, see :mod:`sim.rng`), which is also the address of all its random draws.
-Arrays are over-allocated and grown by a factor (``GROWTH``), so appending arrivals is
-amortised O(1).
+Arrays are over-allocated and grown by a factor (``GROWTH``), or to the capacity the engine
+foresees for the rest of the run, so appending arrivals is amortised O(1).
 """
 
 from __future__ import annotations
