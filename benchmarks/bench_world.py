@@ -46,6 +46,7 @@ def measure(users: int, days: int, config_path: Path) -> dict:
     from sim.engine.simulation import Simulation
     from sim.runs.folder import write_run
     from sim.runs.manifest import build_manifest
+    from sim.runs.single import return_freed_memory
 
     t0 = time.perf_counter()
     warm = load_config(config_path, users=1000, days=3)
@@ -59,6 +60,7 @@ def measure(users: int, days: int, config_path: Path) -> dict:
     result = sim.run()
     del sim
     gc.collect()  # as `siyu run` does: the finished simulation's columns go before writing
+    return_freed_memory()
     t2 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_run(Path(tmp) / "run", result.tables, build_manifest(config, None, {}))

@@ -27,17 +27,37 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import optimize, stats
-from statsmodels.stats.multitest import multipletests
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 PVALUE_METHODS = ("holm", "bh", "none")
 _MULTIPLETESTS_NAME = {"holm": "holm", "bh": "fdr_bh"}
 _NAN = float("nan")
+
+
+# lazy: scipy.stats and statsmodels (~85 MB, ~1 s to import) are loaded when a statistic is
+# computed, not by every command that imports the analysis (``siyu run`` of one config uses none)
+def _stats() -> ModuleType:
+    from scipy import stats
+
+    return stats
+
+
+def _optimize() -> ModuleType:
+    from scipy import optimize
+
+    return optimize
+
+
+def _sm() -> ModuleType:
+    import statsmodels.api as sm
+
+    return sm
 
 
 @dataclass(frozen=True)
@@ -162,8 +182,8 @@ def _t_estimate(
             float(df),
             method,
         )
-    quantile = float(stats.t.ppf(1.0 - alpha / 2.0, df))
-    p_value = float(2.0 * stats.t.sf(abs(estimate / se), df))
+    quantile = float(_stats().t.ppf(1.0 - alpha / 2.0, df))
+    p_value = float(2.0 * _stats().t.sf(abs(estimate / se), df))
     return Estimate(
         float(estimate),
         float(se),
@@ -319,7 +339,7 @@ def mean_band(values: Any, alpha: float = 0.05) -> Band:
         se = np.sqrt((dev**2).sum(axis=0) / np.maximum(n - 1, 1) / np.maximum(n, 1))
     spread = np.where(ok, v, -np.inf).max(axis=0) - np.where(ok, v, np.inf).min(axis=0)
     se = np.where(spread == 0.0, 0.0, se)
-    quantile = np.where(n >= 2, stats.t.ppf(1.0 - alpha / 2.0, np.maximum(n - 1, 1)), _NAN)
+    quantile = np.where(n >= 2, _stats().t.ppf(1.0 - alpha / 2.0, np.maximum(n - 1, 1)), _NAN)
     return Band(mean, mean - quantile * se, mean + quantile * se, n)
 
 
@@ -401,7 +421,7 @@ def _cluster_robust_difference(
     if np.ptp(values[mask]) == 0.0 and np.ptp(values[~mask]) == 0.0:
         return _t_estimate(estimate, 0.0, float(n_clusters - 1), n, alpha, method)  # exact fit
     design = np.column_stack([np.ones(n), mask.astype(float)])
-    fit = sm.OLS(values, design).fit(cov_type="cluster", cov_kwds={"groups": codes})
+    fit = _sm().OLS(values, design).fit(cov_type="cluster", cov_kwds={"groups": codes})
     se = float(fit.bse[1])
     return _t_estimate(estimate, se, float(n_clusters - 1), n, alpha, method)
 
@@ -514,6 +534,8 @@ def adjust_pvalues(pvalues: Any, method: str) -> np.ndarray:
         raise ValueError(f"pvalues must lie in [0, 1] or be NaN; got {array[outside][:5].tolist()}")
     if method == "none" or not finite.any():
         return array
+    from statsmodels.stats.multitest import multipletests  # lazy: see _stats
+
     array[finite] = multipletests(array[finite], method=_MULTIPLETESTS_NAME[method])[1]
     return array
 
@@ -542,11 +564,11 @@ def _check_df(df: float | None) -> float | None:
 def _power_at_ratio(ratio: float, alpha: float, df: float | None) -> float:
     """Two-sided rejection probability when the true effect is ``ratio`` standard errors."""
     if df is None:
-        critical = stats.norm.ppf(1.0 - alpha / 2.0)
-        return float(stats.norm.sf(critical - ratio) + stats.norm.cdf(-critical - ratio))
-    critical = stats.t.ppf(1.0 - alpha / 2.0, df)
+        critical = _stats().norm.ppf(1.0 - alpha / 2.0)
+        return float(_stats().norm.sf(critical - ratio) + _stats().norm.cdf(-critical - ratio))
+    critical = _stats().t.ppf(1.0 - alpha / 2.0, df)
     # P(T < -c | λ) = P(T > c | -λ); scipy's nct.sf is stable far in the tail where cdf is not
-    return float(stats.nct.sf(critical, df, ratio) + stats.nct.sf(critical, df, -ratio))
+    return float(_stats().nct.sf(critical, df, ratio) + _stats().nct.sf(critical, df, -ratio))
 
 
 def power_of(effect: float, se: float, alpha: float = 0.05, df: float | None = None) -> float:
@@ -590,11 +612,11 @@ def power_of(effect: float, se: float, alpha: float = 0.05, df: float | None = N
 
 def _ratio_for_power(power: float, alpha: float, df: float | None) -> float:
     """Effect, in standard errors, at which the two-sided test has the given power."""
-    upper = float(stats.norm.ppf(1.0 - alpha / 2.0) + stats.norm.ppf(power)) + 1.0
+    upper = float(_stats().norm.ppf(1.0 - alpha / 2.0) + _stats().norm.ppf(power)) + 1.0
     while _power_at_ratio(upper, alpha, df) < power:
         upper *= 2.0
     return float(
-        optimize.brentq(lambda r: _power_at_ratio(r, alpha, df) - power, 0.0, upper, xtol=1e-10)
+        _optimize().brentq(lambda r: _power_at_ratio(r, alpha, df) - power, 0.0, upper, xtol=1e-10)
     )
 
 
@@ -679,7 +701,7 @@ def replications_needed(
 
     if sd == 0.0:
         return 2
-    z_sum = stats.norm.ppf(1.0 - alpha / 2.0) + stats.norm.ppf(power)
+    z_sum = _stats().norm.ppf(1.0 - alpha / 2.0) + _stats().norm.ppf(power)
     n = max(2, math.ceil((z_sum * sd / abs(effect)) ** 2))
     while not reaches(n):
         n += 1
@@ -710,8 +732,10 @@ def _rejection_rate(
             "consistent": False,
         }
     rejections = int(np.sum(array < alpha))
-    interval = stats.binomtest(rejections, n).proportion_ci(
-        confidence_level=tolerance_level, method="exact"
+    interval = (
+        _stats()
+        .binomtest(rejections, n)
+        .proportion_ci(confidence_level=tolerance_level, method="exact")
     )
     low, high = float(interval.low), float(interval.high)
     return {

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.errors import SiyuWarning
 
@@ -201,6 +200,8 @@ def rmst_difference(
     rmst_b, var_b = _rmst(db, eb, float(tau))
     difference = rmst_a - rmst_b
     se = float(np.sqrt(var_a + var_b))
+    from scipy import stats  # lazy: scipy.stats is heavy (~45 MB) and only this test uses it
+
     z = float(stats.norm.ppf(1.0 - alpha / 2.0))
     p_value = float(2.0 * stats.norm.sf(abs(difference) / se)) if se > 0 else float("nan")
     return {

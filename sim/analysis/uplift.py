@@ -23,11 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
 from sim.io.figures import new_figure, save_figure
@@ -35,6 +34,9 @@ from sim.rng import Purpose, generator
 from sim.world import lifecycle as lc
 from sim.world.params import PREFERENCES
 from sim.world.population_spec import CHANNELS, OCCUPATIONS
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingRegressor
 
 EFFECT_METRICS = ("net_value", "revenue", "churned")
 CATEGORICAL_FEATURES = {
@@ -156,6 +158,9 @@ def ab_split(n: int, seed: int, n_folds: int = 2) -> tuple[np.ndarray, np.ndarra
 
 def default_regressor() -> HistGradientBoostingRegressor:
     """The T-learner's outcome model: gradient boosting with a fixed random state."""
+    # lazy: scikit-learn is heavy (~25 MB) and a command that fits no model should not load it
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
     return HistGradientBoostingRegressor(
         learning_rate=0.05, max_iter=200, min_samples_leaf=50, random_state=0
     )

@@ -107,6 +107,7 @@ class Simulation:
             1.3 * config.days * sum(config.population.arrivals_per_day.values())
         )
         self.pop = Population(capacity=expected + 1024)
+        self._users_at_start = 0  # set once the initial population is in
         self.hour_fit = hour_fit_table(self.world.calendar)
         self._day_effects = day_effects(self.world.calendar, config.days)
         self.timed_today = False
@@ -125,8 +126,21 @@ class Simulation:
         self._arrivals_today = (0, 0)
 
     # -- setup -------------------------------------------------------------------------------
+    def _foreseen_capacity(self, count: int, day: int) -> int:
+        """The capacity to grow to when ``count`` users arriving on ``day`` do not fit: room
+        for the users expected by the last day at the rate they came so far, plus a quarter
+        (0 on day 0: grow by the population's factor). Growing by a fixed factor instead would
+        leave up to that factor of idle user columns at the end of the run."""
+        if day <= 0:
+            return 0
+        need = self.pop.n + count
+        per_day = (need - self._users_at_start) / (day + 1)
+        days_left = self.config.days - 1 - day
+        return max(need + int(1.25 * per_day * days_left) + 1024, need + need // 16)
+
     def _add_users(self, cols: dict[str, np.ndarray], day: int) -> np.ndarray:
         """Append users, seat those who join a group, label them; returns their slots."""
+        self.pop.reserve(len(cols["uid"]), self._foreseen_capacity(len(cols["uid"]), day))
         slots = self.pop.append(cols)
         self.pop.col("disruptive")[slots] = draw_disruptive(
             self.seed, cols["uid"], self.world.social.disruptive_share
@@ -160,6 +174,7 @@ class Simulation:
         else:  # a calibrated twin: one user per real user (sim/twin/population.py)
             cols = twin_population(spec.twin, spec, self.world, self.seed)
         self._add_users(cols, 0)
+        self._users_at_start = self.pop.n
         lc = self.world.lifecycle
         classify_all(self.pop.n, self.pop.arrays(), lc.core_min_purchases,
                      lc.dormant_after_days, 0)  # fmt: skip

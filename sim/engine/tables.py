@@ -122,7 +122,8 @@ def users_table(sim: FinishedRun) -> pd.DataFrame:
             "reached_days": col("reached_days"),
             "open_days": col("open_days"),
             "offer_open_days": col("offer_open_days"),
-        }
+        },
+        copy=False,  # the columns are used as they are, not copied into 2-D blocks
     )
 
 
@@ -137,7 +138,8 @@ def transitions_table(chunks: list) -> pd.DataFrame:
         src = dst = np.zeros(0, np.int8)
     return pd.DataFrame(
         {"user_id": user, "day": day, "from_stage": _cat(src, lc.STAGES),
-         "to_stage": _cat(dst, lc.STAGES)}
+         "to_stage": _cat(dst, lc.STAGES)},
+        copy=False,
     )  # fmt: skip
 
 
@@ -153,7 +155,8 @@ def purchases_table(chunks: list, products: list[str]) -> pd.DataFrame:
         paid = disc = np.zeros(0, np.float64)
     return pd.DataFrame(
         {"user_id": user, "day": day, "product": _cat(step, products), "price_paid": paid,
-         "discount": disc}
+         "discount": disc},
+        copy=False,
     )  # fmt: skip
 
 
@@ -166,7 +169,8 @@ def lapses_table(chunks: list) -> pd.DataFrame:
     else:
         day, user, event = np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int8)
     return pd.DataFrame(
-        {"user_id": user, "day": day, "event": _cat(event, LAPSE_EVENTS).astype("string")}
+        {"user_id": user, "day": day, "event": _cat(event, LAPSE_EVENTS).astype("string")},
+        copy=False,
     )
 
 
@@ -179,7 +183,7 @@ def groups_table(chunks: list[dict[str, np.ndarray]]) -> pd.DataFrame:
                 ("opened", np.int32), ("open_rate", np.float32), ("joins", np.int32),
                 ("leaves", np.int32), ("alive", np.bool_))}
         )  # fmt: skip
-    return pd.DataFrame({k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]})
+    return pd.DataFrame({k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}, copy=False)
 
 
 def costs_table(ledger: Ledger) -> pd.DataFrame:
@@ -198,22 +202,18 @@ def user_costs_table(ledger: Ledger, uids: np.ndarray) -> pd.DataFrame:
         money, hours = ledger.per_user[strategy]
         money, hours = money[: uids.shape[0]], hours[: uids.shape[0]]
         spent = np.flatnonzero((money > 0) | (hours > 0))
-        parts.append(
-            pd.DataFrame(
-                {
-                    "user_id": uids[spent].astype(np.int64),
-                    "strategy": strategy,
-                    "cost_money": money[spent],
-                    "operator_hours": hours[spent],
-                }
-            )  # fmt: skip
-        )
+        name = np.empty(spent.shape[0], dtype=object)
+        name.fill(strategy)  # one str object shared by every row (np.full makes one per row)
+        name = pd.array(name, dtype="string")
+        columns = {"user_id": uids[spent].astype(np.int64), "strategy": name,
+                   "cost_money": money[spent], "operator_hours": hours[spent]}  # fmt: skip
+        parts.append(pd.DataFrame(columns, copy=False))
     if not parts:
         empty = {"user_id": np.zeros(0, np.int64), "strategy": [], "cost_money": np.zeros(0),
                  "operator_hours": np.zeros(0)}  # fmt: skip
-        parts.append(pd.DataFrame(empty))
-    df = pd.concat(parts, ignore_index=True)
-    return df.astype({"strategy": "string"})
+        return pd.DataFrame(empty).astype({"strategy": "string"})
+    # one strategy (the usual case) is its own table: no concatenated copy of a million rows
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
 def daily_table(rows: list[dict[str, float]]) -> pd.DataFrame:
@@ -228,21 +228,37 @@ def daily_table(rows: list[dict[str, float]]) -> pd.DataFrame:
     return df
 
 
+def _take(records: dict[str, list], name: str) -> list:
+    """One kind of daily record, handed over to its table: the simulation keeps an empty list,
+    so the events are not held twice while the other tables are built."""
+    taken, records[name] = records[name], []
+    return taken
+
+
 def build_tables(sim: FinishedRun) -> dict[str, pd.DataFrame]:
+    """The run's tables (name -> frame, in the order listed in the module docstring).
+
+    Consumes the simulation's daily records (they are in the tables afterwards); the users
+    table shares the population's columns. The event tables are built first and the two
+    per-user tables last, so the records are gone when the largest tables are made."""
     rec = sim.records
     products = [p.name for p in sim.world.products]
+    transitions = transitions_table(_take(rec, "transitions"))
+    lapses = lapses_table(_take(rec, "lapses"))
+    purchases = purchases_table(_take(rec, "purchases"), products)
+    groups = groups_table(_take(rec, "groups"))
     tables = {
-        "daily": daily_table(rec["daily"]),
+        "daily": daily_table(_take(rec, "daily")),
         "users": users_table(sim),
-        "transitions": transitions_table(rec["transitions"]),
-        "lapses": lapses_table(rec["lapses"]),
+        "transitions": transitions,
+        "lapses": lapses,
         "costs": costs_table(sim.ledger),
         "user_costs": user_costs_table(sim.ledger, sim.pop.col("uid")),
     }
     if sim.config.output.purchases:
-        tables["purchases"] = purchases_table(rec["purchases"], products)
+        tables["purchases"] = purchases
     if sim.config.output.groups:
-        tables["groups"] = groups_table(rec["groups"])
+        tables["groups"] = groups
     if sim.pressure.active:
         tables["pressure"] = pressure_table(sim.pressure.rows)
     for strategy in sim.strategies:

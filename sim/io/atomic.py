@@ -24,6 +24,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 HASH_CHUNK = 1 << 20
 PLOTS_DIR = "plots"  # the sub-folder of a run or twin folder that holds its figures
@@ -80,12 +81,26 @@ def to_json(manifest: Mapping[str, Any]) -> str:
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
     """Write one frame as Parquet with pinned settings and no index (deterministic bytes)."""
-    # lazy: pyarrow is heavy, and commands that write no table (validate) should not load it
-    import pyarrow as pa
+    write_arrow(arrow_table(frame), path)
+
+
+def arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as the Arrow table :func:`write_table` writes (no index; numeric columns are
+    not copied). Arrow tables are immutable: safe to write from another thread."""
+    import pyarrow as pa  # lazy: pyarrow is heavy, and validate writes no table
+
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def write_arrow(table: pa.Table, path: Path) -> None:
+    """Write an :func:`arrow_table` as Parquet with the pinned settings (releases the GIL)."""
+    import pyarrow as pa  # lazy: see arrow_table
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(frame, preserve_index=False)
     pq.write_table(table, path, **PARQUET_OPTIONS)
+    # the writer's encoding buffers (~60 MB for a million users) would otherwise stay with
+    # Arrow's allocator while the next table is written and the plots are drawn
+    pa.default_memory_pool().release_unused()
 
 
 def sha256_file(path: Path) -> str:

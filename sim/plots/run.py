@@ -19,11 +19,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
 from sim.analysis.curves import (
     KM_MAX_USERS,
@@ -37,6 +36,9 @@ from sim.analysis.curves import (
 from sim.analysis.summary import horizon_of, is_arrival
 from sim.io.figures import new_figure, save_figure
 from sim.world.lifecycle import STAGES
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 COHORT_DAYS = 30
 STAGE_COLOURS = {
@@ -71,10 +73,21 @@ def _empty(frame: pd.DataFrame | None) -> bool:
     return frame is None or len(frame) == 0
 
 
+def _comma_labels(ax: Axes) -> None:
+    """Y tick labels as whole numbers with thousands separators."""
+    from matplotlib.ticker import StrMethodFormatter  # lazy: see _thousands
+
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+
+
 def _thousands(ax: Axes) -> None:
     """Integer y ticks with thousands separators (for counts)."""
+    # lazy: matplotlib (~25 MB) is loaded when a plot is drawn, after the run's tables are
+    # written (sim.io.figures), not when a run starts
+    from matplotlib.ticker import MaxNLocator
+
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    _comma_labels(ax)
 
 
 def _days(daily: pd.DataFrame) -> np.ndarray:
@@ -207,7 +220,7 @@ def _ltv_calendar_panel(ax: Axes, daily: pd.DataFrame) -> None:
             marker=_marker(days),
         )
         ax.axhline(0, color="0.5", lw=0.8)
-        ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+        _comma_labels(ax)
         _outside_legend(ax)
     ax.set_title("(a) Cumulative value per registered user")
     ax.set_xlabel("day of simulation (days)")
@@ -252,7 +265,7 @@ def _ltv_cohort_panel(
         )
         label = _legend_label(i, len(cohorts), _cohort_label(join[in_cohort]))
         ax.plot(k, mean, color=colours[i], lw=1.2, label=label, marker=_marker(k))
-    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    _comma_labels(ax)
     _outside_legend(ax)
 
 
@@ -414,11 +427,13 @@ def plot_run(tables: Mapping[str, pd.DataFrame], out_dir: Path | str) -> list[st
     daily = tables.get("daily")
     users = tables.get("users")
     purchases = tables.get("purchases")
+    # the plots of the daily table first: `siyu run` writes the big users table meanwhile
+    # (sim.runs.folder), and the per-user plots' temporaries then do not add to its buffers
     written = [
         plot_stage_flow(daily, out_dir / "stage_flow.png"),
+        plot_group_health(daily, out_dir / "group_health.png"),
         plot_retention(users, daily, out_dir / "retention.png"),
         plot_ltv(daily, users, purchases, out_dir / "ltv.png"),
         plot_survival(users, out_dir / "survival.png"),
-        plot_group_health(daily, out_dir / "group_health.png"),
     ]
     return [str(p) for p in written]

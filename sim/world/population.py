@@ -3,8 +3,8 @@
 One numpy array per attribute or state variable, one row per user slot. Slots are filled in
 arrival order and never reused; a user's identity is its 64-bit ``uid`` (derived from the seed and
 how the user arrived, see :mod:`sim.rng`), which is also the address of all its random draws.
-Arrays are over-allocated and grown by a factor (``GROWTH``), so appending arrivals is
-amortised O(1).
+Arrays are over-allocated and grown by a factor (``GROWTH``), or to the capacity the engine
+foresees for the rest of the run, so appending arrivals is amortised O(1).
 """
 
 from __future__ import annotations
@@ -153,13 +153,21 @@ class Population:
     def arrays(self) -> UserArrays:
         return UserArrays(**self._cols)
 
-    def reserve(self, extra: int) -> None:
-        """Make room for ``extra`` more users, growing capacity when needed."""
+    def reserve(self, extra: int, capacity: int = 0) -> None:
+        """Make room for ``extra`` more users, growing capacity when needed: to ``capacity``
+        when the caller foresees how many users will come (and it is enough), else by GROWTH.
+        """
         need = self.n + extra
         if need <= self.capacity:
             return
-        for name, (_, fill) in USER_COLUMNS.items():
-            self._cols[name] = grow_array(self._cols[name], need, fill)
+        for name, (dtype, fill) in USER_COLUMNS.items():
+            old = self._cols[name]
+            if capacity >= need:
+                new = np.full(capacity, fill, dtype=dtype)
+                new[: old.shape[0]] = old
+            else:
+                new = grow_array(old, need, fill)
+            self._cols[name] = new  # column by column: the old population is freed as we go
 
     def append(self, columns: dict[str, np.ndarray]) -> np.ndarray:
         """Append users given as columns (missing columns keep their fill value).

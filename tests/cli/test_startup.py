@@ -41,3 +41,17 @@ def test_the_error_boundary_loads_no_heavy_library():
     )  # fmt: skip
     assert done.returncode == 2 and "no/such/file.yaml" in done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_run_command_loads_no_analysis_or_plotting_library_before_it_needs_one():
+    """``siyu run`` of one config fits no model and draws only after its tables are written:
+    its handler's imports leave statistics, learning and plotting libraries unloaded (~110 MB
+    and ~1 s of start-up otherwise; docs/PERFORMANCE.md, memory)."""
+    unneeded = ("statsmodels", "sklearn", "scipy.stats", "matplotlib", "lifelines")
+    probe = (
+        "import json, sys, sim.cli.commands\n"
+        f"print(json.dumps([m for m in {unneeded} if m in sys.modules]))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []

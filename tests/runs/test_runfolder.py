@@ -165,15 +165,15 @@ def test_unwritable_table_keeps_the_earlier_run(tmp_path, earlier_run):
 
 def test_disk_error_half_way_through_a_table(tmp_path, earlier_run, monkeypatch):
     out, before = earlier_run
-    real_write = runfolder.write_table
+    real_write = runfolder.write_arrow
 
-    def failing_write(frame, path):
+    def failing_write(table, path):
         if path.name == "users.parquet":
             path.write_bytes(b"PAR1 partial")
             raise OSError(28, "No space left on device")
-        real_write(frame, path)
+        real_write(table, path)
 
-    monkeypatch.setattr(runfolder, "write_table", failing_write)
+    monkeypatch.setattr(runfolder, "write_arrow", failing_write)
     with pytest.raises(OSError, match="No space"):
         write_run(out, make_frames(seed=9), {}, overwrite=True)
     assert snapshot(out) == before

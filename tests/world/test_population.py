@@ -1,0 +1,36 @@
+"""Population columns: appends keep every user's values, and growth goes where it is told."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.world.population import GROWTH, USER_COLUMNS, Population
+
+
+def _users(first_uid: int, count: int) -> dict[str, np.ndarray]:
+    uid = np.arange(first_uid, first_uid + count, dtype=np.uint64)
+    return {"uid": uid, "age": (uid % 50 + 18).astype(np.int16)}
+
+
+def test_growing_to_a_foreseen_capacity_keeps_users_and_fills_new_slots():
+    pop = Population(capacity=100)
+    pop.append(_users(0, 100))
+    pop.reserve(50, capacity=1_000)
+    assert pop.capacity == 1_000
+    slots = pop.append(_users(100, 50))
+    assert slots.tolist() == list(range(100, 150))
+    np.testing.assert_array_equal(pop.col("uid"), np.arange(150, dtype=np.uint64))
+    np.testing.assert_array_equal(pop.col("age"), (np.arange(150) % 50 + 18).astype(np.int16))
+    for name, (_, fill) in USER_COLUMNS.items():
+        if name not in ("uid", "age"):
+            assert (pop.col(name) == fill).all(), name
+    assert all(pop.arrays()._asdict()[name].shape[0] == 1_000 for name in USER_COLUMNS)
+
+
+def test_a_capacity_too_small_for_the_arrivals_falls_back_to_the_growth_factor():
+    pop = Population(capacity=100)
+    pop.append(_users(0, 100))
+    pop.reserve(10, capacity=105)  # less than the 110 needed
+    assert pop.capacity >= max(110, int(GROWTH * 100))
+    pop.reserve(5, capacity=10_000)  # there is room already: nothing moves
+    assert pop.capacity < 10_000
