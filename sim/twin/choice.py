@@ -234,7 +234,7 @@ def _why_not(row: pd.Series, reference: pd.Series) -> str:
     if not gain > CLEAR_MARGIN * se:
         faults.append(f"not by more than {CLEAR_MARGIN:g} standard errors")
     if not gain >= MIN_GAIN * reference["score"]:
-        faults.append(f"by {gain / reference['score']:.1%}, less than {MIN_GAIN:.0%}")
+        faults.append(f"only by {gain / reference['score']:.1%} (under the {MIN_GAIN:.0%} floor)")
     missed = missed_groups(_errors(row), _errors(reference))
     if missed:
         groups = ", ".join(
@@ -246,7 +246,7 @@ def _why_not(row: pd.Series, reference: pd.Series) -> str:
         return ""
     return (
         f"{name} was better on the score ({row['score']:.4f}, {gain / se:.1f} standard errors) "
-        f"but {' and '.join(faults)}"
+        f"but {', and '.join(faults)}"
     )
 
 

@@ -42,7 +42,7 @@ from sim.io.folders import (
 )
 from sim.io.ownership import FOLDER, claim_output
 from sim.provenance import code_revision, package_versions
-from sim.twin.choice import MIN_GROUP_PURCHASES, MIN_GROUP_USERS
+from sim.twin.choice import MIN_GAIN, MIN_GROUP_PURCHASES, MIN_GROUP_USERS
 from sim.twin.fit import TwinFit
 from sim.twin.identity import TWIN_FORMAT, TWIN_JSON, check_twin_folder
 from sim.twin.model import ALL_PARAMS, SPEND_PARAMS, GammaGamma
@@ -413,7 +413,8 @@ def _choice_lines(choice: Mapping[str, Any] | None) -> list[str]:
         f"forecast of the last {choice['validation_days']} days of the calibration period"
         f"{sample} — calibration data only. Score = per-user mean squared error (lower is better). "
         "BG/NBD is the reference: another process is chosen only if its score is lower by "
-        "more than 2 standard errors of the paired per-user difference **and** it forecasts "
+        "more than 2 standard errors of the paired per-user difference and by at least "
+        f"{MIN_GAIN:.0%}, **and** it forecasts "
         "within ±30% every frequency group x = 0–6 that BG/NBD forecasts within ±30% (groups "
         f"with at least {MIN_GROUP_USERS} users and {MIN_GROUP_PURCHASES} purchase days in the "
         "validation window); otherwise the next-best candidate is considered, else BG/NBD kept.",
