@@ -245,9 +245,15 @@ def _why_not(row: pd.Series, reference: pd.Series) -> str:
     if not faults:
         return ""
     return (
-        f"{name} was better on the score ({row['score']:.4f}, {gain / se:.1f} standard errors) "
+        f"{name} was better on the score ({row['score']:.4f}, {_in_se(gain, se)}) "
         f"but {', and '.join(faults)}"
     )
+
+
+def _in_se(gain: float, se: float) -> str:
+    if not se > 0:  # identical forecasts, or no paired errors
+        return "standard error 0" if se == 0 else "standard error unknown"
+    return f"{gain / se:.1f} standard errors"
 
 
 def _errors(row: pd.Series) -> dict[str, float]:
