@@ -42,6 +42,7 @@ from sim.io.folders import (
 )
 from sim.io.ownership import FOLDER, claim_output
 from sim.provenance import code_revision, package_versions
+from sim.twin.choice import MIN_GAIN, MIN_GROUP_PURCHASES, MIN_GROUP_USERS
 from sim.twin.fit import TwinFit
 from sim.twin.identity import TWIN_FORMAT, TWIN_JSON, check_twin_folder
 from sim.twin.model import ALL_PARAMS, SPEND_PARAMS, GammaGamma
@@ -412,11 +413,16 @@ def _choice_lines(choice: Mapping[str, Any] | None) -> list[str]:
         f"forecast of the last {choice['validation_days']} days of the calibration period"
         f"{sample} — calibration data only. Score = per-user mean squared error (lower is better). "
         "BG/NBD is the reference: another process is chosen only if its score is lower by "
-        "more than 2 standard errors of the paired per-user difference.",
+        "more than 2 standard errors of the paired per-user difference and by at least "
+        f"{MIN_GAIN:.0%}, **and** it forecasts "
+        "within ±30% every frequency group x = 0–6 that BG/NBD forecasts within ±30% (groups "
+        f"with at least {MIN_GROUP_USERS} users and {MIN_GROUP_PURCHASES} purchase days in the "
+        "validation window); otherwise the next-best candidate is considered, else BG/NBD kept.",
         "",
         "| process | score (MSE) | per-user MAE | total error | correlation | profile error "
-        "| groups x=0–6 within ±30% | log-likelihood (split) | note |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| groups x=0–6 within ±30% | error by group x (judged groups) | log-likelihood (split) "
+        "| note |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |",
     ]
     for c in choice["candidates"]:
         chosen = " **(chosen)**" if c["process"] == choice["chosen"] else ""
@@ -424,10 +430,17 @@ def _choice_lines(choice: Mapping[str, Any] | None) -> list[str]:
             f"| {c['label']}{chosen} | {_fmt(c.get('score'))} | {_fmt(c.get('mae'))} | "
             f"{_signed(c.get('total_error_pct'))} | {_fmt(c.get('correlation'))} | "
             f"{_fmt(c.get('profile_error'))} | "
-            f"{_fmt(c.get('groups_within_30pct'))} | {_fmt(c.get('log_likelihood'))} | "
+            f"{_fmt(c.get('groups_within_30pct'))} | {_group_cell(c.get('group_error_pct'))} | "
+            f"{_fmt(c.get('log_likelihood'))} | "
             f"{c.get('note') or ''} |"
         )
     return [*lines, "", f"Chosen: **{choice['chosen']}** — {choice['reason']}."]
+
+
+def _group_cell(errors: Mapping[str, float] | None) -> str:
+    if not errors:
+        return "none judged"
+    return ", ".join(f"{g}: {_signed(e)}" for g, e in errors.items())
 
 
 def _signed(value: float | None) -> str:

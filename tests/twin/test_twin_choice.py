@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 from sim.config import parse_config
-from sim.twin.choice import _winner, choose_process, split_day
+from sim.twin.choice import (
+    MIN_GROUP_PURCHASES,
+    MIN_GROUP_USERS,
+    _winner,
+    choose_process,
+    group_errors,
+    split_day,
+)
 from sim.twin.fit import fit_twin
 from sim.twin.folder import load_twin, write_twin
 from sim.twin.forecast import forecast
@@ -68,6 +75,46 @@ def test_the_reference_is_kept_unless_another_process_is_clearly_better() -> Non
     assert _winner(table(0.99, 0.01), 100.0)[0] == "bgnbd"  # gain of 1 SE: noise
     assert _winner(table(0.95, 0.01), 100.0)[0] == "pareto_nbd"  # gain of 5 SE
     assert _winner(table(1.05, 0.01), 100.0)[0] == "bgnbd"  # worse
+
+
+def _candidates(groups: dict[str, dict[str, float]], scores: dict[str, float]) -> pd.DataFrame:
+    names = list(scores)
+    return pd.DataFrame({
+        "process": names, "label": names, "score": [scores[n] for n in names],
+        "mae": 0.5, "total_error_pct": 0.0,
+        "margin_se": [np.nan if n == "bgnbd" else 0.01 for n in names],
+        "group_error_pct": [groups[n] for n in names],
+    })  # fmt: skip
+
+
+def test_a_candidate_that_wins_the_score_but_loses_a_group_bgnbd_keeps_is_not_chosen() -> None:
+    keeps = {"0": 5.0, "1": -10.0, "2": 40.0}  # BG/NBD misses x = 2 itself
+    twin_misses_1 = {"0": 1.0, "1": 75.0, "2": 10.0}
+    pareto_misses_2 = {"0": 2.0, "1": 20.0, "2": 60.0}  # x = 2: BG/NBD is outside too
+    table = _candidates(
+        {"bgnbd": keeps, "twin": twin_misses_1, "pareto_nbd": pareto_misses_2},
+        {"bgnbd": 1.0, "twin": 0.90, "pareto_nbd": 0.95},
+    )
+    chosen, reason = _winner(table, 100.0)
+    assert chosen == "pareto_nbd"  # the next-best candidate that keeps BG/NBD's groups
+    assert "twin was better on the score" in reason and "x=1 by +75%" in reason
+    slight = _candidates({"bgnbd": keeps, "twin": keeps}, {"bgnbd": 1.0, "twin": 0.995})
+    chosen, reason = _winner(slight, 100.0)  # 50 SE, but 0.5% of the score: immaterial
+    assert chosen == "bgnbd" and "floor" in reason
+    alone = table[table["process"] != "pareto_nbd"].reset_index(drop=True)
+    chosen, reason = _winner(alone, 100.0)
+    assert chosen == "bgnbd" and "missed group x=1" in reason
+
+
+def test_validation_groups_are_judged_only_with_enough_users_and_purchases() -> None:
+    x = np.repeat([0, 1, 2], [200, MIN_GROUP_USERS, MIN_GROUP_USERS - 1])
+    actual = np.where(x == 0, 0.2, 1.0)  # x = 0: 40 purchase days; x = 1: 30; x = 2: 29 users
+    forecast = np.where(x == 1, 1.5, actual)
+    errors = group_errors(forecast, actual, x)
+    assert set(errors) == {"0", "1"}
+    assert errors["0"] == pytest.approx(0.0) and errors["1"] == pytest.approx(50.0)
+    few = group_errors(forecast, np.where(x == 0, 0.05, actual), x)  # x = 0: 10 purchase days
+    assert MIN_GROUP_PURCHASES > 200 * 0.05 and "0" not in few
 
 
 @pytest.mark.parametrize("name", ["bgnbd", "pareto_nbd", "mbgcnbd"])
