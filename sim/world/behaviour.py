@@ -866,9 +866,7 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
             h_leave = 0.0
             if g >= 0:
                 h_leave = (
-                    P.group_leave_base_hazard
-                    + P.group_leave_per_excess * excess
-                    + G[g, _G_LEAVE]
+                    P.group_leave_base_hazard + P.group_leave_per_excess * excess + G[g, _G_LEAVE]
                 )
             can_lapse = not lapsed and not active
             u = _u1(k_churn, uid)
