@@ -338,6 +338,69 @@ def _sigmoid(x):
     return 1.0 / (1.0 + math.exp(-x))
 
 
+# Decisions u < σ(x) without exp, exactly. σ is tabulated at the grid x_k = k / SIGMOID_STEPS -
+# SIGMOID_XMAX. The true σ increases and the step's floating σ̂ (_sigmoid) is within ~1e-15 of
+# it, as is the table, so σ̂(x) lies in [T[k] - m, T[k+1] + m] for x_k <= x <= x_k+1 with the
+# margin m = SIGMOID_MARGIN (a thousand times the rounding). A u below the cell's lower bound
+# decides "yes", one at or above its upper bound "no"; only a u inside the band (width
+# <= 1/(4 SIGMOID_STEPS) + 2m) or an x off the grid computes σ̂(x) itself. The decision is the
+# exact comparison's, bit for bit (tests/world/test_fast_sigmoid.py checks it).
+SIGMOID_STEPS = 64  # grid points per unit of x (a power of 2: the grid points are exact)
+SIGMOID_XMAX = 16.0  # grid over [-16, 16]: beyond, σ is within 1.2e-7 of 0 or 1
+SIGMOID_MARGIN = 1e-12
+# a module constant: numba bakes it into the compiled step (an array argument would be
+# reference-counted at every inlined call, which cost more than the exp it saves)
+SIGMOID_TABLE = np.array(
+    [
+        1.0 / (1.0 + math.exp(-(k / SIGMOID_STEPS - SIGMOID_XMAX)))
+        for k in range(int(2 * SIGMOID_XMAX * SIGMOID_STEPS) + 1)
+    ]
+)
+_SIG_LAST_CELL = SIGMOID_TABLE.shape[0] - 1
+
+
+@njit(inline="always", cache=True)
+def _sigmoid_cell(x):
+    """Index k of the grid cell [x_k, x_k+1] holding x, or -1 off the grid (or NaN)."""
+    t = (x + SIGMOID_XMAX) * SIGMOID_STEPS
+    if t >= 0.0 and t < _SIG_LAST_CELL:
+        return int(t)
+    return -1
+
+
+@njit(inline="always", cache=True)
+def _below_sigmoid(u, x):
+    """``u < _sigmoid(x)``, exactly; exp only for a u in the cell's narrow band."""
+    k = _sigmoid_cell(x)
+    if k >= 0:
+        yes = u < SIGMOID_TABLE[k] - SIGMOID_MARGIN
+        if yes | (u >= SIGMOID_TABLE[k + 1] + SIGMOID_MARGIN):  # outside the band
+            return yes
+    return u < _sigmoid(x)
+
+
+@njit(inline="always", cache=True)
+def _below_any_of(u, x, n):
+    """``u < _any_of(_sigmoid(x), n)``, exactly (_any_of increases with p; bounds as above)."""
+    k = _sigmoid_cell(x)
+    if k >= 0:
+        yes = u < _any_of(SIGMOID_TABLE[k], n) - SIGMOID_MARGIN
+        if yes | (u >= _any_of(SIGMOID_TABLE[k + 1], n) + SIGMOID_MARGIN):
+            return yes
+    return u < _any_of(_sigmoid(x), n)
+
+
+@njit(inline="always", cache=True)
+def _below_scaled_sigmoid(u, scale, x):
+    """``u < scale * _sigmoid(x)``, exactly, for a scale in [0, 1] (else computed)."""
+    k = _sigmoid_cell(x)
+    if k >= 0 and 0.0 <= scale <= 1.0:
+        yes = u < scale * SIGMOID_TABLE[k] - SIGMOID_MARGIN
+        if yes | (u >= scale * SIGMOID_TABLE[k + 1] + SIGMOID_MARGIN):
+            return yes
+    return u < scale * _sigmoid(x)
+
+
 @njit(inline="always", cache=True)
 def _softplus(x, s):
     """A smooth hinge: ~0 well below 0, ~x well above, s*log(2) at 0."""
@@ -445,8 +508,8 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
     counts = np.zeros((n_chunks, len(COUNTERS)), np.float64)
     positions = np.empty((n_chunks, 4), np.int64)
     deltas = np.zeros((n_chunks, len(GROUP_DELTAS), g_size.shape[0]), np.int32)
-    args = (day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc, counts,
-            positions, deltas, B, D)  # fmt: skip
+    G = group_terms(day, P, g_born, g_vitality, g_disruption, g_koc)
+    args = (day, starts, keys, P, L, U, G, counts, positions, deltas, B, D)
     if threads > 1 and n_chunks > 1:
         numba.set_num_threads(threads)
         # chunks handed out one at a time (old users have churned more: chunks differ in cost)
@@ -459,41 +522,66 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
              g_koc_speakers))  # fmt: skip
 
 
+# today's group terms of the users' logits and hazards (columns of group_terms)
+_G_LOAD, _G_OPEN, _G_ACTIVE, _G_CONTAGION, _G_NOVELTY, _G_SPEAK_KOC = 0, 1, 2, 3, 4, 5
+_G_SPEAK_DISRUPTION, _G_LEAVE = 6, 7
+_N_GROUP_TERMS = 8
+
+
+@njit(cache=True)
+def group_terms(day, P, g_born, g_vitality, g_disruption, g_koc):
+    """float64[groups, 8]: each group's terms of its members' logits and hazards today.
+
+    The step adds these in the place and order where it once computed them per member, from
+    the same expressions, so the members' sums are bit-identical; computing them once a day
+    per group saves an exp (the group's novelty) and a few loads per member.
+    """
+    G = np.empty((g_born.shape[0], _N_GROUP_TERMS), np.float64)
+    for g in range(g_born.shape[0]):
+        G[g, _G_LOAD] = P.load_disruption * g_disruption[g]
+        G[g, _G_OPEN] = P.open_koc * g_koc[g] - P.open_disruption * g_disruption[g]
+        G[g, _G_ACTIVE] = P.active_group_vitality * g_vitality[g]
+        G[g, _G_CONTAGION] = P.speak_contagion * g_vitality[g]
+        G[g, _G_NOVELTY] = P.speak_group_novelty * math.exp(
+            -(day - g_born[g]) / P.group_novelty_days
+        )
+        G[g, _G_SPEAK_KOC] = P.speak_koc * g_koc[g]
+        G[g, _G_SPEAK_DISRUPTION] = P.speak_disruption * g_disruption[g]
+        G[g, _G_LEAVE] = P.leave_disruption * g_disruption[g]
+    return G
+
+
 @njit(parallel=True, cache=True)
-def _step_chunks_parallel(day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc,
-                          counts, positions, deltas, B, D):  # fmt: skip
+def _step_chunks_parallel(day, starts, keys, P, L, U, G, counts, positions, deltas, B, D):
     """Step every chunk of users; chunk c writes only counts[c], positions[c], deltas[c], its
     users' state and its own stretch of the event buffers (from its first slot on: a user
     makes at most one event of each kind a day)."""
     for c in numba.prange(starts.shape[0] - 1):
-        _run_chunk(c, day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc,
-                   counts, positions, deltas, B, D)  # fmt: skip
+        _run_chunk(c, day, starts, keys, P, L, U, G, counts, positions, deltas, B, D)
 
 
 @njit(cache=True)
-def _step_chunks_serial(day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc,
-                        counts, positions, deltas, B, D):  # fmt: skip
+def _step_chunks_serial(day, starts, keys, P, L, U, G, counts, positions, deltas, B, D):
     """:func:`_step_chunks_parallel` on this thread (no threading layer: safe after a fork)."""
     for c in range(starts.shape[0] - 1):
-        _run_chunk(c, day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc,
-                   counts, positions, deltas, B, D)  # fmt: skip
+        _run_chunk(c, day, starts, keys, P, L, U, G, counts, positions, deltas, B, D)
 
 
 @njit(cache=True)
-def _run_chunk(c, day, starts, keys, P, L, U, g_born, g_vitality, g_disruption, g_koc,
-               counts, positions, deltas, B, D):  # fmt: skip
+def _run_chunk(c, day, starts, keys, P, L, U, G, counts, positions, deltas, B, D):
     """Chunk ``c`` of either driver: its group deltas, its first event positions, its users."""
     gd = deltas[c]
     positions[c, :] = starts[c]
-    _step_chunk(day, starts[c], starts[c + 1], keys, P, L, U, g_born, g_vitality,
-                gd[0], gd[1], gd[2], gd[3], gd[4], g_disruption, g_koc, gd[5], gd[6],
-                counts[c], positions[c], B, D)  # fmt: skip
+    _step_chunk(day, starts[c], starts[c + 1], keys, P, L, U, G, gd[0], gd[1], gd[2], gd[3],
+                gd[4], gd[5], gd[6], counts[c], positions[c], B, D)  # fmt: skip
 
 
-@njit(cache=True)
-def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed,
-                g_opened, g_leaves, g_disruption, g_koc, g_disruptor_speakers, g_koc_speakers,
-                cnt, ev, B, D):  # fmt: skip
+# error_model="numpy": no zero test before each division (every divisor here is positive by
+# construction or by the config's validation, so no division the step makes is by zero: the
+# results are the same; the tests cost ~8% of the step)
+@njit(cache=True, error_model="numpy")
+def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_opened, g_leaves,
+                g_disruptor_speakers, g_koc_speakers, cnt, ev, B, D):  # fmt: skip
     """Advance users [lo, hi) by one day (the module docstring gives the order of events;
     ``D`` holds today's calendar scalars, sim.world.timing.day_effects).
 
@@ -554,7 +642,7 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
                 U.wear[i] = wear if wear > 1e-6 else 0.0  # below a push a decade: worn off
             load = 0.0 if muted else n_promo + n_content * (1.0 - P.relevant_fatigue_shield * r_eff)
             if g >= 0 and not muted:  # ads and trolling in the chat are felt like promos
-                load += P.load_disruption * g_disruption[g]
+                load += G[g, _G_LOAD]
             fatigue = P.fatigue_keep * U.fatigue[i] + (1.0 - P.fatigue_keep) * load
             excess = _excess(fatigue, P)
 
@@ -573,17 +661,17 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
                 if lapsed:
                     base -= P.lapsed_open_penalty
                 if g >= 0:  # the group's mood: KOCs draw members in, disruptors put them off
-                    base += P.open_koc * g_koc[g] - P.open_disruption * g_disruption[g]
+                    base += G[g, _G_OPEN]
                 if n_content > 0:
-                    p1 = _sigmoid(base + P.open_relevance * r_eff)
-                    opened_content = u_c < _any_of(p1, n_content)
+                    x = base + P.open_relevance * r_eff
+                    opened_content = _below_any_of(u_c, x, n_content)
                     if g >= 0:  # the group's pushed-content open rate (promos are not group life)
                         g_pushed[g] += 1
                         if opened_content:
                             g_opened[g] += 1
                 if n_promo > 0:
-                    p1 = _sigmoid(base + P.open_relevance * P.promo_relevance)
-                    opened_promo = u_p < _any_of(p1, n_promo)
+                    x = base + P.open_relevance * P.promo_relevance
+                    opened_promo = _below_any_of(u_p, x, n_promo)
             opened = opened_content or opened_promo
             if opened:
                 U.last_open[i] = day
@@ -628,7 +716,7 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
                 - P.habit_decay_per_day * min(max(silence - 1, 0), P.habit_decay_cap_days)
             )
             if g >= 0:
-                logit += P.active_group_vitality * g_vitality[g]
+                logit += G[g, _G_ACTIVE]
             if opened_content:
                 logit += P.active_opened_content * r_eff
             if opened_promo:
@@ -647,7 +735,7 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
                 logit -= P.lapsed_activity_penalty
                 if U.coupon_expiry[i] >= day:
                     logit += P.recall_coupon * U.coupon_discount[i]
-            active = _u1(k_active, uid) < _sigmoid(logit)
+            active = _below_sigmoid(_u1(k_active, uid), logit)
             if lapsed and active:  # recalled
                 lapsed = False
                 U.lapsed[i] = False
@@ -680,14 +768,13 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
                     speak_logit = (
                         P.speak_intercept
                         + P.speak_engagement * U.engagement_logit[i]
-                        + P.speak_contagion * g_vitality[g]
+                        + G[g, _G_CONTAGION]
                         - P.speak_fatigue * excess
                         - P.speak_promo * min(n_promo, 3.0)
                         + d_speak
-                        + P.speak_group_novelty
-                        * math.exp(-(day - g_born[g]) / P.group_novelty_days)
-                        + P.speak_koc * g_koc[g]
-                        - P.speak_disruption * g_disruption[g]
+                        + G[g, _G_NOVELTY]
+                        + G[g, _G_SPEAK_KOC]
+                        - G[g, _G_SPEAK_DISRUPTION]
                     )
                     disruptive = U.disruptive[i]
                     if disruptive:
@@ -696,7 +783,7 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
                     if U.koc_day[i] != NO_DAY:
                         koc_fresh = max(0.0, 1.0 - (day - U.koc_day[i]) / P.koc_fade_days)
                         speak_logit += P.koc_speak_lift * koc_fresh
-                    if _u1(k_speak, uid) < _sigmoid(speak_logit):
+                    if _below_sigmoid(_u1(k_speak, uid), speak_logit):
                         U.speak_bits[i] |= np.uint32(1)
                         if disruptive:  # ads and trolling are not group life
                             g_disruptor_speakers[g] += 1
@@ -714,7 +801,7 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
                 if U.share_until[i] >= day:  # a referral incentive is running for this user
                     share_logit += U.share_boost[i]
                     per_share = P.incentive_friends_per_share
-                if u_s < _sigmoid(share_logit):
+                if _below_sigmoid(u_s, share_logit):
                     cnt[_N_SHARED] += 1.0
                     friends = _poisson(u_k, per_share)
                     if friends > 0:
@@ -752,7 +839,7 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
                         logit += P.promo_lift_per_trust * trust + P.timing_buy_weight * fit
                     if ladder == 1 and P.camp_days <= since_buy < P.camp_days + P.camp_offer_days:
                         logit += P.camp_offer_lift
-                    if _u1(k_buy, uid) < intent * _sigmoid(logit):
+                    if _below_scaled_sigmoid(_u1(k_buy, uid), intent, logit):
                         U.purchases[i] += 1
                         if ladder < n_products:
                             U.ladder[i] = ladder + 1
@@ -782,9 +869,7 @@ def _step_chunk(day, lo, hi, keys, P, L, U, g_born, g_vitality, g_size, g_speake
             h_leave = 0.0
             if g >= 0:
                 h_leave = (
-                    P.group_leave_base_hazard
-                    + P.group_leave_per_excess * excess
-                    + P.leave_disruption * g_disruption[g]
+                    P.group_leave_base_hazard + P.group_leave_per_excess * excess + G[g, _G_LEAVE]
                 )
             can_lapse = not lapsed and not active
             u = _u1(k_churn, uid)
