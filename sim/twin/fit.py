@@ -14,6 +14,21 @@ from sim.twin.model import GammaGamma
 from sim.twin.processes import DailyProcess, Process
 
 MAX_X = 7
+# A Beta's a + b (or a Gamma's shape) beyond this is a point mass: the data did not identify any
+# spread between customers, and the forecast treats them all alike in that respect
+POINT_MASS = 1e4
+# each process's mixing distributions: (Beta parameters or a Gamma shape, what they spread)
+_DROPOUT = (("a", "b"), "the chance of dropping out after a purchase")
+_RATE = (("r",), "the purchase rate")
+_DAILY = ((("alpha", "beta"), "the daily purchase chance"),
+          (("gamma", "delta"), "the daily chance of stopping buying"))  # fmt: skip
+_MIXINGS = {
+    "bgnbd": (_RATE, _DROPOUT),
+    "mbgcnbd": (_RATE, _DROPOUT),
+    "pareto_nbd": (_RATE, (("s",), "the dropout rate")),
+    "bgbb_days": _DAILY,
+    "twin": _DAILY,
+}
 
 
 @dataclass
@@ -33,7 +48,26 @@ class TwinFit:
         out = [] if self.spend is None else list(self.spend.warnings_)
         if self.model.at_bound_:
             out.append(f"{self.model.label}: a parameter is at its search bound")
-        return out
+        return out + point_mass_warnings(self.model.name, self.model.params_)
+
+
+def point_mass_warnings(process: str, params: dict[str, float]) -> list[str]:
+    """Warnings for mixing distributions the fit collapsed to a point (no spread identified)."""
+    out = []
+    for names, what in _MIXINGS.get(process, ()):
+        if not all(k in params for k in names):
+            continue
+        values = [params[k] for k in names]
+        size = sum(values)
+        if not size > POINT_MASS:
+            continue
+        common = f" (about {values[0] / size:.3g} for everyone)" if len(names) == 2 else ""
+        joined = " + ".join(names)
+        out.append(
+            f"{process}: {joined} = {size:.3g}: {what} barely varies between customers{common}; "
+            "the data do not identify its spread, so customers are treated alike in it"
+        )
+    return out
 
 
 def fit_twin(
