@@ -314,9 +314,7 @@ def plot_survival(users: pd.DataFrame, path: Path | str, max_users: int = KM_MAX
     else:
         sample, step = km_sample(users, max_users)
         if step > 1:
-            title += (
-                f"\nfitted on every {step}th user by user_id: {len(sample):,} of {len(users):,}"
-            )
+            title += f"\nfitted on one user in {step} by user_id: {len(sample):,} of {len(users):,}"
         durations = sample["duration"].to_numpy(float)
         events = sample["churned"].to_numpy(bool)
         arrival = is_arrival(sample["join_day"].to_numpy(np.int64))
