@@ -22,6 +22,7 @@ The step reads the inbox that actions filled today and clears it.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -32,7 +33,7 @@ from numba import njit
 from sim.rng import MIX_MULTIPLIERS, Purpose, draw_key
 from sim.world.lifecycle import CHURNED, CORE, DORMANT, NEVER_DAYS, NEW, NO_DAY, POTENTIAL
 from sim.world.params import WorldParams
-from sim.world.threads import resolve_threads
+from sim.world.threads import available_threads, resolve_threads
 from sim.world.timing import (
     DAY_DEMAND,
     DAY_OPEN,
@@ -474,7 +475,7 @@ def _classify(purchases, silence, churned, core_min, dormant_after):
 BLOCK = 64  # users skipped together once all of them have churned (chunks are whole blocks)
 MIN_CHUNK = 16 * 1024  # users per parallel chunk at least (a chunk's fixed cost is ~1 us)
 CHUNKS_PER_THREAD = 4  # a few chunks per thread even out the load
-GROUP_DELTAS = (  # the group counters the step writes, as per-chunk int deltas
+GROUP_DELTAS = (  # the group counters the step writes, as per-thread int deltas
     "size", "speakers", "pushed", "opened", "leaves", "disruptor_speakers", "koc_speakers",
 )  # fmt: skip
 
@@ -491,35 +492,47 @@ def chunk_starts(n: int, threads: int) -> np.ndarray:
 
 def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed, g_opened,
                g_leaves, g_disruption, g_koc, g_disruptor_speakers, g_koc_speakers, B, D,
-               threads=None):  # fmt: skip
+               threads=None, defer_sums=False):  # fmt: skip
     """Advance users [0, n) by one day (the module docstring gives the order of events).
 
     Users are split into chunks stepped in parallel on ``threads`` threads (default:
     :func:`~sim.world.threads.resolve_threads`). A user's result depends only on its own state
     and keyed draws, and every output is reduced in the order of the serial loop: counts summed
-    per chunk (exact), the group counters as per-chunk integer deltas, the event buffers
+    per chunk (exact), the group counters as per-thread integer deltas, the event buffers
     concatenated in chunk order, revenue, discount and the trust/fatigue/intent sums added up
     in user order. So the tables are byte-identical for any number of threads. ``D`` holds
     today's calendar scalars (sim.world.timing.day_effects).
+
+    With ``defer_sums`` the trust, fatigue and intent sums are left out of ``B.counters`` and
+    the pass that adds them (:func:`sum_in_user_order`, one serial pass over the users) is
+    returned, to be called before ``B.counters`` is read and before the next step.
     """
     threads = resolve_threads() if threads is None else threads
     starts = chunk_starts(n, threads)
     n_chunks = starts.shape[0] - 1
+    parallel = threads > 1 and n_chunks > 1
     counts = np.zeros((n_chunks, len(COUNTERS)), np.float64)
     positions = np.empty((n_chunks, 4), np.int64)
-    deltas = np.zeros((n_chunks, len(GROUP_DELTAS), g_size.shape[0]), np.int32)
+    # the group counters' deltas per thread (numba's thread ids, below its pool's size), not per
+    # chunk: integers, exact in any order
+    rows = available_threads() if parallel else 1
+    deltas = np.zeros((rows, len(GROUP_DELTAS), g_size.shape[0]), np.int32)
     G = group_terms(day, P, g_born, g_vitality, g_disruption, g_koc)
     args = (day, starts, keys, P, L, U, G, counts, positions, deltas, B, D)
-    if threads > 1 and n_chunks > 1:
+    if parallel:
         numba.set_num_threads(threads)
         # chunks handed out one at a time (old users have churned more: chunks differ in cost)
         with numba.parallel_chunksize(1):
             _step_chunks_parallel(*args)
     else:  # one thread: no threading layer at all (safe in a forked worker)
         _step_chunks_serial(*args)
-    _reduce(n, starts, U.churn_day, counts, positions, deltas, B,
+    _reduce(starts, counts, positions, deltas, B,
             (g_size, g_speakers, g_pushed, g_opened, g_leaves, g_disruptor_speakers,
              g_koc_speakers))  # fmt: skip
+    if defer_sums:
+        return functools.partial(sum_in_user_order, n, starts, U.churn_day, counts, B)
+    sum_in_user_order(n, starts, U.churn_day, counts, B)
+    return None
 
 
 # today's group terms of the users' logits and hazards (columns of group_terms)
@@ -553,24 +566,27 @@ def group_terms(day, P, g_born, g_vitality, g_disruption, g_koc):
 
 @njit(parallel=True, cache=True)
 def _step_chunks_parallel(day, starts, keys, P, L, U, G, counts, positions, deltas, B, D):
-    """Step every chunk of users; chunk c writes only counts[c], positions[c], deltas[c], its
-    users' state and its own stretch of the event buffers (from its first slot on: a user
-    makes at most one event of each kind a day)."""
+    """Step every chunk of users; chunk c writes only counts[c], positions[c], its users'
+    state and its own stretch of the event buffers (from its first slot on: a user makes at
+    most one event of each kind a day), and adds its group counters to its thread's deltas.
+    """
     for c in numba.prange(starts.shape[0] - 1):
-        _run_chunk(c, day, starts, keys, P, L, U, G, counts, positions, deltas, B, D)
+        _run_chunk(c, numba.get_thread_id(), day, starts, keys, P, L, U, G, counts, positions,
+                   deltas, B, D)  # fmt: skip
 
 
 @njit(cache=True)
 def _step_chunks_serial(day, starts, keys, P, L, U, G, counts, positions, deltas, B, D):
     """:func:`_step_chunks_parallel` on this thread (no threading layer: safe after a fork)."""
     for c in range(starts.shape[0] - 1):
-        _run_chunk(c, day, starts, keys, P, L, U, G, counts, positions, deltas, B, D)
+        _run_chunk(c, 0, day, starts, keys, P, L, U, G, counts, positions, deltas, B, D)
 
 
 @njit(cache=True)
-def _run_chunk(c, day, starts, keys, P, L, U, G, counts, positions, deltas, B, D):
-    """Chunk ``c`` of either driver: its group deltas, its first event positions, its users."""
-    gd = deltas[c]
+def _run_chunk(c, t, day, starts, keys, P, L, U, G, counts, positions, deltas, B, D):
+    """Chunk ``c`` of either driver on thread ``t``: its thread's group deltas, its first event
+    positions, its users."""
+    gd = deltas[t]
     positions[c, :] = starts[c]
     _step_chunk(day, starts[c], starts[c + 1], keys, P, L, U, G, gd[0], gd[1], gd[2], gd[3],
                 gd[4], gd[5], gd[6], counts[c], positions[c], B, D)  # fmt: skip
@@ -967,8 +983,9 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
 
 
 @njit(cache=True)
-def _reduce(n, starts, churn_day, counts, positions, deltas, B, groups):
-    """Fold the chunks' outputs into the day's counters, buffers and groups, in user order."""
+def _reduce(starts, counts, positions, deltas, B, groups):
+    """Fold the chunks' outputs into the day's counters, buffers and groups, in user order
+    (all but the trust, fatigue and intent sums: :func:`sum_in_user_order`)."""
     cnt = B.counters
     for c in range(counts.shape[0]):
         for k in range(counts.shape[1]):
@@ -1007,6 +1024,20 @@ def _reduce(n, starts, churn_day, counts, positions, deltas, B, groups):
         discount += B.buy_discount[k]
     cnt[_N_REVENUE] += revenue
     cnt[_N_DISCOUNT] += discount
+    for k in range(len(groups)):
+        g_col = groups[k]
+        for t in range(deltas.shape[0]):
+            for g in range(deltas.shape[2]):
+                g_col[g] += deltas[t, k, g]
+
+
+# nogil: the engine may run this pass on a second thread while it records the day (it reads
+# only the step's per-user sums, dead blocks and churn days, and writes three counters)
+@njit(cache=True, nogil=True)
+def sum_in_user_order(n, starts, churn_day, counts, B):
+    """The trust, fatigue and intent sums of the day, in user order: the first chunk's sums
+    continued over the later chunks' users (B.sum_*), into B.counters."""
+    cnt = B.counters
     trust = counts[0, _N_TRUST_SUM]  # the first chunk's sums, taken in user order
     fatigue = counts[0, _N_FATIGUE_SUM]
     intent = counts[0, _N_INTENT_SUM]
@@ -1023,11 +1054,6 @@ def _reduce(n, starts, churn_day, counts, positions, deltas, B, groups):
     cnt[_N_TRUST_SUM] = trust
     cnt[_N_FATIGUE_SUM] = fatigue
     cnt[_N_INTENT_SUM] = intent
-    for k in range(len(groups)):
-        g_col = groups[k]
-        for c in range(deltas.shape[0]):
-            for g in range(deltas.shape[2]):
-                g_col[g] += deltas[c, k, g]
 
 
 @njit(cache=True)
