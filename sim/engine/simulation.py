@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -117,7 +116,6 @@ class Simulation:
         self._ladder = ladder_arrays(self.world)
         self._buffers = new_buffers(self.pop.capacity)
         self.threads = resolve_threads()  # SIYU_THREADS or every core; results do not depend on it
-        self._sums_thread: ThreadPoolExecutor | None = None  # while running on > 1 thread
         # wall seconds of the daily phases: actions (arrivals, strategies), behaviour (the
         # compiled step), groups (group update and the daily records)
         self.phase_seconds = {"actions_s": 0.0, "behaviour_s": 0.0, "groups_s": 0.0}
@@ -246,14 +244,10 @@ class Simulation:
         today = self._day_effects[day]
         today[DAY_TIMED] = 1.0 if self.timed_today else 0.0
         self.timed_today = False
-        add_sums = step_users(
+        step_users(
             day, pop.n, day_keys(self.seed, day), self._params, self._ladder, pop.arrays(),
             *(groups.buffer(k) for k in STEP_GROUP_COLUMNS), buf, today, self.threads,
-            defer_sums=self._sums_thread is not None,
         )  # fmt: skip
-        # the day's trust/fatigue/intent sums (a serial pass over the users) are added on the
-        # second thread while this one records the day and updates the groups
-        sums = None if add_sums is None else self._sums_thread.submit(add_sums)
         t1 = time.perf_counter()
         self.phase_seconds["behaviour_s"] += t1 - t0
         n_trans, n_buy, n_ref, n_lapse = (int(x) for x in buf.sizes)
@@ -274,8 +268,6 @@ class Simulation:
         group_rows = groups.end_of_day(day, pop.col("group"))
         if self.config.output.groups:
             self.records["groups"].append(group_rows)
-        if sums is not None:
-            sums.result()
         self.records["daily"].append(self._daily_row(day, group_rows))
         self.phase_seconds["groups_s"] += time.perf_counter() - t1  # groups and daily records
         if self.on_day_done is not None:
@@ -368,14 +360,7 @@ class Simulation:
             strategy.start(ops)
         t1 = time.perf_counter()
         self.calendar.daily(self._operations, self._behaviour, self.config.days)
-        if self.threads > 1:
-            self._sums_thread = ThreadPoolExecutor(1, thread_name_prefix="siyu-sums")
-        try:
-            self.calendar.run(self.config.days)
-        finally:
-            if self._sums_thread is not None:
-                self._sums_thread.shutdown()
-                self._sums_thread = None
+        self.calendar.run(self.config.days)
         self._buffers = new_buffers(0)  # the step's buffers are not needed for the tables
         t2 = time.perf_counter()
         tables = build_tables(self)
