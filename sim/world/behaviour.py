@@ -473,7 +473,7 @@ def _classify(purchases, silence, churned, core_min, dormant_after):
 
 BLOCK = 64  # users skipped together once all of them have churned (chunks are whole blocks)
 MIN_CHUNK = 16 * 1024  # users per parallel chunk at least (a chunk's fixed cost is ~1 us)
-CHUNKS_PER_THREAD = 8  # chunks per thread after the first: they even out the load
+CHUNKS_PER_THREAD = 4  # a few chunks per thread even out the load
 GROUP_DELTAS = (  # the group counters the step writes, as per-thread int deltas
     "size", "speakers", "pushed", "opened", "leaves", "disruptor_speakers", "koc_speakers",
 )  # fmt: skip
@@ -485,23 +485,21 @@ def _whole_blocks(users: int) -> int:
 
 
 def chunk_starts(n: int, threads: int) -> np.ndarray:
-    """Chunk boundaries over users [0, n): whole blocks.
+    """Chunk boundaries over users [0, n): whole blocks, about CHUNKS_PER_THREAD per thread;
+    one chunk on one thread.
 
-    One thread: one chunk. More: a first chunk of 1/threads of the users, then
-    CHUNKS_PER_THREAD chunks per thread over the rest. The first chunk sums its users' trust,
-    fatigue and intent as it steps them; the others' sums are continued after the step by one
-    serial pass over their users (:func:`_sum_in_user_order`), so the larger the first chunk,
-    the shorter that pass (1/2 of the users on 2 threads instead of 7/8 with equal chunks, ~0.7
-    ms a day less at 1M users; with one chunk, none). The first chunk's users are the oldest,
-    who have churned most, so it costs no more than a thread's share and goes first (chunks are
-    handed out in order). Results do not depend on the chunking (see :func:`step_users`).
+    The first chunk sums its users' trust, fatigue and intent as it steps them; the later
+    chunks' sums are continued after the step by one serial pass over their users
+    (:func:`_sum_in_user_order`), so one thread steps one chunk and makes no pass (~1.7 ms a
+    day at 1M users). On more threads the chunks stay equal and small: a first chunk of
+    1/threads of the users would shorten the pass, but a thread descheduled while it holds
+    that chunk cannot be helped (on the shared machine the step took 40% longer). Results do
+    not depend on the chunking (see :func:`step_users`); it only spreads the work.
     """
-    if threads <= 1 or n <= MIN_CHUNK:
+    if threads <= 1:
         return np.array([0, n], np.int64)
-    first = _whole_blocks(-(-n // threads))
-    size = _whole_blocks(max(MIN_CHUNK, -(-(n - first) // (threads * CHUNKS_PER_THREAD))))
-    rest = np.arange(first, n, size, dtype=np.int64)
-    return np.concatenate((np.zeros(1, np.int64), rest, np.full(1, n, np.int64)))
+    size = _whole_blocks(max(MIN_CHUNK, -(-n // (threads * CHUNKS_PER_THREAD))))
+    return np.append(np.arange(0, max(n, 1), size, dtype=np.int64), np.int64(n))
 
 
 def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed, g_opened,
@@ -1041,8 +1039,8 @@ def _reduce(starts, counts, positions, deltas, B, groups):
 @njit(cache=True)
 def _sum_in_user_order(n, starts, churn_day, counts, B):
     """The trust, fatigue and intent sums of the day, in user order: the first chunk's sums
-    continued over the later chunks' users (B.sum_*), into B.counters. The only serial pass
-    over the users, so the first chunk is made large (:func:`chunk_starts`)."""
+    continued over the later chunks' users (B.sum_*), into B.counters (the only serial pass
+    over the users: none with one chunk, :func:`chunk_starts`)."""
     cnt = B.counters
     trust = counts[0, _N_TRUST_SUM]  # the first chunk's sums, taken in user order
     fatigue = counts[0, _N_FATIGUE_SUM]

@@ -41,17 +41,6 @@ def test_chunks_are_whole_blocks_covering_every_user(n, threads):
     assert np.all(starts[:-1] % behaviour.BLOCK == 0)
 
 
-@pytest.mark.parametrize("threads", [2, 3, 8])
-def test_first_chunk_is_a_threads_share_and_the_rest_is_spread(threads):
-    """The first chunk (summed as it is stepped) holds 1/threads of the users; the others are
-    small enough for every thread to take several."""
-    n = 1_000_003
-    starts = behaviour.chunk_starts(n, threads)
-    assert abs(starts[1] - n / threads) < behaviour.BLOCK
-    assert len(starts) - 2 >= threads * 2
-    assert np.diff(starts)[1:].max() <= (n - starts[1]) / threads
-
-
 def test_one_thread_steps_one_chunk():
     """One thread: the one chunk sums every user as it steps them (no serial pass after)."""
     assert list(behaviour.chunk_starts(1_000_003, 1)) == [0, 1_000_003]
