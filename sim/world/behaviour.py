@@ -32,7 +32,7 @@ from numba import njit
 from sim.rng import MIX_MULTIPLIERS, Purpose, draw_key
 from sim.world.lifecycle import CHURNED, CORE, DORMANT, NEVER_DAYS, NEW, NO_DAY, POTENTIAL
 from sim.world.params import WorldParams
-from sim.world.threads import resolve_threads
+from sim.world.threads import available_threads, resolve_threads
 from sim.world.timing import (
     DAY_DEMAND,
     DAY_OPEN,
@@ -474,18 +474,31 @@ def _classify(purchases, silence, churned, core_min, dormant_after):
 BLOCK = 64  # users skipped together once all of them have churned (chunks are whole blocks)
 MIN_CHUNK = 16 * 1024  # users per parallel chunk at least (a chunk's fixed cost is ~1 us)
 CHUNKS_PER_THREAD = 4  # a few chunks per thread even out the load
-GROUP_DELTAS = (  # the group counters the step writes, as per-chunk int deltas
+GROUP_DELTAS = (  # the group counters the step writes, as per-thread int deltas
     "size", "speakers", "pushed", "opened", "leaves", "disruptor_speakers", "koc_speakers",
 )  # fmt: skip
 
 
-def chunk_starts(n: int, threads: int) -> np.ndarray:
-    """Chunk boundaries over users [0, n): whole blocks, about CHUNKS_PER_THREAD per thread.
+def _whole_blocks(users: int) -> int:
+    """``users`` rounded up to whole blocks."""
+    return -(-users // BLOCK) * BLOCK
 
-    Results do not depend on the chunking (see :func:`step_users`); it only spreads the work.
+
+def chunk_starts(n: int, threads: int) -> np.ndarray:
+    """Chunk boundaries over users [0, n): whole blocks, about CHUNKS_PER_THREAD per thread;
+    one chunk on one thread.
+
+    The first chunk sums its users' trust, fatigue and intent as it steps them; the later
+    chunks' sums are continued after the step by one serial pass over their users
+    (:func:`_sum_in_user_order`), so one thread steps one chunk and makes no pass (~1.7 ms a
+    day at 1M users). On more threads the chunks stay equal and small: a first chunk of
+    1/threads of the users would shorten the pass, but a thread descheduled while it holds
+    that chunk cannot be helped (on the shared machine the step took 40% longer). Results do
+    not depend on the chunking (see :func:`step_users`); it only spreads the work.
     """
-    size = max(MIN_CHUNK, -(-n // (threads * CHUNKS_PER_THREAD)))
-    size = -(-size // BLOCK) * BLOCK
+    if threads <= 1:
+        return np.array([0, n], np.int64)
+    size = _whole_blocks(max(MIN_CHUNK, -(-n // (threads * CHUNKS_PER_THREAD))))
     return np.append(np.arange(0, max(n, 1), size, dtype=np.int64), np.int64(n))
 
 
@@ -497,7 +510,7 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
     Users are split into chunks stepped in parallel on ``threads`` threads (default:
     :func:`~sim.world.threads.resolve_threads`). A user's result depends only on its own state
     and keyed draws, and every output is reduced in the order of the serial loop: counts summed
-    per chunk (exact), the group counters as per-chunk integer deltas, the event buffers
+    per chunk (exact), the group counters as per-thread integer deltas, the event buffers
     concatenated in chunk order, revenue, discount and the trust/fatigue/intent sums added up
     in user order. So the tables are byte-identical for any number of threads. ``D`` holds
     today's calendar scalars (sim.world.timing.day_effects).
@@ -505,21 +518,26 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
     threads = resolve_threads() if threads is None else threads
     starts = chunk_starts(n, threads)
     n_chunks = starts.shape[0] - 1
+    parallel = threads > 1 and n_chunks > 1
     counts = np.zeros((n_chunks, len(COUNTERS)), np.float64)
     positions = np.empty((n_chunks, 4), np.int64)
-    deltas = np.zeros((n_chunks, len(GROUP_DELTAS), g_size.shape[0]), np.int32)
+    # the group counters' deltas per thread (numba's thread ids, below its pool's size), not per
+    # chunk: integers, exact in any order
+    rows = available_threads() if parallel else 1
+    deltas = np.zeros((rows, len(GROUP_DELTAS), g_size.shape[0]), np.int32)
     G = group_terms(day, P, g_born, g_vitality, g_disruption, g_koc)
     args = (day, starts, keys, P, L, U, G, counts, positions, deltas, B, D)
-    if threads > 1 and n_chunks > 1:
+    if parallel:
         numba.set_num_threads(threads)
         # chunks handed out one at a time (old users have churned more: chunks differ in cost)
         with numba.parallel_chunksize(1):
             _step_chunks_parallel(*args)
     else:  # one thread: no threading layer at all (safe in a forked worker)
         _step_chunks_serial(*args)
-    _reduce(n, starts, U.churn_day, counts, positions, deltas, B,
+    _reduce(starts, counts, positions, deltas, B,
             (g_size, g_speakers, g_pushed, g_opened, g_leaves, g_disruptor_speakers,
              g_koc_speakers))  # fmt: skip
+    _sum_in_user_order(n, starts, U.churn_day, counts, B)
 
 
 # today's group terms of the users' logits and hazards (columns of group_terms)
@@ -553,24 +571,27 @@ def group_terms(day, P, g_born, g_vitality, g_disruption, g_koc):
 
 @njit(parallel=True, cache=True)
 def _step_chunks_parallel(day, starts, keys, P, L, U, G, counts, positions, deltas, B, D):
-    """Step every chunk of users; chunk c writes only counts[c], positions[c], deltas[c], its
-    users' state and its own stretch of the event buffers (from its first slot on: a user
-    makes at most one event of each kind a day)."""
+    """Step every chunk of users; chunk c writes only counts[c], positions[c], its users'
+    state and its own stretch of the event buffers (from its first slot on: a user makes at
+    most one event of each kind a day), and adds its group counters to its thread's deltas.
+    """
     for c in numba.prange(starts.shape[0] - 1):
-        _run_chunk(c, day, starts, keys, P, L, U, G, counts, positions, deltas, B, D)
+        _run_chunk(c, numba.get_thread_id(), day, starts, keys, P, L, U, G, counts, positions,
+                   deltas, B, D)  # fmt: skip
 
 
 @njit(cache=True)
 def _step_chunks_serial(day, starts, keys, P, L, U, G, counts, positions, deltas, B, D):
     """:func:`_step_chunks_parallel` on this thread (no threading layer: safe after a fork)."""
     for c in range(starts.shape[0] - 1):
-        _run_chunk(c, day, starts, keys, P, L, U, G, counts, positions, deltas, B, D)
+        _run_chunk(c, 0, day, starts, keys, P, L, U, G, counts, positions, deltas, B, D)
 
 
 @njit(cache=True)
-def _run_chunk(c, day, starts, keys, P, L, U, G, counts, positions, deltas, B, D):
-    """Chunk ``c`` of either driver: its group deltas, its first event positions, its users."""
-    gd = deltas[c]
+def _run_chunk(c, t, day, starts, keys, P, L, U, G, counts, positions, deltas, B, D):
+    """Chunk ``c`` of either driver on thread ``t``: its thread's group deltas, its first event
+    positions, its users."""
+    gd = deltas[t]
     positions[c, :] = starts[c]
     _step_chunk(day, starts[c], starts[c + 1], keys, P, L, U, G, gd[0], gd[1], gd[2], gd[3],
                 gd[4], gd[5], gd[6], counts[c], positions[c], B, D)  # fmt: skip
@@ -967,8 +988,9 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
 
 
 @njit(cache=True)
-def _reduce(n, starts, churn_day, counts, positions, deltas, B, groups):
-    """Fold the chunks' outputs into the day's counters, buffers and groups, in user order."""
+def _reduce(starts, counts, positions, deltas, B, groups):
+    """Fold the chunks' outputs into the day's counters, buffers and groups, in user order
+    (all but the trust, fatigue and intent sums: :func:`_sum_in_user_order`)."""
     cnt = B.counters
     for c in range(counts.shape[0]):
         for k in range(counts.shape[1]):
@@ -1007,6 +1029,19 @@ def _reduce(n, starts, churn_day, counts, positions, deltas, B, groups):
         discount += B.buy_discount[k]
     cnt[_N_REVENUE] += revenue
     cnt[_N_DISCOUNT] += discount
+    for k in range(len(groups)):
+        g_col = groups[k]
+        for t in range(deltas.shape[0]):
+            for g in range(deltas.shape[2]):
+                g_col[g] += deltas[t, k, g]
+
+
+@njit(cache=True)
+def _sum_in_user_order(n, starts, churn_day, counts, B):
+    """The trust, fatigue and intent sums of the day, in user order: the first chunk's sums
+    continued over the later chunks' users (B.sum_*), into B.counters (the only serial pass
+    over the users: none with one chunk, :func:`chunk_starts`)."""
+    cnt = B.counters
     trust = counts[0, _N_TRUST_SUM]  # the first chunk's sums, taken in user order
     fatigue = counts[0, _N_FATIGUE_SUM]
     intent = counts[0, _N_INTENT_SUM]
@@ -1023,11 +1058,6 @@ def _reduce(n, starts, churn_day, counts, positions, deltas, B, groups):
     cnt[_N_TRUST_SUM] = trust
     cnt[_N_FATIGUE_SUM] = fatigue
     cnt[_N_INTENT_SUM] = intent
-    for k in range(len(groups)):
-        g_col = groups[k]
-        for c in range(deltas.shape[0]):
-            for g in range(deltas.shape[2]):
-                g_col[g] += deltas[c, k, g]
 
 
 @njit(cache=True)

@@ -19,13 +19,18 @@ def test_tables_identical_for_many_chunks_and_threads(runs, run_world, make_busy
     """Chunks of one block each (tens of chunks) on 1 or 2 threads give the tables of the
     reference run (one chunk), to the last bit."""
     config, reference = runs["busy"]
-    monkeypatch.setattr(behaviour, "MIN_CHUNK", behaviour.BLOCK)
+    monkeypatch.setattr(behaviour, "chunk_starts", one_block_each)
     monkeypatch.setenv(ENV, threads)
-    assert len(behaviour.chunk_starts(config.population.initial_users, 2)) > 8
+    assert len(one_block_each(config.population.initial_users, 2)) > 8
     tables = run_world(config, [make_busy()])
     assert tables.keys() == reference.keys()
     for name in tables:
         pd.testing.assert_frame_equal(tables[name], reference[name], check_exact=True, obj=name)
+
+
+def one_block_each(n: int, threads: int) -> np.ndarray:
+    """A chunking of users [0, n) into one-block chunks (any thread count)."""
+    return np.append(np.arange(0, max(n, 1), behaviour.BLOCK, dtype=np.int64), np.int64(n))
 
 
 @pytest.mark.parametrize("n, threads", [(0, 1), (100, 2), (1_000_000, 2), (1_000_003, 8)])
@@ -34,6 +39,11 @@ def test_chunks_are_whole_blocks_covering_every_user(n, threads):
     assert starts[0] == 0 and starts[-1] == n
     assert np.all(np.diff(starts) >= 0)
     assert np.all(starts[:-1] % behaviour.BLOCK == 0)
+
+
+def test_one_thread_steps_one_chunk():
+    """One thread: the one chunk sums every user as it steps them (no serial pass after)."""
+    assert list(behaviour.chunk_starts(1_000_003, 1)) == [0, 1_000_003]
 
 
 def test_threads_default_to_every_core(monkeypatch):
