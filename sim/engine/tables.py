@@ -243,10 +243,11 @@ def build_tables(sim: FinishedRun) -> dict[str, pd.DataFrame]:
     per-user tables last, so the records are gone when the largest tables are made."""
     rec = sim.records
     products = [p.name for p in sim.world.products]
+    out = sim.config.output
     transitions = transitions_table(_take(rec, "transitions"))
     lapses = lapses_table(_take(rec, "lapses"))
-    purchases = purchases_table(_take(rec, "purchases"), products)
-    groups = groups_table(_take(rec, "groups"))
+    purchases = purchases_table(_take(rec, "purchases"), products) if out.purchases else None
+    groups = groups_table(_take(rec, "groups")) if out.groups else None
     tables = {
         "daily": daily_table(_take(rec, "daily")),
         "users": users_table(sim),
@@ -255,9 +256,9 @@ def build_tables(sim: FinishedRun) -> dict[str, pd.DataFrame]:
         "costs": costs_table(sim.ledger),
         "user_costs": user_costs_table(sim.ledger, sim.pop.col("uid")),
     }
-    if sim.config.output.purchases:
+    if purchases is not None:
         tables["purchases"] = purchases
-    if sim.config.output.groups:
+    if groups is not None:
         tables["groups"] = groups
     if sim.pressure.active:
         tables["pressure"] = pressure_table(sim.pressure.rows)

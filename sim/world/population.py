@@ -111,14 +111,16 @@ USER_COLUMNS: dict[str, tuple[type, float]] = {
 GROWTH = 1.25  # capacity factor when a column must grow: amortised O(1), little memory idle
 
 
-def grow_array(arr: np.ndarray, n: int, fill: float = 0) -> np.ndarray:
-    """``arr`` with room for at least ``n`` slots (growing by GROWTH), new slots set to ``fill``.
+def grow_array(arr: np.ndarray, n: int, fill: float = 0, capacity: int = 0) -> np.ndarray:
+    """``arr`` with room for at least ``n`` slots, new slots set to ``fill``: ``capacity`` slots
+    when the caller foresees that many (and they hold ``n``), else grown by GROWTH.
 
     Returns ``arr`` itself when it is already big enough, else a copy.
     """
     if arr.shape[0] >= n:
         return arr
-    out = np.full(max(n, int(GROWTH * arr.shape[0]) + 16), fill, dtype=arr.dtype)
+    size = capacity if capacity >= n else max(n, int(GROWTH * arr.shape[0]) + 16)
+    out = np.full(size, fill, dtype=arr.dtype)
     out[: arr.shape[0]] = arr
     return out
 
@@ -160,14 +162,9 @@ class Population:
         need = self.n + extra
         if need <= self.capacity:
             return
-        for name, (dtype, fill) in USER_COLUMNS.items():
-            old = self._cols[name]
-            if capacity >= need:
-                new = np.full(capacity, fill, dtype=dtype)
-                new[: old.shape[0]] = old
-            else:
-                new = grow_array(old, need, fill)
-            self._cols[name] = new  # column by column: the old population is freed as we go
+        for name, (_, fill) in USER_COLUMNS.items():
+            # column by column: the old population is freed as we go
+            self._cols[name] = grow_array(self._cols[name], need, fill, capacity)
 
     def append(self, columns: dict[str, np.ndarray]) -> np.ndarray:
         """Append users given as columns (missing columns keep their fill value).
