@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from sim.errors import RunFolderError
+from sim.errors import OutputExists, OutputRefused, RunFolderError
 from sim.io.atomic import PLOTS_DIR, arrow_table, sha256_file, to_json, write_arrow
 from sim.io.folders import (
     FOREIGN,
@@ -42,7 +42,6 @@ from sim.io.folders import (
 )
 from sim.io.folders import completeness_problem as _folder_problem
 from sim.io.ownership import FOLDER, claim_output
-from sim.errors import OutputExists, OutputRefused
 
 MANIFEST_NAME = "manifest.json"
 RUN_FORMAT = "siyu-run/1"
