@@ -45,9 +45,11 @@ def test_the_error_boundary_loads_no_heavy_library():
 
 def test_the_run_command_loads_no_analysis_or_plotting_library_before_it_needs_one():
     """``siyu run`` of one config fits no model and draws only after its tables are written:
-    its handler's imports leave statistics, learning and plotting libraries unloaded (~110 MB
-    and ~1 s of start-up otherwise; docs/PERFORMANCE.md, memory)."""
-    unneeded = ("statsmodels", "sklearn", "scipy.stats", "matplotlib", "lifelines")
+    its handler's imports leave statistics, fitting, learning and plotting libraries unloaded
+    (~110 MB and ~1 s of start-up otherwise; docs/PERFORMANCE.md, memory). The twin's fitting
+    modules are imported (a config may build a twin) but load scipy.optimize on first use."""
+    unneeded = ("statsmodels", "sklearn", "scipy.stats", "scipy.optimize", "matplotlib",
+                "lifelines")  # fmt: skip
     probe = (
         "import json, sys, sim.cli.commands\n"
         f"print(json.dumps([m for m in {unneeded} if m in sys.modules]))"
