@@ -126,15 +126,23 @@ def list_files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
-def file_entries(root: Path, skip: str) -> dict[str, dict[str, Any]]:
-    """sha256 and size of every file under ``root`` but ``skip`` (each fsynced first)."""
-    entries = {}
-    for rel in list_files(root):
-        if rel == skip:
-            continue
-        fsync(root / rel)
-        entries[rel] = {"sha256": sha256_file(root / rel), "size": (root / rel).stat().st_size}
-    return entries
+def file_entry(path: Path) -> dict[str, Any]:
+    """sha256 and size of ``path``, fsynced first: its line in a folder's file list."""
+    fsync(path)
+    return {"sha256": sha256_file(path), "size": path.stat().st_size}
+
+
+def file_entries(
+    root: Path, skip: str, known: Mapping[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """:func:`file_entry` of every file under ``root`` but ``skip``; those in ``known`` (relative
+    path -> entry, made by whoever wrote the file, right after writing it) are not read again."""
+    known = known or {}
+    return {
+        rel: known[rel] if rel in known else file_entry(root / rel)
+        for rel in list_files(root)
+        if rel != skip
+    }
 
 
 def file_digest(path: Path | str) -> dict[str, Any]:

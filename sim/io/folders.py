@@ -136,10 +136,16 @@ def meta_problem(path: Path, meta_name: str, meta: Mapping[str, Any]) -> str | N
     )
 
 
-def finish_folder(tmp: Path, meta_name: str, meta: Mapping[str, Any]) -> None:
+def finish_folder(
+    tmp: Path,
+    meta_name: str,
+    meta: Mapping[str, Any],
+    known: Mapping[str, dict[str, Any]] | None = None,
+) -> None:
     """Write ``meta_name`` last: ``meta`` plus the hashed list of every other file,
-    ``"complete": true`` and the checksum of all that (:func:`meta_digest`); all fsynced."""
-    full = {**meta, "files": file_entries(tmp, skip=meta_name), "complete": True}
+    ``"complete": true`` and the checksum of all that (:func:`meta_digest`); all fsynced.
+    ``known``: entries already made for some files (:func:`~sim.io.atomic.file_entries`)."""
+    full = {**meta, "files": file_entries(tmp, skip=meta_name, known=known), "complete": True}
     full[META_SHA256] = meta_digest(full)
     (tmp / meta_name).write_text(to_json(full), encoding="utf-8")
     fsync(tmp / meta_name)

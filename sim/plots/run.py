@@ -34,6 +34,7 @@ from sim.analysis.curves import (
     share_retained_curve,
 )
 from sim.analysis.summary import horizon_of, is_arrival
+from sim.analysis.survival import km_curve
 from sim.io.figures import new_figure, save_figure
 from sim.world.lifecycle import STAGES
 
@@ -286,22 +287,23 @@ def plot_ltv(
 
 
 def _plot_km(ax: Axes, durations: np.ndarray, events: np.ndarray, label: str, colour: str) -> None:
-    from lifelines import KaplanMeierFitter
-
-    kmf = KaplanMeierFitter(label=label).fit(durations, event_observed=events)
-    sf = kmf.survival_function_.iloc[:, 0]
-    ci = kmf.confidence_interval_
-    t = sf.index.to_numpy(float)
+    curve = km_curve(durations, events)
+    t = curve["time"].to_numpy(float)
     ax.step(
         t,
-        sf.to_numpy(),
+        curve["survival"].to_numpy(float),
         where="post",
         color=colour,
         lw=1.8,
         label=f"{label} (n={len(durations):,})",
     )
     ax.fill_between(
-        t, ci.iloc[:, 0].to_numpy(), ci.iloc[:, 1].to_numpy(), step="post", color=colour, alpha=0.2
+        t,
+        curve["ci_low"].to_numpy(float),
+        curve["ci_high"].to_numpy(float),
+        step="post",
+        color=colour,
+        alpha=0.2,
     )
 
 

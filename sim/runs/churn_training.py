@@ -17,7 +17,6 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from threadpoolctl import threadpool_limits
 
-from sim.io.figures import new_figure, save_figure
 from sim.churn.model import (
     CALIBRATION_BINS,
     CHURN_FEATURES,
@@ -27,8 +26,9 @@ from sim.churn.model import (
     feature_matrix,
 )
 from sim.config import ExperimentConfig
-from sim.engine.simulation import Simulation
 from sim.engine.policy import build_strategies
+from sim.engine.simulation import Simulation
+from sim.io.figures import new_figure, save_figure
 
 # --------------------------------------------------------------------------- training data
 

@@ -27,27 +27,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.analysis.law_measures import silent_active_exit_ratio
 from sim.analysis.measures import (
-    Snapshot,
-    EXIT_WINDOW_DAYS,
-    CONVERSION_WINDOW_DAYS,
-    SILENT_MIN_DAYS,
-    ACTIVE_MAX_SILENCE,
     CHURN_WINDOW_DAYS,
     GROUP_LIFE_DAYS,
-    group_exit_rate,
-    reachable_by_day,
-    monthly_conversion,
-    silent_active_churn_ratio,
+    Snapshot,
     first_purchase_conversion,
-    group_lifetimes,
     group_death_share,
+    group_exit_rate,
+    group_lifetimes,
+    monthly_conversion,
+    reachable_by_day,
+    silent_active_churn_ratio,
 )
-from sim.analysis.law_measures import silent_active_exit_ratio
-from sim.world import lifecycle as lc
 from sim.config import ExperimentConfig, apply_overrides, parse_config, read_yaml
-from sim.engine.simulation import Simulation
 from sim.engine.policy import build_strategies
+from sim.engine.simulation import Simulation
 
 FACTS_DIR = Path(__file__).resolve().parents[2] / "experiments" / "facts"
 """Where the arms' YAML configs live."""

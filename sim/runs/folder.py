@@ -27,10 +27,18 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.errors import RunFolderError
-from sim.io.atomic import PLOTS_DIR, arrow_table, sha256_file, to_json, write_arrow
+from sim.errors import OutputExists, OutputRefused, RunFolderError
+from sim.io.atomic import (
+    PLOTS_DIR,
+    arrow_table,
+    file_entry,
+    sha256_file,
+    to_json,
+    write_arrow,
+)
 from sim.io.folders import (
     FOREIGN,
     OURS,
@@ -42,7 +50,6 @@ from sim.io.folders import (
 )
 from sim.io.folders import completeness_problem as _folder_problem
 from sim.io.ownership import FOLDER, claim_output
-from sim.errors import OutputExists, OutputRefused
 
 MANIFEST_NAME = "manifest.json"
 RUN_FORMAT = "siyu-run/1"
@@ -159,21 +166,29 @@ def _write_contents(
     table_info = {name: {"file": f"{name}.parquet", "rows": len(frame)}
                   for name, frame in tables.items()}  # fmt: skip
     # the tables are written on a second thread while the plots are drawn: Arrow's Parquet
-    # writer releases the GIL, so on two cores the two overlap (~2 s at a million users). The
-    # frames are turned into (immutable) Arrow tables here: pandas is read by one thread only
+    # writer, fsync and sha256 release the GIL, so on two cores the two overlap (~2 s at a
+    # million users). The frames are turned into (immutable) Arrow tables here: pandas is read
+    # by one thread only
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="siyu-parquet") as writer:
-        jobs = [writer.submit(write_arrow, arrow_table(frame), tmp / f"{name}.parquet")
-                for name, frame in tables.items()]  # fmt: skip
+        jobs = {
+            info["file"]: writer.submit(_write_file, arrow_table(tables[name]), tmp / info["file"])
+            for name, info in table_info.items()
+        }
         plot_names = _draw_plots(tmp, plots)
-        for job in jobs:
-            job.result()
+        written = {name: job.result() for name, job in jobs.items()}
     described = {
         **manifest,
         "format": RUN_FORMAT,
         "tables": table_info,
         "plots": sorted(plot_names),
     }
-    finish_folder(tmp, MANIFEST_NAME, described)
+    finish_folder(tmp, MANIFEST_NAME, described, known=written)
+
+
+def _write_file(table: pa.Table, path: Path) -> dict[str, Any]:
+    """Write one table and return its file entry (fsynced and hashed while still cached)."""
+    write_arrow(table, path)
+    return file_entry(path)
 
 
 def _draw_plots(tmp: Path, plots: Callable[[Path], list[str]] | None) -> list[str]:

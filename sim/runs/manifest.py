@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import platform
-import subprocess
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +9,7 @@ from sim.config import ExperimentConfig
 from sim.io.atomic import file_digest
 from sim.provenance import code_revision, package_versions
 from sim.twin.folder import TWIN_JSON
+
 
 def input_digests(config: ExperimentConfig) -> dict[str, Any]:
     """The files a config reads besides itself, so a manifest pins exactly what the run read:

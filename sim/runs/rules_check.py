@@ -14,7 +14,6 @@ condition alone).
 from __future__ import annotations
 
 import datetime as dt
-
 from dataclasses import dataclass, field
 
 import numpy as np

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.twin.events import EVENT_TYPES
 from sim.engine.simulation import Simulation
 from sim.runs.folder import load_run
+from sim.twin.events import EVENT_TYPES
 
 _DAY = np.timedelta64(1, "D")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import time
@@ -39,10 +40,8 @@ def return_freed_memory() -> None:
     their own mappings); at 1M users that is ~240 MB held while the tables are written and
     plotted. Elsewhere than glibc (macOS, musl) there is no such call and nothing is done.
     """
-    try:
+    with contextlib.suppress(AttributeError, OSError):
         ctypes.CDLL(None).malloc_trim(0)
-    except (AttributeError, OSError):
-        pass
 
 
 def _simulate(

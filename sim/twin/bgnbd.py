@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+import scipy  # submodules load on first use: a run that builds no twin needs none
 
 PARAMS = ("r", "alpha", "a", "b")
 _LOG_BOUND = 20.0  # log-parameters are kept in [-20, 20]
@@ -127,12 +127,12 @@ def _check_rfm(frequency, recency, T, weights=None):
 def _log_likelihood_terms(log_params: np.ndarray, x, tx, big_t):
     """Per-row log-likelihood and the pieces the gradient needs."""
     r, alpha, a, b = np.exp(log_params)
-    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+    a1 = scipy.special.gammaln(r + x) - scipy.special.gammaln(r) + r * np.log(alpha)
     a2 = (
-        special.gammaln(a + b)
-        + special.gammaln(b + x)
-        - special.gammaln(b)
-        - special.gammaln(a + b + x)
+        scipy.special.gammaln(a + b)
+        + scipy.special.gammaln(b + x)
+        - scipy.special.gammaln(b)
+        - scipy.special.gammaln(a + b + x)
     )
     a3 = -(r + x) * np.log(alpha + big_t)
     repeat = x > 0
@@ -158,7 +158,7 @@ def _negative_log_likelihood_and_gradient(log_params, x, tx, big_t, w):
     w3 = 1.0 - w4
     log_alpha_t = np.log(alpha + big_t)
     log_alpha_tx = np.log(alpha + tx)
-    psi = special.digamma
+    psi = scipy.special.digamma
     d_r = psi(r + x) - psi(r) + np.log(alpha) - w3 * log_alpha_t - w4 * log_alpha_tx
     d_alpha = r / alpha - (r + x) * (w3 / (alpha + big_t) + w4 / (alpha + tx))
     d_a = psi(a + b) - psi(a + b + x) + w4 / a
@@ -230,7 +230,7 @@ class BGNBD:
         if not len(w):
             raise ValueError("BG/NBD: no customers to fit")
         args = (x, tx, big_t, w)
-        result = optimize.minimize(
+        result = scipy.optimize.minimize(
             _negative_log_likelihood_and_gradient,
             _start(*args),
             args=args,
@@ -322,7 +322,7 @@ class BGNBD:
         z = t / (alpha + big_t + t)
         with np.errstate(divide="ignore", invalid="ignore"):
             shrink = np.exp((r + x) * (np.log(alpha + big_t) - np.log(alpha + big_t + t)))
-            hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+            hyp = scipy.special.hyp2f1(r + x, b + x, a + b + x - 1, z)
             numerator = (a + b + x - 1) / (a - 1) * (1 - shrink * hyp)
         value = numerator / (1.0 + self._odds_dropped(x, tx, big_t, r, alpha, a, b))
         return np.where(t == 0, 0.0, value)
@@ -337,7 +337,7 @@ class BGNBD:
         t = np.asarray(t, dtype=float)
         if np.any(t < 0):
             raise ValueError("BG/NBD: t must be >= 0")
-        hyp = special.hyp2f1(r, b, a + b - 1, t / (alpha + t))
+        hyp = scipy.special.hyp2f1(r, b, a + b - 1, t / (alpha + t))
         return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp)
 
     # ------------------------------------------------------------------ reporting

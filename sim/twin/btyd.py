@@ -51,7 +51,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize, special
+import scipy  # submodules load on first use: a run that builds no twin needs none
 
 from sim.twin.bgnbd import collapse_rows, standard_errors
 
@@ -78,8 +78,8 @@ def _summary_rows(x, tx, big_t, extra=None):
     return unique, w
 
 
-def _minimise(nll, start: np.ndarray, jac: bool = False) -> optimize.OptimizeResult:
-    return optimize.minimize(
+def _minimise(nll, start: np.ndarray, jac: bool = False) -> scipy.optimize.OptimizeResult:
+    return scipy.optimize.minimize(
         nll, start, jac=jac, method="L-BFGS-B", bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(start),
         options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-7},
     )  # fmt: skip
@@ -124,7 +124,9 @@ def _pareto_log_terms(log_params: np.ndarray, x, tx, big_t, want_grad: bool = Fa
     r, alpha, s, beta = np.exp(log_params)
     rx = r + x
     m = rx + s
-    log_c = special.gammaln(rx) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    log_c = (
+        scipy.special.gammaln(rx) - scipy.special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    )
     alive = -s * np.log(beta + big_t) - rx * np.log(alpha + big_t)
     # ∫_{t_x}^{T} (β+τ)^{-(s+1)} (α+τ)^{-(r+x)} dτ with w' = ((α+t_x)/(α+τ))^m ∈ [ρ, 1]
     log_rho = m * (np.log(alpha + tx) - np.log(alpha + big_t))
@@ -157,7 +159,7 @@ def _pareto_log_terms(log_params: np.ndarray, x, tx, big_t, want_grad: bool = Fa
         -np.log(alpha + big_t), -rx / (alpha + big_t), -np.log(beta + big_t), -s / (beta + big_t),
     ])  # fmt: skip
     d_c = np.stack([
-        special.digamma(rx) - special.digamma(r) + np.log(alpha), r / alpha + 0 * x,
+        scipy.special.digamma(rx) - scipy.special.digamma(r) + np.log(alpha), r / alpha + 0 * x,
         np.log(beta) + 0 * x, s / beta + 0 * x,
     ])  # fmt: skip
     return log_c, alive, died, d_c, d_alive, d_died
@@ -248,17 +250,17 @@ def mbgcnbd_log_likelihood(log_params: np.ndarray, k: int, x, tx, big_t, litt) -
     x, tx, big_t, litt = _floats(x, tx, big_t, litt)
     rk = r + k * x
     head = (
-        (k - 1) * litt - x * math.lgamma(k) + special.gammaln(rk) - special.gammaln(r)
-        + r * np.log(alpha) - special.betaln(a, b)
+        (k - 1) * litt - x * math.lgamma(k) + scipy.special.gammaln(rk) - scipy.special.gammaln(r)
+        + r * np.log(alpha) - scipy.special.betaln(a, b)
     )  # fmt: skip
-    dropped = special.betaln(a + 1, b + x) - rk * np.log(alpha + tx)
+    dropped = scipy.special.betaln(a + 1, b + x) - rk * np.log(alpha + tx)
     ratio = (big_t - tx) / (alpha + big_t)
     term = np.ones_like(x)
     total = np.ones_like(x)
     for j in range(1, k):
         term = term * (rk + j - 1) / j * ratio
         total = total + term
-    alive = special.betaln(a, b + x + 1) - rk * np.log(alpha + big_t) + np.log(total)
+    alive = scipy.special.betaln(a, b + x + 1) - rk * np.log(alpha + big_t) + np.log(total)
     return head + np.logaddexp(dropped, alive)
 
 
@@ -271,8 +273,8 @@ def _mbg_alive_share(log_params, k, x, tx, big_t) -> np.ndarray:
     for j in range(1, k):
         term = term * (rk + j - 1) / j * ratio
         total = total + term
-    dropped = special.betaln(a + 1, b + x) - rk * np.log(alpha + tx)
-    alive = special.betaln(a, b + x + 1) - rk * np.log(alpha + big_t) + np.log(total)
+    dropped = scipy.special.betaln(a + 1, b + x) - rk * np.log(alpha + tx)
+    alive = scipy.special.betaln(a, b + x + 1) - rk * np.log(alpha + big_t) + np.log(total)
     return np.exp(alive - np.logaddexp(dropped, alive))
 
 
@@ -341,6 +343,6 @@ def bg_expected_new(t, r, alpha, a, b) -> np.ndarray:
     (Fader, Hardie & Lee 2005 eq. 9), elementwise."""
     t, r, alpha, a, b = np.broadcast_arrays(*_floats(t, r, alpha, a, b))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        hyp = special.hyp2f1(r, b, a + b - 1, t / (alpha + t))
+        hyp = scipy.special.hyp2f1(r, b, a + b - 1, t / (alpha + t))
         out = (a + b - 1) / (a - 1) * (1 - np.exp(r * (np.log(alpha) - np.log(alpha + t))) * hyp)
     return np.where(t > 0, np.nan_to_num(out), 0.0)

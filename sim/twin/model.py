@@ -54,9 +54,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy  # submodules load on first use: a run that builds no twin needs none
 from numba import njit, prange
-from scipy.optimize import minimize
-from scipy.special import expit, gammaln, logit, psi
 
 from sim.errors import FitError
 from sim.twin.bgnbd import hessian_from_values
@@ -360,7 +359,10 @@ def _covariance(hess: np.ndarray) -> np.ndarray:
 
 def _to_natural(free: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     return np.array(
-        [expit(v) if k == "rho" else np.exp(v) for k, v in zip(names, free, strict=True)]
+        [
+            scipy.special.expit(v) if k == "rho" else np.exp(v)
+            for k, v in zip(names, free, strict=True)
+        ]
     )
 
 
@@ -371,7 +373,7 @@ def _interval_table(names, free: np.ndarray, cov: np.ndarray) -> dict[str, dict]
     se_free = np.where(np.isfinite(diag) & (diag >= 0), np.sqrt(np.abs(diag)), np.nan)
     out = {}
     for i, name in enumerate(names):
-        back = expit if name == "rho" else np.exp
+        back = scipy.special.expit if name == "rho" else np.exp
         est = float(back(free[i]))
         slope = est * (1.0 - est) if name == "rho" else est
         lo, hi = back(free[i] - Z95 * se_free[i]), back(free[i] + Z95 * se_free[i])
@@ -439,7 +441,7 @@ class TwinModel:
             slope = np.where(is_rho, params[index] * (1 - params[index]), params[index])
             return -ll / total, -grad[index] * slope / total
 
-        result = minimize(
+        result = scipy.optimize.minimize(
             objective, _start(pat, names), jac=True, method="L-BFGS-B",
             bounds=[_LOG_BOUNDS] * len(names),
             options={"maxiter": 1000, "ftol": 1e-12, "gtol": 1e-8},
@@ -495,7 +497,9 @@ class TwinModel:
         if missing:
             raise ValueError(f"stored twin parameters lack {missing} for activity={activity!r}")
         model.free_names_ = names
-        free = np.array([logit(params[k]) if k == "rho" else np.log(params[k]) for k in names])
+        free = np.array(
+            [scipy.special.logit(params[k]) if k == "rho" else np.log(params[k]) for k in names]
+        )
         size = len(names)
         cov = np.full((size, size), np.nan) if cov_free is None else np.asarray(cov_free, float)
         model._set_free(free, cov)
@@ -655,6 +659,7 @@ def expected_purchases(
 
 
 def _gg_loglik(theta: np.ndarray, x: np.ndarray, m: np.ndarray, w: np.ndarray):
+    gammaln, psi = scipy.special.gammaln, scipy.special.psi
     p, q, v = np.exp(theta)
     px = p * x
     lvxm = np.log(v + x * m)
@@ -749,7 +754,7 @@ class GammaGamma:
             ll, grad = _gg_loglik(theta, x, m, w)
             return -ll / n, -grad / n
 
-        result = minimize(objective, start, jac=True, method="L-BFGS-B",
+        result = scipy.optimize.minimize(objective, start, jac=True, method="L-BFGS-B",
                           bounds=[_LOG_BOUNDS, _LOG_BOUNDS, (-12.0, 30.0)],
                           options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-9})  # fmt: skip
         theta, cov = result.x, _covariance(hessian_from_gradient(
@@ -779,7 +784,7 @@ class GammaGamma:
 
         p0, q0 = np.exp(free_theta[:2])
         start = np.array([np.log(p0), np.log(max(q0 - 1.0, 0.5))])
-        result = minimize(nll, start, method="L-BFGS-B", bounds=[_LOG_BOUNDS] * 2,
+        result = scipy.optimize.minimize(nll, start, method="L-BFGS-B", bounds=[_LOG_BOUNDS] * 2,
                           options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-9})  # fmt: skip
         u = result.x
         hess = hessian_from_values(nll, u) * n
@@ -907,10 +912,18 @@ def frequency_distribution(params: dict[str, float], presence: bool, n: np.ndarr
 
 
 def _beta_ln(a, b):
-    return gammaln(a) + gammaln(b) - gammaln(np.asarray(a) + b)
+    return (
+        scipy.special.gammaln(a)
+        + scipy.special.gammaln(b)
+        - scipy.special.gammaln(np.asarray(a) + b)
+    )
 
 
 def _log_choose(n, k: int):
     n = np.asarray(n, np.float64)
     with np.errstate(invalid="ignore"):
-        return gammaln(n + 1) - gammaln(k + 1) - gammaln(np.maximum(n - k, 0) + 1)
+        return (
+            scipy.special.gammaln(n + 1)
+            - scipy.special.gammaln(k + 1)
+            - scipy.special.gammaln(np.maximum(n - k, 0) + 1)
+        )

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit, logit
+import scipy  # submodules load on first use: a run that builds no twin needs none
 
 from sim.rng import Purpose, uniforms
 from sim.twin.folder import Twin, TwinFolderError, load_twin
@@ -87,7 +87,7 @@ def twin_population(
     cols["buy_logit_offset"] = offset
     cols["churn_multiplier"] = multiplier
     cols["engagement_logit"] = engagement_logit
-    cols["engagement"] = expit(engagement_logit).astype(np.float32)
+    cols["engagement"] = scipy.special.expit(engagement_logit).astype(np.float32)
     return cols
 
 
@@ -253,19 +253,21 @@ def propensities(
     )
     eng_logit = cols["engagement_logit"].astype(np.float64)
     act_logit = _activity_logit(cols, world, silence)
-    needed = logit(target / MAX_BUY_PROB)  # activity logit that makes the cap just reachable
+    needed = scipy.special.logit(
+        target / MAX_BUY_PROB
+    )  # activity logit that makes the cap just reachable
     raise_by = np.where(present, np.maximum(needed - act_logit, 0.0), 0.0)
     eng_logit = eng_logit + raise_by / max(b.active_engagement, 1e-9)
-    active = expit(act_logit + raise_by)
+    active = scipy.special.expit(act_logit + raise_by)
 
     n_products = len(world.products)
     step = np.minimum(cols["ladder"].astype(np.int64), n_products - 1)
-    base = np.array([logit(p.base_daily_conversion) for p in world.products])[step]
+    base = np.array([scipy.special.logit(p.base_daily_conversion) for p in world.products])[step]
     trust = cols["trust"].astype(np.float64)
     wait = np.array([max(p.min_gap_days - 1, 0) for p in world.products])[step]
     per_day = target / np.maximum(1.0 - target * wait, 1e-9)  # renewal: see docs/TWIN.md
     per_active = np.clip(per_day / active, 1e-9, MAX_BUY_PROB)
-    offset = logit(per_active) - (base + b.purchase_trust * (trust - 0.5))
+    offset = scipy.special.logit(per_active) - (base + b.purchase_trust * (trust - 0.5))
 
     leave = users["leave_mean"].to_numpy(np.float64)
     hazard = active * _churn_hazard(world, trust, np.zeros_like(silence)) + (

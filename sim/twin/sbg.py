@@ -27,7 +27,7 @@ dependence", *Journal of Interactive Marketing* 43, 1-16.
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special
+import scipy  # submodules load on first use: a run that builds no twin needs none
 
 from sim.twin.bgnbd import standard_errors
 
@@ -101,7 +101,7 @@ class _BetaSurvival:
         n = check_survivors(survivors)
         best = None
         for start in self._start(n):
-            result = optimize.minimize(
+            result = scipy.optimize.minimize(
                 self._negative_log_likelihood,
                 start,
                 args=(n,),
@@ -170,7 +170,7 @@ class ShiftedBetaGeometric(_BetaSurvival):
 
     def _log_survival(self, log_params: np.ndarray, t: np.ndarray) -> np.ndarray:
         alpha, beta = np.exp(log_params)
-        return special.betaln(alpha, beta + t) - special.betaln(alpha, beta)
+        return scipy.special.betaln(alpha, beta + t) - scipy.special.betaln(alpha, beta)
 
     def _start(self, survivors: np.ndarray) -> list[np.ndarray]:
         churn = np.clip(1 - survivors[1] / survivors[0], 0.01, 0.99)  # mean theta ~ period 1
@@ -200,7 +200,7 @@ class BetaDiscreteWeibull(_BetaSurvival):
 
     def _log_survival(self, log_params: np.ndarray, t: np.ndarray) -> np.ndarray:
         alpha, beta, c = np.exp(log_params)
-        return special.betaln(alpha, beta + t**c) - special.betaln(alpha, beta)
+        return scipy.special.betaln(alpha, beta + t**c) - scipy.special.betaln(alpha, beta)
 
     def _start(self, survivors: np.ndarray) -> list[np.ndarray]:
         sbg = ShiftedBetaGeometric(self.max_iter).fit(survivors)

@@ -43,6 +43,40 @@ def test_km_recovers_the_exponential_survival_function():
         assert estimate == pytest.approx(np.exp(-rate * t), abs=0.02)
 
 
+def test_km_by_hand():
+    # 4 users: churn at 1, churn at 2, censored at 2, churn at 3
+    curve = km_curve([1, 2, 2, 3], [1, 1, 0, 1])
+    assert curve["time"].tolist() == [0, 1, 2, 3]
+    assert curve["at_risk"].tolist() == [4, 4, 3, 1]
+    assert curve["survival"].to_numpy() == pytest.approx([1.0, 3 / 4, 3 / 4 * 2 / 3, 0.0])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_km_is_lifelines_to_the_last_bit(seed):
+    from lifelines import KaplanMeierFitter
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 2_000))
+    if seed % 3 == 0:  # continuous times, no ties
+        durations = rng.exponential(30.0, n)
+    else:  # whole days, many ties, sometimes day 0
+        durations = rng.integers(seed % 2, int(rng.integers(2, 300)), n).astype(float)
+    events = rng.random(n) < rng.random()
+    if seed % 10 == 4:
+        events[:] = True  # everyone churns: the curve reaches 0
+    if seed % 10 == 5:
+        events[:] = False  # nobody churns: the band is undefined, 1
+    expected = KaplanMeierFitter(alpha=0.1).fit(durations, event_observed=events)
+    curve = km_curve(durations, events, alpha=0.1)
+    survival = expected.survival_function_.iloc[:, 0]
+    band = expected.confidence_interval_survival_function_
+    assert np.array_equal(curve["time"], survival.index.to_numpy(float))
+    assert np.array_equal(curve["survival"], survival.to_numpy())
+    assert np.array_equal(curve["ci_low"], band.iloc[:, 0].to_numpy())
+    assert np.array_equal(curve["ci_high"], band.iloc[:, 1].to_numpy())
+    assert np.array_equal(curve["at_risk"], expected.event_table["at_risk"].to_numpy())
+
+
 def test_km_rejects_bad_input():
     with pytest.raises(ValueError, match="equal length"):
         km_curve([1, 2, 3], [1, 0])

@@ -45,9 +45,11 @@ def test_the_error_boundary_loads_no_heavy_library():
 
 def test_the_run_command_loads_no_analysis_or_plotting_library_before_it_needs_one():
     """``siyu run`` of one config fits no model and draws only after its tables are written:
-    its handler's imports leave statistics, learning and plotting libraries unloaded (~110 MB
-    and ~1 s of start-up otherwise; docs/PERFORMANCE.md, memory)."""
-    unneeded = ("statsmodels", "sklearn", "scipy.stats", "matplotlib", "lifelines")
+    its handler's imports leave statistics, fitting, learning and plotting libraries unloaded
+    (~110 MB and ~1 s of start-up otherwise; docs/PERFORMANCE.md, memory). The twin's fitting
+    modules are imported (a config may build a twin) but load scipy.optimize on first use."""
+    unneeded = ("statsmodels", "sklearn", "scipy.stats", "scipy.optimize", "matplotlib",
+                "lifelines")  # fmt: skip
     probe = (
         "import json, sys, sim.cli.commands\n"
         f"print(json.dumps([m for m in {unneeded} if m in sys.modules]))"
@@ -55,3 +57,27 @@ def test_the_run_command_loads_no_analysis_or_plotting_library_before_it_needs_o
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
                           check=True)  # fmt: skip
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+EXIT_PROBE = """
+import atexit, sys
+from sim.cli.main import console_main
+atexit.register(lambda: print("exit handler ran", file=sys.stderr))
+sys.argv = ["siyu", *sys.argv[1:]]
+console_main()
+"""
+
+
+def test_the_command_ends_without_python_shutdown_but_keeps_output_status_and_handlers():
+    """``console_main`` skips the interpreter's module teardown (~0.5 s after a large run): the
+    whole output still arrives through a pipe, the exit status is the command's, and atexit
+    handlers (multiprocessing, dask, logging, temporary folders) still run."""
+    listed = subprocess.run([sys.executable, "-c", EXIT_PROBE, "strategies", "list"], cwd=ROOT,
+                            capture_output=True, text=True)  # fmt: skip
+    assert listed.returncode == 0
+    assert "blanket" in listed.stdout and listed.stdout.rstrip().endswith("to [004] is)")
+    assert "exit handler ran" in listed.stderr
+    refused = subprocess.run([sys.executable, "-c", EXIT_PROBE, "validate", "no/such/file.yaml"],
+                             cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    assert refused.returncode == 2
+    assert "no/such/file.yaml" in refused.stderr and "exit handler ran" in refused.stderr
