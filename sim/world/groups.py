@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.world.params import GroupParams, SocialParams
-from sim.world.population import grow_array
+from sim.world.population import GROWTH, grow_array
 from sim.world.social import group_pressure
 
 GROUP_COLUMNS: dict[str, type] = {
@@ -77,9 +77,23 @@ class Groups:
         self._cols["alive"][g] = True
         return g
 
+    def _reserve(self, groups: int) -> None:
+        """Room for ``groups`` groups in every column, at the capacity that opening them one
+        by one would have grown to (one copy per column instead of one per growth)."""
+        capacity = self._cols["size"].shape[0]
+        while capacity < groups:
+            capacity = int(GROWTH * capacity) + 16  # what grow_array(arr, n + 1) grows to
+        for k, arr in self._cols.items():
+            self._cols[k] = grow_array(arr, groups, capacity=capacity)
+
     def assign(self, user_group: np.ndarray, members: np.ndarray, day: int) -> None:
         """Put ``members`` (user slots, in order) into open groups, opening new ones as needed."""
         cap = self.params.capacity
+        g = self.open_group
+        room = (
+            0 if g < 0 or not self._cols["alive"][g] else max(cap - int(self._cols["size"][g]), 0)
+        )
+        self._reserve(self.n - (-max(members.shape[0] - room, 0) // cap))
         size, alive, joins = self._cols["size"], self._cols["alive"], self._cols["joins"]
         start = 0
         while start < members.shape[0]:
@@ -158,7 +172,12 @@ class Groups:
         Only the users who ever joined these groups are looked at: a scan of every user took
         ~1 ms a day at a million users (membership is random by slot), this takes microseconds.
         """
+        joined = [slots for g in dying.tolist() for slots in self._joined[g]]
         for g in dying.tolist():
-            joined, self._joined[g] = self._joined[g], []
-            slots = np.concatenate(joined) if joined else np.zeros(0, np.int64)
-            user_group[slots[user_group[slots] == g]] = -1
+            self._joined[g] = []
+        if not joined:
+            return
+        slots = np.concatenate(joined)
+        is_dying = np.zeros(self.n + 1, np.bool_)  # by group + 1 (0 = in no group)
+        is_dying[dying + 1] = True
+        user_group[slots[is_dying[user_group[slots] + 1]]] = -1
