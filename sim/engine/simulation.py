@@ -170,7 +170,7 @@ class Simulation:
     def _initial_population(self) -> None:
         spec = self.config.population
         if spec.twin is None:
-            cols = arrivals.initial_base(spec, self.world, self.seed)
+            cols = arrivals.initial_base(spec, self.world, self.seed, self.threads)
         else:  # a calibrated twin: one user per real user (sim/twin/population.py)
             cols = twin_population(spec.twin, spec, self.world, self.seed)
         self._add_users(cols, 0)

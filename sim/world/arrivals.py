@@ -15,6 +15,8 @@ from documented assumed distributions; see docs/MODEL.md §Population.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from scipy.special import expit, ndtri
 
@@ -106,10 +108,32 @@ def initial_channels(spec: PopulationSpec, seed: int, uids: np.ndarray) -> np.nd
     return _categorical(uniforms(seed, Purpose.ATTR_CHANNEL, 0, uids), shares)
 
 
-def initial_base(spec: PopulationSpec, world: WorldParams, seed: int) -> dict[str, np.ndarray]:
-    """The users present at day 0, with tenure and a short assumed history."""
-    count = spec.initial_users
-    uids = derive_uids(seed, Purpose.INITIAL_UID, 0, count)
+# the initial base is drawn in two halves on two threads from this many users on (numpy's and
+# scipy's loops release the GIL; every column is computed user by user, so the halves give the
+# values the whole would)
+THREADED_FROM = 1 << 17
+
+
+def initial_base(
+    spec: PopulationSpec, world: WorldParams, seed: int, threads: int = 1
+) -> dict[str, np.ndarray]:
+    """The users present at day 0, with tenure and a short assumed history (drawn on two
+    threads when ``threads`` > 1 and the base is large; the values do not depend on it)."""
+    uids = derive_uids(seed, Purpose.INITIAL_UID, 0, spec.initial_users)
+    if threads < 2 or uids.shape[0] < THREADED_FROM:
+        return _base_users(spec, world, seed, uids)
+    half = uids.shape[0] // 2 // 64 * 64  # keeps the second half's columns 64-byte aligned
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parts = list(
+            pool.map(lambda u: _base_users(spec, world, seed, u), (uids[:half], uids[half:]))
+        )
+    return {k: np.concatenate([parts[0][k], parts[1][k]]) for k in parts[0]}
+
+
+def _base_users(
+    spec: PopulationSpec, world: WorldParams, seed: int, uids: np.ndarray
+) -> dict[str, np.ndarray]:
+    """:func:`initial_base`'s columns for the users ``uids``."""
     cols = user_attributes(spec, seed, uids, initial_channels(spec, seed, uids))
 
     tenure = np.floor(uniforms(seed, Purpose.ATTR_TENURE, 0, uids) * (spec.initial_tenure_days + 1))
