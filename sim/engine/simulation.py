@@ -150,7 +150,7 @@ class Simulation:
         joins = uniforms(self.seed, Purpose.GROUP_JOIN, 0, cols["uid"])
         joining = slots[joins < self.world.groups.join_probability]
         if "join_day" in cols and joining.size:
-            joining = joining[np.argsort(cols["join_day"][joining - slots[0]], kind="stable")]
+            joining = joining[arrivals.join_order(cols["join_day"][joining - slots[0]])]
         self.groups.assign(self.pop.col("group"), joining, day)
         pop = self.pop
         pop.col("arrival_group")[slots] = pop.col("group")[slots]

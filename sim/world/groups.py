@@ -68,8 +68,9 @@ class Groups:
         return self._cols[name]
 
     def _new_group(self, day: int) -> int:
-        for k, arr in self._cols.items():
-            self._cols[k] = grow_array(arr, self.n + 1)
+        if self.n + 1 > self._cols["size"].shape[0]:
+            for k, arr in self._cols.items():
+                self._cols[k] = grow_array(arr, self.n + 1)
         g = self.n
         self.n += 1
         self._joined.append([])
