@@ -166,7 +166,7 @@ def _kernels() -> list:
     if not _KERNELS:
         from numba import njit  # heavy third-party import, deferred (see above)
 
-        _KERNELS.extend(njit(cache=True, nogil=True)(f) for f in (_uniforms_loop, _hash_ids_loop))
+        _KERNELS.extend(njit(cache=True)(f) for f in (_uniforms_loop, _hash_ids_loop))
     return _KERNELS
 
 

@@ -170,7 +170,7 @@ class Simulation:
     def _initial_population(self) -> None:
         spec = self.config.population
         if spec.twin is None:
-            cols = arrivals.initial_base(spec, self.world, self.seed, self.threads)
+            cols = arrivals.initial_base(spec, self.world, self.seed)
         else:  # a calibrated twin: one user per real user (sim/twin/population.py)
             cols = twin_population(spec.twin, spec, self.world, self.seed)
         self._add_users(cols, 0)
@@ -362,6 +362,8 @@ class Simulation:
         self.calendar.daily(self._operations, self._behaviour, self.config.days)
         self.calendar.run(self.config.days)
         self._buffers = new_buffers(0)  # the step's buffers are not needed for the tables
+        for _, ops in self._ops:
+            ops.release()  # nor the buffers of the reachable users
         t2 = time.perf_counter()
         tables = build_tables(self)
         t3 = time.perf_counter()

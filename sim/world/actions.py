@@ -221,6 +221,11 @@ class Operations:
         self.postponed: np.ndarray = np.zeros(0, np.int64)
         self._reachable = _ReachableMemo()  # shared with labelled()
 
+    def release(self) -> None:
+        """Let go of the buffers reachable() fills (when no more days will be run)."""
+        self._reachable.slots = None
+        self._reachable.buffers = batches.Recycled()
+
     def labelled(self, strategy: str) -> Operations:
         """The same operations, booked (costs, pressure counts) under ``strategy``."""
         ops = Operations(self._sim, strategy, self.audience)

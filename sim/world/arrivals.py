@@ -15,8 +15,6 @@ from documented assumed distributions; see docs/MODEL.md §Population.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from numba import njit
 from scipy.special import expit, ndtri
@@ -34,7 +32,7 @@ def _categorical(u: np.ndarray, weights: list[float] | tuple[float, ...]) -> np.
     return _count_edges_at_or_below(cum / cum[-1], u)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def _count_edges_at_or_below(edges: np.ndarray, u: np.ndarray) -> np.ndarray:
     """int8: how many of the sorted ``edges`` are <= each u, i.e.
     ``np.searchsorted(edges, u, side="right")`` for a few edges, without a binary search."""
@@ -122,32 +120,10 @@ def initial_channels(spec: PopulationSpec, seed: int, uids: np.ndarray) -> np.nd
     return _categorical(uniforms(seed, Purpose.ATTR_CHANNEL, 0, uids), shares)
 
 
-# the initial base is drawn in two halves on two threads from this many users on (numpy's and
-# scipy's loops release the GIL; every column is computed user by user, so the halves give the
-# values the whole would)
-THREADED_FROM = 1 << 17
-
-
-def initial_base(
-    spec: PopulationSpec, world: WorldParams, seed: int, threads: int = 1
-) -> dict[str, np.ndarray]:
-    """The users present at day 0, with tenure and a short assumed history (drawn on two
-    threads when ``threads`` > 1 and the base is large; the values do not depend on it)."""
-    uids = derive_uids(seed, Purpose.INITIAL_UID, 0, spec.initial_users)
-    if threads < 2 or uids.shape[0] < THREADED_FROM:
-        return _base_users(spec, world, seed, uids)
-    half = uids.shape[0] // 2 // 64 * 64  # keeps the second half's columns 64-byte aligned
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        parts = list(
-            pool.map(lambda u: _base_users(spec, world, seed, u), (uids[:half], uids[half:]))
-        )
-    return {k: np.concatenate([parts[0][k], parts[1][k]]) for k in parts[0]}
-
-
-def _base_users(
-    spec: PopulationSpec, world: WorldParams, seed: int, uids: np.ndarray
-) -> dict[str, np.ndarray]:
-    """:func:`initial_base`'s columns for the users ``uids``."""
+def initial_base(spec: PopulationSpec, world: WorldParams, seed: int) -> dict[str, np.ndarray]:
+    """The users present at day 0, with tenure and a short assumed history."""
+    count = spec.initial_users
+    uids = derive_uids(seed, Purpose.INITIAL_UID, 0, count)
     cols = user_attributes(spec, seed, uids, initial_channels(spec, seed, uids))
 
     tenure = np.floor(uniforms(seed, Purpose.ATTR_TENURE, 0, uids) * (spec.initial_tenure_days + 1))
@@ -201,7 +177,7 @@ def _poisson_inverse(u: np.ndarray, lam: np.ndarray, max_k: int = 60) -> np.ndar
     return _poisson_counts(u, lam, np.exp(-lam), max_k)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def _poisson_counts(u: np.ndarray, lam: np.ndarray, p0: np.ndarray, max_k: int) -> np.ndarray:
     """Each user's count k: the terms p_i = p_(i-1) * lam / i (p_0 = exp(-lam), computed by
     numpy) are added to the cdf until it passes u, in the order and precision of the former
@@ -232,7 +208,7 @@ def join_order(join_day: np.ndarray) -> np.ndarray:
     return _counting_order(join_day, low, high - low + 1)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def _counting_order(keys: np.ndarray, low: int, span: int) -> np.ndarray:
     """Positions of ``keys`` in increasing key order, equal keys in position order."""
     first = np.zeros(span + 1, np.int64)

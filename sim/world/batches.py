@@ -97,7 +97,7 @@ class Recycled:
     are gone). A fresh array of megabytes costs a page fault per 4 KiB the first time it is
     written, ~2 ms a day for a million users' slots, more than filling it."""
 
-    def __init__(self, keep: int = 3) -> None:
+    def __init__(self, keep: int = 2) -> None:
         self.keep = keep
         self._buffers: list[np.ndarray] = []
 
