@@ -100,13 +100,17 @@ class Recycled:
     def __init__(self, keep: int = 2) -> None:
         self.keep = keep
         self._buffers: list[np.ndarray] = []
+        # the reference count of a buffer only the pool holds, read the way take() reads it
+        # (what getrefcount counts differs between Python versions)
+        probe = [np.empty(0, np.int64)]
+        self._alone = sys.getrefcount(probe[0])
 
     def take(self, n: int, size: int = 0) -> np.ndarray:
         """A buffer of at least ``n`` slots that nobody else holds (contents undefined); a new
         one has ``size`` slots if that is more (room for the users still to come)."""
         for i in range(len(self._buffers)):
-            # references: the pool's list and getrefcount's argument; a view adds one
-            if self._buffers[i].shape[0] >= n and sys.getrefcount(self._buffers[i]) <= 2:
+            # an array handed out (or any view of it) adds a reference to its buffer
+            if self._buffers[i].shape[0] >= n and sys.getrefcount(self._buffers[i]) <= self._alone:
                 return self._buffers[i]
         self._buffers = [b for b in self._buffers if b.shape[0] >= n][-(self.keep - 1) :]
         self._buffers.append(np.empty(max(n, size), np.int64))
