@@ -6,8 +6,9 @@ per-(seed, purpose, day) key. Nothing depends on call order, chunking, worker co
 users exist or which policy is running, so two arms of an experiment see the same luck for the
 same user (common random numbers). No global RNG state is touched anywhere.
 
-Python code that needs a whole column uses :func:`uniforms` (vectorised numpy: this module loads
-no numba, so configs validate quickly); the simulation's compiled kernels
+Python code that needs a whole column uses :func:`uniforms` (vectorised numpy; a column of
+:data:`COMPILED_FROM` draws or more runs a compiled loop, loading numba then and not on import,
+so configs validate quickly); the simulation's compiled kernels
 (:mod:`sim.world.behaviour`) inline their own copy of :func:`mix64` with the same constants.
 """
 
@@ -98,10 +99,19 @@ def draw_key(seed: int, purpose: int, day: int = 0) -> np.uint64:
     return np.uint64(k)
 
 
+# From this many values on, uniforms and hash_ids run a compiled loop (the same integer
+# arithmetic, one pass, no temporaries: ~5x faster on the initial base's million users); for
+# fewer, numpy's expression, which needs no compiler.
+COMPILED_FROM = 1 << 16
+
+
 def uniforms(seed: int, purpose: int, day: int, uids: np.ndarray) -> np.ndarray:
     """One uniform in [0, 1) per uid at the address (seed, purpose, day, uid)."""
     uids = np.ascontiguousarray(uids, dtype=np.uint64).reshape(-1)
-    return (mix64(uids ^ draw_key(seed, purpose, day)) >> _S11).astype(np.float64) * _TO_UNIT
+    key = draw_key(seed, purpose, day)
+    if uids.shape[0] >= COMPILED_FROM:
+        return _kernels()[0](uids, key)
+    return (mix64(uids ^ key) >> _S11).astype(np.float64) * _TO_UNIT
 
 
 def derive_uids(seed: int, purpose: int, day: int, count: int, salt: int = 0) -> np.ndarray:
@@ -116,7 +126,48 @@ def derive_uids(seed: int, purpose: int, day: int, count: int, salt: int = 0) ->
 def hash_ids(key: np.uint64, values: np.ndarray) -> np.ndarray:
     """Hash 64-bit values under ``key`` into non-negative 63-bit ids."""
     values = np.ascontiguousarray(values, dtype=np.uint64).reshape(-1)
-    return mix64(mix64(values * _GOLDEN + np.uint64(key))) & np.uint64(0x7FFFFFFFFFFFFFFF)
+    if values.shape[0] >= COMPILED_FROM:
+        return _kernels()[1](values, np.uint64(key))
+    return mix64(mix64(values * _GOLDEN + np.uint64(key))) & _LOW63
+
+
+_LOW63 = np.uint64(0x7FFFFFFFFFFFFFFF)
+_KERNELS: list = []
+
+
+def _uniforms_loop(uids: np.ndarray, key: np.uint64) -> np.ndarray:
+    """:func:`uniforms`' expression, one value at a time (uint64 arithmetic wraps the same)."""
+    out = np.empty(uids.shape[0], np.float64)
+    for i in range(uids.shape[0]):
+        x = uids[i] ^ key
+        x = (x ^ (x >> _S30)) * _M1
+        x = (x ^ (x >> _S27)) * _M2
+        x = x ^ (x >> _S31)
+        out[i] = float(x >> _S11) * _TO_UNIT  # a 53-bit integer: converted exactly
+    return out
+
+
+def _hash_ids_loop(values: np.ndarray, key: np.uint64) -> np.ndarray:
+    """:func:`hash_ids`' expression, one value at a time."""
+    out = np.empty(values.shape[0], np.uint64)
+    for i in range(values.shape[0]):
+        x = values[i] * _GOLDEN + key
+        for _ in range(2):
+            x = (x ^ (x >> _S30)) * _M1
+            x = (x ^ (x >> _S27)) * _M2
+            x = x ^ (x >> _S31)
+        out[i] = x & _LOW63
+    return out
+
+
+def _kernels() -> list:
+    """The compiled loops (numba is loaded here, on the first large draw: a config validates
+    without it)."""
+    if not _KERNELS:
+        from numba import njit  # heavy third-party import, deferred (see above)
+
+        _KERNELS.extend(njit(cache=True)(f) for f in (_uniforms_loop, _hash_ids_loop))
+    return _KERNELS
 
 
 def generator(seed: int, purpose: int, day: int = 0) -> np.random.Generator:

@@ -150,7 +150,7 @@ class Simulation:
         joins = uniforms(self.seed, Purpose.GROUP_JOIN, 0, cols["uid"])
         joining = slots[joins < self.world.groups.join_probability]
         if "join_day" in cols and joining.size:
-            joining = joining[np.argsort(cols["join_day"][joining - slots[0]], kind="stable")]
+            joining = joining[arrivals.join_order(cols["join_day"][joining - slots[0]])]
         self.groups.assign(self.pop.col("group"), joining, day)
         pop = self.pop
         pop.col("arrival_group")[slots] = pop.col("group")[slots]
@@ -362,6 +362,8 @@ class Simulation:
         self.calendar.daily(self._operations, self._behaviour, self.config.days)
         self.calendar.run(self.config.days)
         self._buffers = new_buffers(0)  # the step's buffers are not needed for the tables
+        for _, ops in self._ops:
+            ops.release()  # nor the buffers of the reachable users
         t2 = time.perf_counter()
         tables = build_tables(self)
         t3 = time.perf_counter()

@@ -189,6 +189,17 @@ class Ledger:
         return out
 
 
+class _ReachableMemo:
+    """The array :meth:`Operations.reachable` last returned, the day and population size it
+    was made for, and the buffers such arrays are made in."""
+
+    def __init__(self) -> None:
+        self.slots: np.ndarray | None = None
+        self.day = -1
+        self.n = -1
+        self.buffers = batches.Recycled()
+
+
 class Operations:
     """The public face of the engine for one strategy: a read-only view and the actions.
 
@@ -208,10 +219,18 @@ class Operations:
         self.audience = audience
         self.last_users: np.ndarray = np.zeros(0, np.int64)
         self.postponed: np.ndarray = np.zeros(0, np.int64)
+        self._reachable = _ReachableMemo()  # shared with labelled()
+
+    def release(self) -> None:
+        """Let go of the buffers reachable() fills (when no more days will be run)."""
+        self._reachable.slots = None
+        self._reachable.buffers = batches.Recycled()
 
     def labelled(self, strategy: str) -> Operations:
         """The same operations, booked (costs, pressure counts) under ``strategy``."""
-        return Operations(self._sim, strategy, self.audience)
+        ops = Operations(self._sim, strategy, self.audience)
+        ops._reachable = self._reachable
+        return ops
 
     # -- reading -----------------------------------------------------------------------------
     @property
@@ -265,12 +284,30 @@ class Operations:
         return np.lib.stride_tricks.as_strided(self._sim.pop.col(name), writeable=False)
 
     def reachable(self) -> np.ndarray:
-        """Slots of users who can still be reached (not churned, in this strategy's audience)."""
-        pop = self._sim.pop
-        ok = pop.col("churn_day") < 0
-        if self.audience is not None:
-            ok &= pop.col("assigned") == self.audience
-        return np.flatnonzero(ok)
+        """Slots of users who can still be reached (not churned, in this strategy's audience),
+        in order, as a read-only array (take a copy to change it)."""
+        pop, memo = self._sim.pop, self._reachable
+        memo.slots = None  # yesterday's array: its buffer may be taken again
+        buffer = memo.buffers.take(pop.n, pop.capacity)
+        slots = batches.reachable_slots(
+            pop.col("churn_day"), pop.col("assigned"), self._code, buffer
+        )
+        # read-only for good (as_strided's flag cannot be switched back on): so an action
+        # given this very array today can trust it without checking each slot again
+        memo.slots = np.lib.stride_tricks.as_strided(slots, writeable=False)
+        memo.day, memo.n = self._sim.day, pop.n
+        return memo.slots
+
+    @property
+    def _code(self) -> int:
+        """The audience as the compiled loops take it."""
+        return batches.EVERYONE if self.audience is None else int(self.audience)
+
+    def _is_reachable_today(self, users: np.ndarray) -> bool:
+        """``users`` is the array reachable() returned today (no user has churned or arrived
+        since: churn happens in the behaviour step, arrivals before any action)."""
+        memo = self._reachable
+        return users is memo.slots and memo.day == self._sim.day and memo.n == self._sim.pop.n
 
     def after(self, days: int, callback: Callable[[Operations], None]) -> None:
         """Run ``callback(ops)`` ``days`` days from today, before that day's behaviour."""
@@ -279,9 +316,11 @@ class Operations:
     # -- acting ------------------------------------------------------------------------------
     def _targets(self, users: np.ndarray) -> np.ndarray:
         """The distinct ``users`` (in slot order) who are reachable and in the audience."""
+        if self._is_reachable_today(users):
+            return users
         users = np.ascontiguousarray(users, dtype=np.int64).reshape(-1)
         pop = self._sim.pop
-        audience = batches.EVERYONE if self.audience is None else int(self.audience)
+        audience = self._code
         churn_day, assigned = pop.col("churn_day"), pop.col("assigned")
         kept, status = batches.reachable_among(users, churn_day, assigned, audience)
         if status == batches.UNSORTED:  # one pass found them out of order: sort, then select

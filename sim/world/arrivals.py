@@ -16,6 +16,7 @@ from documented assumed distributions; see docs/MODEL.md §Population.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from scipy.special import expit, ndtri
 
 from sim.rng import Purpose, derive_uids, draw_key, generator, hash_ids, uniforms
@@ -28,7 +29,20 @@ REFERRAL = CHANNELS.index("referral")
 
 def _categorical(u: np.ndarray, weights: list[float] | tuple[float, ...]) -> np.ndarray:
     cum = np.cumsum(np.asarray(weights, dtype=np.float64))
-    return np.searchsorted(cum / cum[-1], u, side="right").astype(np.int8)
+    return _count_edges_at_or_below(cum / cum[-1], u)
+
+
+@njit(cache=True)
+def _count_edges_at_or_below(edges: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """int8: how many of the sorted ``edges`` are <= each u, i.e.
+    ``np.searchsorted(edges, u, side="right")`` for a few edges, without a binary search."""
+    out = np.empty(u.shape[0], np.int8)
+    for i in range(u.shape[0]):
+        k = 0
+        for e in edges:
+            k += e <= u[i]
+        out[i] = k
+    return out
 
 
 def user_attributes(
@@ -159,18 +173,55 @@ def _recent_bits(silence: np.ndarray, tenure: np.ndarray) -> np.ndarray:
 
 
 def _poisson_inverse(u: np.ndarray, lam: np.ndarray, max_k: int = 60) -> np.ndarray:
-    """Poisson(lam) by inverse CDF of the uniforms ``u`` (vectorised)."""
-    k = np.zeros(u.shape, dtype=np.int64)
-    p = np.exp(-lam)
-    cdf = p.copy()
-    for i in range(1, max_k):
-        below = u >= cdf
-        if not below.any():
-            break
-        k += below
-        p = p * lam / i
-        cdf = cdf + p
+    """Poisson(lam) by inverse CDF of the uniforms ``u`` (at most ``max_k`` - 1)."""
+    return _poisson_counts(u, lam, np.exp(-lam), max_k)
+
+
+@njit(cache=True)
+def _poisson_counts(u: np.ndarray, lam: np.ndarray, p0: np.ndarray, max_k: int) -> np.ndarray:
+    """Each user's count k: the terms p_i = p_(i-1) * lam / i (p_0 = exp(-lam), computed by
+    numpy) are added to the cdf until it passes u, in the order and precision of the former
+    vectorised loop (the cdf only grows, so a user stops where that loop stopped counting)."""
+    k = np.zeros(u.shape[0], np.int64)
+    for j in range(u.shape[0]):
+        p = p0[j]
+        cdf = p
+        count = 0
+        for i in range(1, max_k):
+            if not u[j] >= cdf:
+                break
+            count += 1
+            p = p * lam[j] / i
+            cdf = cdf + p
+        k[j] = count
     return k
+
+
+def join_order(join_day: np.ndarray) -> np.ndarray:
+    """``np.argsort(join_day, kind="stable")`` of int32 days: a counting sort when the days
+    span a short range (the initial base: its tenure), else numpy's."""
+    if join_day.shape[0] == 0:
+        return np.zeros(0, np.int64)
+    low, high = int(join_day.min()), int(join_day.max())
+    if high - low > 4 * join_day.shape[0] + 1024:
+        return np.argsort(join_day, kind="stable")
+    return _counting_order(join_day, low, high - low + 1)
+
+
+@njit(cache=True)
+def _counting_order(keys: np.ndarray, low: int, span: int) -> np.ndarray:
+    """Positions of ``keys`` in increasing key order, equal keys in position order."""
+    first = np.zeros(span + 1, np.int64)
+    for i in range(keys.shape[0]):
+        first[keys[i] - low + 1] += 1
+    for v in range(span):
+        first[v + 1] += first[v]
+    order = np.empty(keys.shape[0], np.int64)
+    for i in range(keys.shape[0]):
+        v = keys[i] - low
+        order[first[v]] = i
+        first[v] += 1
+    return order
 
 
 def daily_arrivals(spec: PopulationSpec, seed: int, day: int) -> tuple[np.ndarray, np.ndarray]:

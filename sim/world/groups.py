@@ -11,10 +11,9 @@ old, dies: its members stay in the private domain but lose the group.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from sim.world.params import GroupParams, SocialParams
-from sim.world.population import grow_array
+from sim.world.population import GROWTH, grow_array
 from sim.world.social import group_pressure
 
 GROUP_COLUMNS: dict[str, type] = {
@@ -57,6 +56,9 @@ class Groups:
         self.n = 0
         self.open_group = -1
         self._cols = {k: np.zeros(capacity, dtype=t) for k, t in GROUP_COLUMNS.items()}
+        # per group, the slots of every user who ever joined it (some have left since): a
+        # dying group releases its members from these, not from a scan of every user
+        self._joined: list[list[np.ndarray]] = []
 
     def col(self, name: str) -> np.ndarray:
         return self._cols[name][: self.n]
@@ -66,17 +68,33 @@ class Groups:
         return self._cols[name]
 
     def _new_group(self, day: int) -> int:
-        for k, arr in self._cols.items():
-            self._cols[k] = grow_array(arr, self.n + 1)
+        if self.n + 1 > self._cols["size"].shape[0]:
+            for k, arr in self._cols.items():
+                self._cols[k] = grow_array(arr, self.n + 1)
         g = self.n
         self.n += 1
+        self._joined.append([])
         self._cols["born"][g] = day
         self._cols["alive"][g] = True
         return g
 
+    def _reserve(self, groups: int) -> None:
+        """Room for ``groups`` groups in every column, at the capacity that opening them one
+        by one would have grown to (one copy per column instead of one per growth)."""
+        capacity = self._cols["size"].shape[0]
+        while capacity < groups:
+            capacity = int(GROWTH * capacity) + 16  # what grow_array(arr, n + 1) grows to
+        for k, arr in self._cols.items():
+            self._cols[k] = grow_array(arr, groups, capacity=capacity)
+
     def assign(self, user_group: np.ndarray, members: np.ndarray, day: int) -> None:
         """Put ``members`` (user slots, in order) into open groups, opening new ones as needed."""
         cap = self.params.capacity
+        g = self.open_group
+        room = (
+            0 if g < 0 or not self._cols["alive"][g] else max(cap - int(self._cols["size"][g]), 0)
+        )
+        self._reserve(self.n - (-max(members.shape[0] - room, 0) // cap))
         size, alive, joins = self._cols["size"], self._cols["alive"], self._cols["joins"]
         start = 0
         while start < members.shape[0]:
@@ -86,6 +104,7 @@ class Groups:
                 size, alive, joins = self._cols["size"], self._cols["alive"], self._cols["joins"]
             take = min(cap - int(size[g]), members.shape[0] - start)
             user_group[members[start : start + take]] = g
+            self._joined[g].append(members[start : start + take].copy())
             size[g] += take
             joins[g] += take
             start += take
@@ -137,7 +156,7 @@ class Groups:
             "alive": alive & ~dying,
         }
         if dying.any():
-            _dissolve(user_group, dying, size.shape[0])
+            self._dissolve(user_group, np.flatnonzero(dying))
             alive[dying] = False
             size[dying] = 0
             c["vitality"][dying] = 0.0
@@ -148,13 +167,18 @@ class Groups:
         keep = rows["alive"] | dying
         return {k: v[keep] for k, v in rows.items()}
 
+    def _dissolve(self, user_group: np.ndarray, dying: np.ndarray) -> None:
+        """Members of the ``dying`` groups leave them (a dead group is never joined again).
 
-@njit(cache=True)
-def _dissolve(user_group: np.ndarray, dying: np.ndarray, n_groups: int) -> None:
-    # dying_or_none[g + 1] (0 = in no group): one well-predicted test per user, where
-    # `0 <= g and dying[g]` mispredicted on every other user (membership is random by slot)
-    dying_or_none = np.zeros(n_groups + 1, np.bool_)
-    dying_or_none[1:] = dying[:n_groups]
-    for i in range(user_group.shape[0]):
-        if dying_or_none[user_group[i] + 1]:
-            user_group[i] = -1
+        Only the users who ever joined these groups are looked at: a scan of every user took
+        ~1 ms a day at a million users (membership is random by slot), this takes microseconds.
+        """
+        joined = [slots for g in dying.tolist() for slots in self._joined[g]]
+        for g in dying.tolist():
+            self._joined[g] = []
+        if not joined:
+            return
+        slots = np.concatenate(joined)
+        is_dying = np.zeros(self.n + 1, np.bool_)  # by group + 1 (0 = in no group)
+        is_dying[dying + 1] = True
+        user_group[slots[is_dying[user_group[slots] + 1]]] = -1

@@ -232,3 +232,32 @@ def test_fields_are_read_only_views(world):
     ops.send_promo(reachable[:3])
     assert (uid_view[reachable[:3]] == 1).all()
     assert set(ops.reachable()) == set(reachable)
+
+
+def test_reachable_is_read_only_and_acts_as_a_copy_of_it_would(world):
+    sim, ops, reachable, churned = world
+    users = ops.reachable()
+    assert users.tolist() == reachable.tolist()
+    with pytest.raises(ValueError):
+        users[0] = churned[0]
+    with pytest.raises(ValueError):
+        users.flags.writeable = True
+    before = sim.pop.col("inbox_promo").copy()
+    ops.send_promo(users)  # today's reachable array: taken as it is
+    ops.send_promo(users.copy())  # any other array: checked slot by slot
+    assert (sim.pop.col("inbox_promo") - before).tolist() == [
+        2 if u in set(reachable.tolist()) else 0 for u in range(sim.pop.n)
+    ]
+    assert ops.last_users.tolist() == reachable.tolist()
+
+
+def test_an_old_reachable_array_is_checked_again(world):
+    sim, ops, reachable, churned = world
+    users = ops.reachable()
+    sim.pop.col("churn_day")[reachable[:5]] = sim.day  # churned since (as a later day would see)
+    sim.day += 1
+    try:
+        assert ops.send_promo(users) == len(reachable) - 5
+        assert not np.isin(ops.last_users, reachable[:5]).any()
+    finally:
+        sim.day -= 1

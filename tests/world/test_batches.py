@@ -94,3 +94,25 @@ def test_under_caps_applies_the_day_and_week_caps():
     assert batches.under_caps(counts, 2, users, 1, batches.NO_CAP, 3).tolist() == [0, 1, 2]
     assert batches.under_caps(counts, 2, users, 1, 1, 3).tolist() == [0]
     assert batches.under_caps(counts, 2, users, 2, batches.NO_CAP, batches.NO_CAP).size == 4
+
+
+@pytest.mark.parametrize("audience", [batches.EVERYONE, 0, 1])
+def test_reachable_slots_is_flatnonzero_of_the_mask(audience):
+    rng = np.random.default_rng(4)
+    churn_day = np.where(rng.random(N) < 0.3, 5, -1).astype(np.int32)
+    assigned = rng.random(N) < 0.5
+    ok = churn_day < 0
+    if audience != batches.EVERYONE:
+        ok &= assigned == bool(audience)
+    got = batches.reachable_slots(churn_day, assigned, audience, np.empty(N + 7, np.int64))
+    assert got.dtype == np.int64 and got.tolist() == np.flatnonzero(ok).tolist()
+
+
+def test_recycled_buffers_are_not_taken_while_in_use():
+    pool = batches.Recycled()
+    held = pool.take(10)[:4]  # a view keeps its buffer busy
+    other = pool.take(10)
+    assert other.base is not held.base and other is not held.base
+    del held
+    assert pool.take(10, 50).shape[0] >= 10  # a free buffer (or a new one) of enough slots
+    assert pool.take(100, 200).shape[0] == 200

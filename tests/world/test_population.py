@@ -1,9 +1,12 @@
-"""Population columns: appends keep every user's values, and growth goes where it is told."""
+"""Population columns: appends keep every user's values and growth goes where it is told; the
+initial base's compiled draws compute what the numpy expressions they replaced computed."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from sim.world import arrivals
 from sim.world.population import GROWTH, USER_COLUMNS, Population
 
 
@@ -34,3 +37,34 @@ def test_a_capacity_too_small_for_the_arrivals_falls_back_to_the_growth_factor()
     assert pop.capacity >= max(110, int(GROWTH * 100))
     pop.reserve(5, capacity=10_000)  # there is room already: nothing moves
     assert pop.capacity < 10_000
+
+
+@pytest.mark.parametrize("span", [1, 40, 10**7])
+def test_join_order_is_a_stable_argsort(span):
+    days = np.random.default_rng(span).integers(-span, 1, 5000).astype(np.int32)
+    expected = np.argsort(days, kind="stable")
+    assert arrivals.join_order(days).tolist() == expected.tolist()
+    assert arrivals.join_order(days[:0]).tolist() == []
+
+
+def test_categorical_draws_are_the_inverse_cdf():
+    u = np.random.default_rng(3).random(20_000)
+    u[:4] = [0.0, 0.2, 0.5, np.nextafter(1.0, 0.0)]  # on and next to the edges
+    weights = [0.2, 0.0, 0.3, 0.5]
+    cum = np.cumsum(weights) / np.sum(weights)
+    expected = np.searchsorted(cum, u, side="right").astype(np.int8)
+    assert arrivals._categorical(u, weights).tolist() == expected.tolist()
+
+
+def test_poisson_counts_follow_the_inverse_cdf_term_by_term():
+    rng = np.random.default_rng(4)
+    u, lam = rng.random(20_000), rng.gamma(1.0, 3.0, 20_000)
+    lam[:3] = [0.0, 1e-300, 40.0]
+    k, p = np.zeros(u.shape, np.int64), np.exp(-lam)  # the terms added one at a time
+    cdf = p.copy()
+    for i in range(1, 60):
+        below = u >= cdf
+        k += below
+        p = p * lam / i
+        cdf = cdf + p
+    assert arrivals._poisson_inverse(u, lam).tolist() == k.tolist()

@@ -13,7 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from sim.rng import Purpose, derive_uids, draw_key, generator, hash_ids, mix64, uniforms
+from sim.rng import (
+    COMPILED_FROM,
+    Purpose,
+    derive_uids,
+    draw_key,
+    generator,
+    hash_ids,
+    mix64,
+    uniforms,
+)
 from sim.world.behaviour import mix64 as compiled_mix64
 
 uid_lists = st.lists(st.integers(0, 2**63 - 1), min_size=1, max_size=200, unique=True)
@@ -142,3 +151,17 @@ def test_the_kernels_compiled_mix_is_the_same_function_as_the_vectorised_one():
     expected = mix64(words)
     assert len(set(expected.tolist())) == len(words)  # a bijection: no collision
     assert [compiled_mix64(w) for w in words] == expected.tolist()
+
+
+def test_large_columns_draw_the_same_bits_as_small_ones():
+    """Columns of COMPILED_FROM values or more run a compiled loop: the same values."""
+    uids = np.random.default_rng(5).integers(0, 2**63, COMPILED_FROM + 3, dtype=np.int64)
+    uids = uids.astype(np.uint64)
+    uids[:3] = [0, 2**63 - 1, 2**64 - 1]
+    key = draw_key(11, Purpose.GROUP_JOIN, 3)
+    small = np.concatenate(
+        [uniforms(11, Purpose.GROUP_JOIN, 3, part) for part in (uids[:9], uids[9:])]
+    )
+    assert uniforms(11, Purpose.GROUP_JOIN, 3, uids).tobytes() == small.tobytes()
+    ids = np.concatenate([hash_ids(key, part) for part in (uids[:9], uids[9:])])
+    assert hash_ids(key, uids).tobytes() == ids.tobytes()
