@@ -401,6 +401,83 @@ def _below_scaled_sigmoid(u, scale, x):
     return u < scale * _sigmoid(x)
 
 
+# Decisions from the draw's side. A draw u = m / 2^b lies in the cell [c, c + 1) / U_CELLS of
+# its top U_CELL_BITS bits c, known as soon as the draw is (before the logit x is). s(x) -- σ
+# or any_of(σ, n) -- increases, so x below the x where s reaches c / U_CELLS means s(x) < u:
+# "no"; x at or above the x where s reaches (c + 1) / U_CELLS means s(x) > u: "yes". The two
+# bounds are those x moved out by X_MARGIN (s changes by > 3e-12 over it, a thousand times
+# the rounding of s), looked up by c while x is still being computed; only an x between them
+# (u and s(x) in the same cell: ~1/U_CELLS of draws) goes to the x-grid test above. The
+# decision is the exact comparison's, bit for bit (tests/world/test_fast_sigmoid.py).
+U_CELL_BITS = 8
+U_CELLS = 1 << U_CELL_BITS
+X_MARGIN = 1e-9
+_U_SHIFT = np.uint64(64 - U_CELL_BITS)  # the top bits of a 64-bit draw word
+_U_LOW_SHIFT = np.uint64(32 - U_CELL_BITS)  # the top bits of its low 32-bit half
+_U_MASK = np.uint64(U_CELLS - 1)
+
+
+def _x_where(p: float, n: int) -> float:
+    """The x where σ(x) (n = 0) or any_of(σ(x), n) reaches p (±inf at p = 0 or 1)."""
+    if p <= 0.0:
+        return -math.inf
+    if p >= 1.0:
+        return math.inf
+    sig = p if n == 0 else 1.0 - (1.0 - p) ** (1.0 / n)
+    return math.log(sig / (1.0 - sig))
+
+
+# _X_BOUNDS[row, c] = (x below which "no", x from which "yes") for draws in cell c; row 0: σ,
+# rows 1-3: any_of(σ, n) with n = 1, 2, >= 3 messages
+_X_BOUNDS = np.array(
+    [
+        [
+            [_x_where(c / U_CELLS, n) - X_MARGIN, _x_where((c + 1) / U_CELLS, n) + X_MARGIN]
+            for c in range(U_CELLS)
+        ]
+        for n in (0, 1, 2, 3)
+    ]
+)
+
+
+@njit(inline="always", cache=True)
+def _u1_cell(key, uid):
+    """:func:`_u1` and the cell of its top bits."""
+    h = mix64(uid ^ key)
+    return float(h >> _S11) * _INV53, h >> _U_SHIFT
+
+
+@njit(inline="always", cache=True)
+def _u2_cells(key, uid):
+    """:func:`_u2`'s two uniforms, each with the cell of its top bits."""
+    h = mix64(uid ^ key)
+    lo = h & _LOW32
+    return (
+        float(h >> _S32) * _INV32, h >> _U_SHIFT, float(lo) * _INV32, lo >> _U_LOW_SHIFT
+    )  # fmt: skip
+
+
+@njit(inline="always", cache=True)
+def _below_sigmoid_at(u, cell, x):
+    """``_below_sigmoid(u, x)`` for a draw u in ``cell``."""
+    no = x < _X_BOUNDS[0, cell, 0]
+    yes = x >= _X_BOUNDS[0, cell, 1]
+    if no | yes:
+        return yes
+    return _below_sigmoid(u, x)
+
+
+@njit(inline="always", cache=True)
+def _below_any_of_at(u, cell, x, n):
+    """``_below_any_of(u, x, n)`` for a draw u in ``cell``."""
+    row = 1 + (n >= 2.0) + (n >= 3.0)  # _any_of counts at most 3 messages
+    no = x < _X_BOUNDS[row, cell, 0]
+    yes = x >= _X_BOUNDS[row, cell, 1]
+    if no | yes:
+        return yes
+    return _below_any_of(u, x, n)
+
+
 @njit(inline="always", cache=True)
 def _softplus(x, s):
     """A smooth hinge: ~0 well below 0, ~x well above, s*log(2) at 0."""
@@ -693,7 +770,7 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
             if timed_today and n_msgs > 0:  # only read when a message named an hour
                 fit = float(U.inbox_timing[i]) / n_msgs
             if not muted and n_msgs > 0:
-                u_c, u_p = _u2(k_open, uid)
+                u_c, cell_c, u_p, cell_p = _u2_cells(k_open, uid)
                 base = P.open_intercept + P.open_trust * (trust - 0.5) - P.open_fatigue * excess
                 base += d_open + P.timing_open_weight * fit
                 if lapsed:
@@ -702,14 +779,14 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
                     base += G[g, _G_OPEN]
                 if n_content > 0:
                     x = base + P.open_relevance * r_eff
-                    opened_content = _below_any_of(u_c, x, n_content)
+                    opened_content = _below_any_of_at(u_c, cell_c, x, n_content)
                     if g >= 0:  # the group's pushed-content open rate (promos are not group life)
                         g_pushed[g] += 1
                         if opened_content:
                             g_opened[g] += 1
                 if n_promo > 0:
                     x = base + P.open_relevance * P.promo_relevance
-                    opened_promo = _below_any_of(u_p, x, n_promo)
+                    opened_promo = _below_any_of_at(u_p, cell_p, x, n_promo)
             opened = opened_content or opened_promo
             if opened:
                 U.last_open[i] = day
@@ -777,7 +854,8 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
                 logit -= P.lapsed_activity_penalty
                 if coupon_expiry >= day:
                     logit += P.recall_coupon * U.coupon_discount[i]
-            active = _below_sigmoid(_u1(k_active, uid), logit)
+            u_a, cell_a = _u1_cell(k_active, uid)
+            active = _below_sigmoid_at(u_a, cell_a, logit)
             if lapsed and active:  # recalled
                 lapsed = False
                 U.lapsed[i] = False
@@ -829,7 +907,8 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
                     if koc_day != NO_DAY:
                         koc_fresh = max(0.0, 1.0 - (day - koc_day) / P.koc_fade_days)
                         speak_logit += P.koc_speak_lift * koc_fresh
-                    if _below_sigmoid(_u1(k_speak, uid), speak_logit):
+                    u_sp, cell_sp = _u1_cell(k_speak, uid)
+                    if _below_sigmoid_at(u_sp, cell_sp, speak_logit):
                         speak_bits |= np.uint32(1)
                         if disruptive:  # ads and trolling are not group life
                             g_disruptor_speakers[g] += 1
@@ -839,13 +918,13 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
                                 g_koc_speakers[g] += 1
                         n_spoke += 1
                 # 5c. share → friends who register tomorrow
-                u_s, u_k = _u2(k_share, uid)
+                u_s, cell_s, u_k, _ = _u2_cells(k_share, uid)
                 share_logit = P.share_intercept + P.share_trust * (trust - 0.5) + engagement_logit
                 per_share = P.referrals_per_share
                 if U.share_until[i] >= day:  # a referral incentive is running for this user
                     share_logit += U.share_boost[i]
                     per_share = P.incentive_friends_per_share
-                if _below_sigmoid(u_s, share_logit):
+                if _below_sigmoid_at(u_s, cell_s, share_logit):
                     n_shared += 1
                     friends = _poisson(u_k, per_share)
                     if friends > 0:
