@@ -414,7 +414,6 @@ U_CELLS = 1 << U_CELL_BITS
 X_MARGIN = 1e-9
 _U_SHIFT = np.uint64(64 - U_CELL_BITS)  # the top bits of a 64-bit draw word
 _U_LOW_SHIFT = np.uint64(32 - U_CELL_BITS)  # the top bits of its low 32-bit half
-_U_MASK = np.uint64(U_CELLS - 1)
 
 
 def _x_where(p: float, n: int) -> float:
