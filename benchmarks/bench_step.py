@@ -5,7 +5,10 @@ arguments on a few days; then steps each kept day again several times, each time
 copy, timing only ``step_users`` with the thread's CPU clock (steadier than wall time on a
 shared machine). Prints the median per day, its nanoseconds per user slot, and a digest of
 every array the step wrote: two versions of the step that give the same digest computed the
-same results on these days (run it with ``PYTHONPATH`` pointing at each checkout).
+same results on these days (run it with ``PYTHONPATH`` pointing at each checkout). The copies'
+columns lie wherever the allocator puts them, not where the population places its own
+(:func:`sim.world.population.staggered_full`), so cache effects of their placement do not
+show here: time whole runs for those.
 
     python benchmarks/bench_step.py                          # 200k users, days 30/150/300/364
     python benchmarks/bench_step.py --users 50000 --reps 9
