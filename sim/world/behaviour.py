@@ -401,6 +401,82 @@ def _below_scaled_sigmoid(u, scale, x):
     return u < scale * _sigmoid(x)
 
 
+# Decisions from the draw's side. A draw u = m / 2^b lies in the cell [c, c + 1) / U_CELLS of
+# its top U_CELL_BITS bits c, known as soon as the draw is (before the logit x is). s(x) -- σ
+# or any_of(σ, n) -- increases, so x below the x where s reaches c / U_CELLS means s(x) < u:
+# "no"; x at or above the x where s reaches (c + 1) / U_CELLS means s(x) > u: "yes". The two
+# bounds are those x moved out by X_MARGIN (s changes by > 3e-12 over it, a thousand times
+# the rounding of s), looked up by c while x is still being computed; only an x between them
+# (u and s(x) in the same cell: ~1/U_CELLS of draws) goes to the x-grid test above. The
+# decision is the exact comparison's, bit for bit (tests/world/test_fast_sigmoid.py).
+U_CELL_BITS = 8
+U_CELLS = 1 << U_CELL_BITS
+X_MARGIN = 1e-9
+_U_SHIFT = np.uint64(64 - U_CELL_BITS)  # the top bits of a 64-bit draw word
+_U_LOW_SHIFT = np.uint64(32 - U_CELL_BITS)  # the top bits of its low 32-bit half
+
+
+def _x_where(p: float, n: int) -> float:
+    """The x where σ(x) (n = 0) or any_of(σ(x), n) reaches p (±inf at p = 0 or 1)."""
+    if p <= 0.0:
+        return -math.inf
+    if p >= 1.0:
+        return math.inf
+    sig = p if n == 0 else 1.0 - (1.0 - p) ** (1.0 / n)
+    return math.log(sig / (1.0 - sig))
+
+
+# _X_BOUNDS[row, c] = (x below which "no", x from which "yes") for draws in cell c; row 0: σ,
+# rows 1-3: any_of(σ, n) with n = 1, 2, >= 3 messages
+_X_BOUNDS = np.array(
+    [
+        [
+            [_x_where(c / U_CELLS, n) - X_MARGIN, _x_where((c + 1) / U_CELLS, n) + X_MARGIN]
+            for c in range(U_CELLS)
+        ]
+        for n in (0, 1, 2, 3)
+    ]
+)
+
+
+@njit(inline="always", cache=True)
+def _u1_cell(key, uid):
+    """:func:`_u1` and the cell of its top bits."""
+    h = mix64(uid ^ key)
+    return float(h >> _S11) * _INV53, h >> _U_SHIFT
+
+
+@njit(inline="always", cache=True)
+def _u2_cells(key, uid):
+    """:func:`_u2`'s two uniforms, each with the cell of its top bits."""
+    h = mix64(uid ^ key)
+    lo = h & _LOW32
+    return (
+        float(h >> _S32) * _INV32, h >> _U_SHIFT, float(lo) * _INV32, lo >> _U_LOW_SHIFT
+    )  # fmt: skip
+
+
+@njit(inline="always", cache=True)
+def _below_sigmoid_at(u, cell, x):
+    """``_below_sigmoid(u, x)`` for a draw u in ``cell``."""
+    no = x < _X_BOUNDS[0, cell, 0]
+    yes = x >= _X_BOUNDS[0, cell, 1]
+    if no | yes:
+        return yes
+    return _below_sigmoid(u, x)
+
+
+@njit(inline="always", cache=True)
+def _below_any_of_at(u, cell, x, n):
+    """``_below_any_of(u, x, n)`` for a draw u in ``cell``."""
+    row = 1 + (n >= 2.0) + (n >= 3.0)  # _any_of counts at most 3 messages
+    no = x < _X_BOUNDS[row, cell, 0]
+    yes = x >= _X_BOUNDS[row, cell, 1]
+    if no | yes:
+        return yes
+    return _below_any_of(u, x, n)
+
+
 @njit(inline="always", cache=True)
 def _softplus(x, s):
     """A smooth hinge: ~0 well below 0, ~x well above, s*log(2) at 0."""
@@ -610,6 +686,10 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
     counters (the chunk's per-group deltas), the event buffers from ``ev`` (the chunk's first
     buffer positions) on, and each user's trust, fatigue and intent in ``B.sum_*`` (summed in
     user order by :func:`_reduce`). A block of BLOCK users who have all churned costs one test.
+
+    Each user column is read once into a local and the counts are kept in local integers,
+    written to ``cnt`` once at the end: LLVM cannot tell a store into ``cnt`` or a column from
+    the other columns, so a column read after any store was loaded again.
     """
     k_open, k_active, k_study, k_speak, k_share, k_buy, k_churn = (
         keys[0], keys[1], keys[2], keys[3], keys[4], keys[5], keys[6],
@@ -625,15 +705,24 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
     log_price_keep = math.log(price_keep)
     dead = B.dead_blocks
     direct = lo == 0
+    # counts: whole numbers, exact in any order
+    n_gone = 0  # churned before today
+    n_content_reached = n_opened = n_content_opened = n_promo_opened = 0
+    n_active = n_recalls = n_completions = n_spoke = n_shared = n_referrals = n_purchases = 0
+    n_churned_today = n_mutes = n_group_leaves = n_lapses = n_lapsed = 0
+    n_reachable = n_stage_new = n_stage_core = n_stage_dormant = 0
+    # the first chunk's sums: the same additions, in the same (user) order, as into cnt
+    sum_trust = cnt[_N_TRUST_SUM]
+    sum_fatigue = cnt[_N_FATIGUE_SUM]
+    sum_intent = cnt[_N_INTENT_SUM]
     for blk in range(lo // BLOCK, (hi + BLOCK - 1) // BLOCK):
         if dead[blk]:
-            cnt[_N_STAGE_CHURNED] += BLOCK
+            n_gone += BLOCK
             continue
         gone = 0
         # an unsigned index: numba then skips the negative-index wraparound on every access
         for i in range(np.uint64(blk * BLOCK), np.uint64(min(blk * BLOCK + BLOCK, hi))):
             if U.churn_day[i] >= 0:
-                cnt[_N_STAGE_CHURNED] += 1.0
                 gone += 1
                 continue
             uid = U.uid[i]
@@ -641,15 +730,19 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
             g = U.group[i]
             muted = U.muted[i]
             lapsed = U.lapsed[i]
+            purchases = U.purchases[i]
             n_promo = float(U.inbox_promo[i])
             n_content = float(U.inbox_content[i])
+            n_msgs = n_promo + n_content
             relevance = float(U.inbox_relevance[i]) / n_content if n_content > 0 else 0.0
             contact = U.inbox_contact[i] > 0
             n_reward = float(U.inbox_reward[i])
-            seen_messages = not muted and n_promo + n_content > 0
+            seen_messages = not muted and n_msgs > 0
+            last_touch = U.last_touch[i]
             if seen_messages or contact or n_reward > 0:  # a muted user does not see messages
+                last_touch = day
                 U.last_touch[i] = day
-            if n_promo + n_content > 0 or contact or n_reward > 0:
+            if n_msgs > 0 or contact or n_reward > 0:
                 U.reached_days[i] += 1
 
             # 1. wear and fatigue. Novelty: content pushed again and again wears out; a worn push is
@@ -671,12 +764,12 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
             opened_content = False
             opened_promo = False
             if n_content > 0:
-                cnt[_N_CONTENT_REACHED] += 1.0
+                n_content_reached += 1
             fit = 0.0  # timing fit of today's messages (sim.world.timing)
-            if timed_today and n_promo + n_content > 0:  # only read when a message named an hour
-                fit = float(U.inbox_timing[i]) / (n_promo + n_content)
-            if not muted and n_promo + n_content > 0:
-                u_c, u_p = _u2(k_open, uid)
+            if timed_today and n_msgs > 0:  # only read when a message named an hour
+                fit = float(U.inbox_timing[i]) / n_msgs
+            if not muted and n_msgs > 0:
+                u_c, cell_c, u_p, cell_p = _u2_cells(k_open, uid)
                 base = P.open_intercept + P.open_trust * (trust - 0.5) - P.open_fatigue * excess
                 base += d_open + P.timing_open_weight * fit
                 if lapsed:
@@ -685,34 +778,35 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
                     base += G[g, _G_OPEN]
                 if n_content > 0:
                     x = base + P.open_relevance * r_eff
-                    opened_content = _below_any_of(u_c, x, n_content)
+                    opened_content = _below_any_of_at(u_c, cell_c, x, n_content)
                     if g >= 0:  # the group's pushed-content open rate (promos are not group life)
                         g_pushed[g] += 1
                         if opened_content:
                             g_opened[g] += 1
                 if n_promo > 0:
                     x = base + P.open_relevance * P.promo_relevance
-                    opened_promo = _below_any_of(u_p, x, n_promo)
+                    opened_promo = _below_any_of_at(u_p, cell_p, x, n_promo)
             opened = opened_content or opened_promo
             if opened:
                 U.last_open[i] = day
                 U.open_days[i] += 1
-                cnt[_N_OPENED] += 1.0
+                n_opened += 1
             if opened_content:
-                cnt[_N_CONTENT_OPENED] += 1.0
+                n_content_opened += 1
             if opened_promo:
                 U.offer_open_days[i] += 1
-                cnt[_N_PROMO_OPENED] += 1.0
+                n_promo_opened += 1
 
             # 3. trust and buying intent
             if not muted:
                 irrelevant = n_promo * (1.0 - P.promo_relevance) + n_content * (1.0 - r_eff)
                 trust -= P.trust_loss_irrelevant * irrelevant
+            need = U.need[i]
             intent = float(U.intent[i])
-            intent += P.intent_regrow_per_day * (U.need[i] - intent)
+            intent += P.intent_regrow_per_day * (need - intent)
             if opened_content:
                 trust += P.trust_gain_relevant * r_eff * min(n_content, 3.0)
-                ceiling = min(1.0, P.intent_paving_ceiling * U.need[i])
+                ceiling = min(1.0, P.intent_paving_ceiling * need)
                 if intent < ceiling:
                     intent += P.intent_paving * r_eff * (ceiling - intent)
             if contact:
@@ -727,12 +821,15 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
 
             # 4. activity
             ladder = U.ladder[i]
-            since_buy = day - U.last_purchase[i] if U.last_purchase[i] != NO_DAY else NEVER_DAYS
+            last_purchase = U.last_purchase[i]
+            since_buy = day - last_purchase if last_purchase != NO_DAY else NEVER_DAYS
             in_camp = ladder == 1 and since_buy < P.camp_days
-            silence = day - U.last_active[i] if U.last_active[i] != NO_DAY else NEVER_DAYS
+            last_active = U.last_active[i]
+            silence = day - last_active if last_active != NO_DAY else NEVER_DAYS
+            engagement_logit = U.engagement_logit[i]
             logit = (
                 P.active_intercept
-                + P.active_engagement * U.engagement_logit[i]
+                + P.active_engagement * engagement_logit
                 + P.active_trust * (trust - 0.5)
                 - P.habit_decay_per_day * min(max(silence - 1, 0), P.habit_decay_cap_days)
             )
@@ -748,47 +845,51 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
                 logit += P.active_muted
             if in_camp:
                 logit += P.camp_checkin
-            last_touch = U.last_touch[i]
             if last_touch == NO_DAY or day - last_touch > P.forget_after_days:
                 logit -= P.forget_penalty
             drift = logit  # the user's engagement today, before the lapsed state
+            coupon_expiry = U.coupon_expiry[i]
             if lapsed:
                 logit -= P.lapsed_activity_penalty
-                if U.coupon_expiry[i] >= day:
+                if coupon_expiry >= day:
                     logit += P.recall_coupon * U.coupon_discount[i]
-            active = _below_sigmoid(_u1(k_active, uid), logit)
+            u_a, cell_a = _u1_cell(k_active, uid)
+            active = _below_sigmoid_at(u_a, cell_a, logit)
             if lapsed and active:  # recalled
                 lapsed = False
                 U.lapsed[i] = False
                 B.lapse_user[n_lapse] = i
                 B.lapse_event[n_lapse] = EV_RECALL
                 n_lapse += 1
-                cnt[_N_RECALLS] += 1.0
+                n_recalls += 1
 
-            U.active_bits[i] = U.active_bits[i] << np.uint32(1)
-            U.speak_bits[i] = U.speak_bits[i] << np.uint32(1)
+            active_bits = U.active_bits[i] << np.uint32(1)
+            speak_bits = U.speak_bits[i] << np.uint32(1)
             if active:
-                cnt[_N_ACTIVE] += 1.0
+                n_active += 1
                 U.last_active[i] = day
                 silence = 0
-                U.active_bits[i] |= np.uint32(1)
+                active_bits |= np.uint32(1)
                 # 5a. study (a camp day is a check-in: it builds the need for the course)
-                studies = ladder > 0 and U.progress[i] < 1.0
-                if studies and _u1(k_study, uid) < 0.5 + 0.5 * U.engagement[i]:
+                progress = U.progress[i]
+                engagement = U.engagement[i]
+                studies = ladder > 0 and progress < 1.0
+                if studies and _u1(k_study, uid) < 0.5 + 0.5 * engagement:
                     step_rate = L.study_per_active_day[ladder - 1]
-                    gain = step_rate * (0.5 + P.study_engagement * U.engagement[i])
-                    U.progress[i] = min(1.0, U.progress[i] + gain)
-                    if U.progress[i] >= 1.0:
+                    gain = step_rate * (0.5 + P.study_engagement * engagement)
+                    progress = np.float32(min(1.0, progress + gain))  # as stored, then compared
+                    U.progress[i] = progress
+                    if progress >= 1.0:
                         U.completed[i] += 1
                         trust += P.trust_gain_completion
-                        cnt[_N_COMPLETIONS] += 1.0
+                        n_completions += 1
                 if in_camp:
                     intent += P.camp_intent_gain * (1.0 - intent)
                 # 5b. speak (promos received today make the group an ad dump)
                 if g >= 0:
                     speak_logit = (
                         P.speak_intercept
-                        + P.speak_engagement * U.engagement_logit[i]
+                        + P.speak_engagement * engagement_logit
                         + G[g, _G_CONTAGION]
                         - P.speak_fatigue * excess
                         - P.speak_promo * min(n_promo, 3.0)
@@ -801,36 +902,38 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
                     if disruptive:
                         speak_logit += P.disruptor_speak_lift
                     koc_fresh = 0.0  # a recently rewarded KOC: 1 on the reward day, fading to 0
-                    if U.koc_day[i] != NO_DAY:
-                        koc_fresh = max(0.0, 1.0 - (day - U.koc_day[i]) / P.koc_fade_days)
+                    koc_day = U.koc_day[i]
+                    if koc_day != NO_DAY:
+                        koc_fresh = max(0.0, 1.0 - (day - koc_day) / P.koc_fade_days)
                         speak_logit += P.koc_speak_lift * koc_fresh
-                    if _below_sigmoid(_u1(k_speak, uid), speak_logit):
-                        U.speak_bits[i] |= np.uint32(1)
+                    u_sp, cell_sp = _u1_cell(k_speak, uid)
+                    if _below_sigmoid_at(u_sp, cell_sp, speak_logit):
+                        speak_bits |= np.uint32(1)
                         if disruptive:  # ads and trolling are not group life
                             g_disruptor_speakers[g] += 1
                         else:
                             g_speakers[g] += 1
                             if koc_fresh > 0.0:
                                 g_koc_speakers[g] += 1
-                        cnt[_N_SPOKE] += 1.0
+                        n_spoke += 1
                 # 5c. share → friends who register tomorrow
-                u_s, u_k = _u2(k_share, uid)
-                share_logit = (
-                    P.share_intercept + P.share_trust * (trust - 0.5) + U.engagement_logit[i]
-                )
+                u_s, cell_s, u_k, _ = _u2_cells(k_share, uid)
+                share_logit = P.share_intercept + P.share_trust * (trust - 0.5) + engagement_logit
                 per_share = P.referrals_per_share
                 if U.share_until[i] >= day:  # a referral incentive is running for this user
                     share_logit += U.share_boost[i]
                     per_share = P.incentive_friends_per_share
-                if _below_sigmoid(u_s, share_logit):
-                    cnt[_N_SHARED] += 1.0
+                if _below_sigmoid_at(u_s, cell_s, share_logit):
+                    n_shared += 1
                     friends = _poisson(u_k, per_share)
                     if friends > 0:
                         B.ref_user[n_ref] = i
                         B.ref_count[n_ref] = friends
                         n_ref += 1
                         U.referrals[i] += friends
-                        cnt[_N_REFERRALS] += friends
+                        n_referrals += friends
+            U.active_bits[i] = active_bits
+            U.speak_bits[i] = speak_bits
 
             # 5d. a buying occasion (an active day, or an opened promo): the next ladder step (the
             # top step repeats), with odds scaled by intent
@@ -840,28 +943,30 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
                     price = L.price[step]
                     coupon = 0.0
                     log_ratio = L.log_price_ratio[step]
-                    if U.coupon_expiry[i] >= day:
+                    if coupon_expiry >= day:
                         coupon = float(U.coupon_discount[i])
                         log_ratio += math.log(1.0 - coupon)
                     paid = price * (1.0 - coupon) * price_keep  # a campaign cuts list prices
                     log_ratio += log_price_keep
+                    price_sensitivity = U.price_sensitivity[i]
                     logit = (
                         L.base_logit[step]
                         + P.purchase_trust * (trust - 0.5)
-                        - U.price_sensitivity[i]
+                        - price_sensitivity
                         * (log_ratio - P.wallet_income_elasticity * U.log_income_ratio[i])
                         - P.affordability_weight * paid / max(float(U.income[i]), 1.0)
                         - P.purchase_fatigue * excess
                         + U.buy_logit_offset[i]
                         + d_demand
-                        + d_payday * U.price_sensitivity[i]
+                        + d_payday * price_sensitivity
                     )
                     if opened_promo:
                         logit += P.promo_lift_per_trust * trust + P.timing_buy_weight * fit
                     if ladder == 1 and P.camp_days <= since_buy < P.camp_days + P.camp_offer_days:
                         logit += P.camp_offer_lift
                     if _below_scaled_sigmoid(_u1(k_buy, uid), intent, logit):
-                        U.purchases[i] += 1
+                        purchases += 1
+                        U.purchases[i] = purchases
                         if ladder < n_products:
                             U.ladder[i] = ladder + 1
                         U.revenue[i] += paid
@@ -879,7 +984,7 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
                         B.buy_paid[n_buy] = paid
                         B.buy_discount[n_buy] = price - paid
                         n_buy += 1
-                        cnt[_N_PURCHASES] += 1.0  # revenue, discount: summed by _reduce
+                        n_purchases += 1  # revenue, discount: summed by _reduce
 
             # 6. exits: one uniform against cumulative hazards (at most one exit a day). The exact
             # hazards need exp/pow; they are computed only when u falls below their upper bound
@@ -915,15 +1020,15 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
                 if u < h_churn:
                     churned = True
                     U.churn_day[i] = day
-                    cnt[_N_CHURNED_TODAY] += 1.0
+                    n_churned_today += 1
                 elif u < h_churn + h_mute:
                     U.muted[i] = True
-                    cnt[_N_MUTES] += 1.0
+                    n_mutes += 1
                 elif u < h_churn + h_mute + h_leave:
                     g_size[g] -= 1
                     g_leaves[g] += 1
                     U.group[i] = -1
-                    cnt[_N_GROUP_LEAVES] += 1.0
+                    n_group_leaves += 1
                 elif u < h_churn + h_mute + h_leave + h_lapse:
                     lapsed = True
                     U.lapsed[i] = True
@@ -931,12 +1036,12 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
                     B.lapse_user[n_lapse] = i
                     B.lapse_event[n_lapse] = EV_LAPSE
                     n_lapse += 1
-                    cnt[_N_LAPSES] += 1.0
+                    n_lapses += 1
             if churned and g >= 0:
                 g_size[g] -= 1
                 g_leaves[g] += 1
                 U.group[i] = -1
-                cnt[_N_GROUP_LEAVES] += 1.0
+                n_group_leaves += 1
 
             # 7. trust drifts toward its floor; write back state; clear the inbox
             trust -= P.trust_decay * (trust - P.trust_floor)
@@ -944,7 +1049,7 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
             U.trust[i] = trust
             U.fatigue[i] = fatigue
             U.intent[i] = intent
-            if n_promo + n_content > 0:
+            if n_msgs > 0:
                 U.inbox_promo[i] = 0
                 U.inbox_content[i] = 0
                 U.inbox_relevance[i] = 0.0
@@ -956,9 +1061,9 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
                 U.inbox_reward[i] = 0
                 U.inbox_reward_value[i] = 0.0
 
-            # 8. lifecycle stage
-            new_stage = _classify(U.purchases[i], silence, churned, P.core_min_purchases,
-                              P.dormant_after_days)  # fmt: skip
+            # 8. lifecycle stage (churned today: counted with n_churned_today)
+            new_stage = _classify(purchases, silence, churned, P.core_min_purchases,
+                                  P.dormant_after_days)  # fmt: skip
             old_stage = U.stage[i]
             if new_stage != old_stage:
                 B.trans_user[n_trans] = i
@@ -966,25 +1071,66 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
                 B.trans_to[n_trans] = new_stage
                 n_trans += 1
                 U.stage[i] = new_stage
-            cnt[_N_STAGE_POTENTIAL + new_stage] += 1.0
             if not churned:
-                cnt[_N_REACHABLE] += 1.0
+                n_reachable += 1
+                n_stage_new += new_stage == NEW
+                n_stage_core += new_stage == CORE
+                n_stage_dormant += new_stage == DORMANT
                 if direct:  # the first chunk's users come first: they sum in order here
-                    cnt[_N_TRUST_SUM] += trust
-                    cnt[_N_FATIGUE_SUM] += fatigue
-                    cnt[_N_INTENT_SUM] += intent
+                    sum_trust += trust
+                    sum_fatigue += fatigue
+                    sum_intent += intent
                 else:  # later chunks' sums continue the first's, in user order, in _reduce
                     B.sum_trust[i] = trust
                     B.sum_fatigue[i] = fatigue
                     B.sum_intent[i] = intent
                 if lapsed:
-                    cnt[_N_LAPSED] += 1.0
+                    n_lapsed += 1
+        n_gone += gone
         if gone == BLOCK:  # (churned users never return; a full block never gains users)
             dead[blk] = True
     ev[_EV_TRANS] = n_trans
     ev[_EV_BUY] = n_buy
     ev[_EV_REF] = n_ref
     ev[_EV_LAPSE] = n_lapse
+    _store_counts(cnt, n_gone, n_content_reached, n_opened, n_content_opened, n_promo_opened,
+                  n_active, n_recalls, n_completions, n_spoke, n_shared, n_referrals,
+                  n_purchases, n_churned_today, n_mutes, n_group_leaves, n_lapses, n_lapsed,
+                  n_reachable, n_stage_new, n_stage_core, n_stage_dormant)  # fmt: skip
+    if direct:
+        cnt[_N_TRUST_SUM] = sum_trust
+        cnt[_N_FATIGUE_SUM] = sum_fatigue
+        cnt[_N_INTENT_SUM] = sum_intent
+
+
+@njit(inline="always", cache=True)
+def _store_counts(cnt, n_gone, n_content_reached, n_opened, n_content_opened, n_promo_opened,
+                  n_active, n_recalls, n_completions, n_spoke, n_shared, n_referrals,
+                  n_purchases, n_churned_today, n_mutes, n_group_leaves, n_lapses, n_lapsed,
+                  n_reachable, n_stage_new, n_stage_core, n_stage_dormant):  # fmt: skip
+    """Add a chunk's counts to its row of counters (whole numbers: exact)."""
+    cnt[_N_STAGE_CHURNED] += n_gone + n_churned_today
+    cnt[_N_CONTENT_REACHED] += n_content_reached
+    cnt[_N_OPENED] += n_opened
+    cnt[_N_CONTENT_OPENED] += n_content_opened
+    cnt[_N_PROMO_OPENED] += n_promo_opened
+    cnt[_N_ACTIVE] += n_active
+    cnt[_N_RECALLS] += n_recalls
+    cnt[_N_COMPLETIONS] += n_completions
+    cnt[_N_SPOKE] += n_spoke
+    cnt[_N_SHARED] += n_shared
+    cnt[_N_REFERRALS] += n_referrals
+    cnt[_N_PURCHASES] += n_purchases
+    cnt[_N_CHURNED_TODAY] += n_churned_today
+    cnt[_N_MUTES] += n_mutes
+    cnt[_N_GROUP_LEAVES] += n_group_leaves
+    cnt[_N_LAPSES] += n_lapses
+    cnt[_N_LAPSED] += n_lapsed
+    cnt[_N_REACHABLE] += n_reachable
+    cnt[_N_STAGE_NEW] += n_stage_new
+    cnt[_N_STAGE_CORE] += n_stage_core
+    cnt[_N_STAGE_DORMANT] += n_stage_dormant
+    cnt[_N_STAGE_POTENTIAL] += n_reachable - n_stage_new - n_stage_core - n_stage_dormant
 
 
 @njit(cache=True)

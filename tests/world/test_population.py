@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 from sim.world import arrivals
-from sim.world.population import GROWTH, USER_COLUMNS, Population
+from sim.world.population import (
+    GROWTH,
+    LINE,
+    PAGE,
+    USER_COLUMNS,
+    Population,
+    staggered_full,
+)
 
 
 def _users(first_uid: int, count: int) -> dict[str, np.ndarray]:
@@ -68,3 +75,24 @@ def test_poisson_counts_follow_the_inverse_cdf_term_by_term():
         p = p * lam / i
         cdf = cdf + p
     assert arrivals._poisson_inverse(u, lam).tolist() == k.tolist()
+
+
+def _page_offsets(pop: Population) -> set[int]:
+    return {column.ctypes.data % PAGE for column in pop.arrays()}
+
+
+def test_columns_start_at_different_places_in_a_page_before_and_after_growing():
+    pop = Population(capacity=300_000)
+    assert len(_page_offsets(pop)) == min(len(USER_COLUMNS), PAGE // LINE)
+    pop.append(_users(0, 300_000))
+    pop.reserve(1, capacity=400_000)
+    assert len(_page_offsets(pop)) == min(len(USER_COLUMNS), PAGE // LINE)
+    np.testing.assert_array_equal(pop.col("uid"), np.arange(300_000, dtype=np.uint64))
+
+
+def test_a_staggered_column_is_the_full_array_it_replaces():
+    for slot, (dtype, fill) in enumerate([(np.float32, 0.3), (np.int8, 2), (np.uint64, 7)]):
+        column = staggered_full(1_000, fill, dtype, slot)
+        np.testing.assert_array_equal(column, np.full(1_000, fill, dtype))
+        assert column.dtype == np.dtype(dtype) and column.flags.c_contiguous
+        assert column.ctypes.data % LINE == 0
