@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -116,6 +117,10 @@ class Simulation:
         self._ladder = ladder_arrays(self.world)
         self._buffers = new_buffers(self.pop.capacity)
         self.threads = resolve_threads()  # SIYU_THREADS or every core; results do not depend on it
+        # with several threads, a day's serial sum pass (behaviour.step_users) runs on this
+        # thread while the rest of the day goes on (set up by run())
+        self._sum_pass: ThreadPoolExecutor | None = None
+        self._pending_sums: tuple[Future, dict] | None = None
         # wall seconds of the daily phases: actions (arrivals, strategies), behaviour (the
         # compiled step), groups (group update and the daily records)
         self.phase_seconds = {"actions_s": 0.0, "behaviour_s": 0.0, "groups_s": 0.0}
@@ -238,15 +243,17 @@ class Simulation:
     def _behaviour(self, day: int) -> None:
         pop, groups, buf = self.pop, self.groups, self._buffers
         t0 = time.perf_counter()
+        self._settle_sums()  # yesterday's pass reads what this step changes
         buf.counters[:] = 0.0
         # users who received a promotion today (churned users never do: actions skip them)
         self._promo_reached = int(np.count_nonzero(pop.col("inbox_promo")[: pop.n]))
         today = self._day_effects[day]
         today[DAY_TIMED] = 1.0 if self.timed_today else 0.0
         self.timed_today = False
-        step_users(
+        sums_later = step_users(
             day, pop.n, day_keys(self.seed, day), self._params, self._ladder, pop.arrays(),
             *(groups.buffer(k) for k in STEP_GROUP_COLUMNS), buf, today, self.threads,
+            defer_sums=self._sum_pass is not None,
         )  # fmt: skip
         t1 = time.perf_counter()
         self.phase_seconds["behaviour_s"] += t1 - t0
@@ -268,10 +275,26 @@ class Simulation:
         group_rows = groups.end_of_day(day, pop.col("group"))
         if self.config.output.groups:
             self.records["groups"].append(group_rows)
-        self.records["daily"].append(self._daily_row(day, group_rows))
+        row = self._daily_row(day, group_rows)
+        self.records["daily"].append(row)
+        if sums_later is not None:  # the row's trust, fatigue and intent means come with it
+            self._pending_sums = (self._sum_pass.submit(sums_later), row)
         self.phase_seconds["groups_s"] += time.perf_counter() - t1  # groups and daily records
         if self.on_day_done is not None:
             self.on_day_done(day)
+
+    def _settle_sums(self) -> None:
+        """Wait for the deferred sum pass of the last day stepped and put its trust, fatigue and
+        intent means in that day's row (as :meth:`_daily_row` computes them)."""
+        if self._pending_sums is None:
+            return
+        future, row = self._pending_sums
+        self._pending_sums = None
+        trust, fatigue, intent = future.result()
+        reachable = max(row["reachable"], 1.0)
+        row["trust_mean"] = trust / reachable
+        row["fatigue_mean"] = fatigue / reachable
+        row["intent_mean"] = intent / reachable
 
     def _daily_row(self, day: int, g: dict[str, np.ndarray]) -> dict[str, float]:
         c = dict(zip(COUNTERS, self._buffers.counters.tolist(), strict=True))
@@ -359,8 +382,16 @@ class Simulation:
         for strategy, ops in self._ops:
             strategy.start(ops)
         t1 = time.perf_counter()
-        self.calendar.daily(self._operations, self._behaviour, self.config.days)
-        self.calendar.run(self.config.days)
+        if self.threads > 1:
+            self._sum_pass = ThreadPoolExecutor(1, thread_name_prefix="siyu-sums")
+        try:
+            self.calendar.daily(self._operations, self._behaviour, self.config.days)
+            self.calendar.run(self.config.days)
+            self._settle_sums()
+        finally:
+            if self._sum_pass is not None:
+                self._sum_pass.shutdown()
+                self._sum_pass = None
         self._buffers = new_buffers(0)  # the step's buffers are not needed for the tables
         for _, ops in self._ops:
             ops.release()  # nor the buffers of the reachable users

@@ -566,7 +566,7 @@ def chunk_starts(n: int, threads: int) -> np.ndarray:
 
     The first chunk sums its users' trust, fatigue and intent as it steps them; the later
     chunks' sums are continued after the step by one serial pass over their users
-    (:func:`_sum_in_user_order`), so one thread steps one chunk and makes no pass (~1.7 ms a
+    (:func:`_sums_in_user_order`), so one thread steps one chunk and makes no pass (~1.7 ms a
     day at 1M users). On more threads the chunks stay equal and small: a first chunk of
     1/threads of the users would shorten the pass, but a thread descheduled while it holds
     that chunk cannot be helped (on the shared machine the step took 40% longer). Results do
@@ -580,7 +580,7 @@ def chunk_starts(n: int, threads: int) -> np.ndarray:
 
 def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_pushed, g_opened,
                g_leaves, g_disruption, g_koc, g_disruptor_speakers, g_koc_speakers, B, D,
-               threads=None):  # fmt: skip
+               threads=None, defer_sums=False):  # fmt: skip
     """Advance users [0, n) by one day (the module docstring gives the order of events).
 
     Users are split into chunks stepped in parallel on ``threads`` threads (default:
@@ -590,6 +590,14 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
     concatenated in chunk order, revenue, discount and the trust/fatigue/intent sums added up
     in user order. So the tables are byte-identical for any number of threads. ``D`` holds
     today's calendar scalars (sim.world.timing.day_effects).
+
+    The trust, fatigue and intent sums over several chunks take one serial pass over the users
+    (~2 ms a day at 1M users). With ``defer_sums`` that pass is not made here: the function to
+    make it is returned (it releases the GIL and reads only arrays this call was given, which
+    the next step alone changes), so the caller can run it on another thread while the day's
+    serial work goes on, and must have it finished before the next step. It returns the sums
+    (trust, fatigue, intent), which B.counters then do not hold. Otherwise the sums are put in
+    B.counters and None is returned, as always with one chunk.
     """
     threads = resolve_threads() if threads is None else threads
     starts = chunk_starts(n, threads)
@@ -613,7 +621,14 @@ def step_users(day, n, keys, P, L, U, g_born, g_vitality, g_size, g_speakers, g_
     _reduce(starts, counts, positions, deltas, B,
             (g_size, g_speakers, g_pushed, g_opened, g_leaves, g_disruptor_speakers,
              g_koc_speakers))  # fmt: skip
-    _sum_in_user_order(n, starts, U.churn_day, counts, B)
+    sums = (n, starts, U.churn_day, counts, B.dead_blocks, B.sum_trust, B.sum_fatigue,
+            B.sum_intent)  # fmt: skip
+    if defer_sums and n_chunks > 1:
+        return lambda: _sums_in_user_order(*sums)
+    B.counters[_N_TRUST_SUM], B.counters[_N_FATIGUE_SUM], B.counters[_N_INTENT_SUM] = (
+        _sums_in_user_order(*sums)
+    )
+    return None
 
 
 # today's group terms of the users' logits and hazards (columns of group_terms)
@@ -1136,7 +1151,7 @@ def _store_counts(cnt, n_gone, n_content_reached, n_opened, n_content_opened, n_
 @njit(cache=True)
 def _reduce(starts, counts, positions, deltas, B, groups):
     """Fold the chunks' outputs into the day's counters, buffers and groups, in user order
-    (all but the trust, fatigue and intent sums: :func:`_sum_in_user_order`)."""
+    (all but the trust, fatigue and intent sums: :func:`_sums_in_user_order`)."""
     cnt = B.counters
     for c in range(counts.shape[0]):
         for k in range(counts.shape[1]):
@@ -1182,28 +1197,24 @@ def _reduce(starts, counts, positions, deltas, B, groups):
                 g_col[g] += deltas[t, k, g]
 
 
-@njit(cache=True)
-def _sum_in_user_order(n, starts, churn_day, counts, B):
-    """The trust, fatigue and intent sums of the day, in user order: the first chunk's sums
-    continued over the later chunks' users (B.sum_*), into B.counters (the only serial pass
-    over the users: none with one chunk, :func:`chunk_starts`)."""
-    cnt = B.counters
+@njit(cache=True, nogil=True)
+def _sums_in_user_order(n, starts, churn_day, counts, dead, sum_trust, sum_fatigue, sum_intent):
+    """The day's trust, fatigue and intent sums in user order: the first chunk's sums continued
+    over the later chunks' users (sum_*: each reachable user's value). The only serial pass over
+    the users: none with one chunk (:func:`chunk_starts`)."""
     trust = counts[0, _N_TRUST_SUM]  # the first chunk's sums, taken in user order
     fatigue = counts[0, _N_FATIGUE_SUM]
     intent = counts[0, _N_INTENT_SUM]
-    dead = B.dead_blocks
     first = starts[1]
     for blk in range(first // BLOCK, (n + BLOCK - 1) // BLOCK):  # the others continue them
         if dead[blk]:
             continue
         for i in range(np.uint64(max(blk * BLOCK, first)), np.uint64(min(blk * BLOCK + BLOCK, n))):
             if churn_day[i] < 0:
-                trust += B.sum_trust[i]
-                fatigue += B.sum_fatigue[i]
-                intent += B.sum_intent[i]
-    cnt[_N_TRUST_SUM] = trust
-    cnt[_N_FATIGUE_SUM] = fatigue
-    cnt[_N_INTENT_SUM] = intent
+                trust += sum_trust[i]
+                fatigue += sum_fatigue[i]
+                intent += sum_intent[i]
+    return trust, fatigue, intent
 
 
 @njit(cache=True)
