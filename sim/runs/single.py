@@ -86,7 +86,8 @@ def run_to_folder(
 
 
 def _plot_run(tables: dict, folder: Path) -> list[str]:
-    """The run's plots, drawn once the Parquet writer's buffers are back with the system."""
+    """The run's plots (drawn while the Parquet files are written), after the C heap's free
+    pages left since the simulation ended are given back, so they do not add to the peak."""
     return_freed_memory()
     return plot_run(tables, folder)
 

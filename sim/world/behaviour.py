@@ -698,9 +698,10 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
     ``D`` holds today's calendar scalars, sim.world.timing.day_effects).
 
     Writes only these users' state and the chunk's outputs: ``cnt`` (counts), the group
-    counters (the chunk's per-group deltas), the event buffers from ``ev`` (the chunk's first
+    counters (its thread's per-group deltas), the event buffers from ``ev`` (the chunk's first
     buffer positions) on, and each user's trust, fatigue and intent in ``B.sum_*`` (summed in
-    user order by :func:`_reduce`). A block of BLOCK users who have all churned costs one test.
+    user order by :func:`_sums_in_user_order`). A block of BLOCK users who have all churned
+    costs one test.
 
     Each user column is read once into a local and the counts are kept in local integers,
     written to ``cnt`` once at the end: LLVM cannot tell a store into ``cnt`` or a column from
@@ -1095,7 +1096,7 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
                     sum_trust += trust
                     sum_fatigue += fatigue
                     sum_intent += intent
-                else:  # later chunks' sums continue the first's, in user order, in _reduce
+                else:  # later chunks' sums continue the first's: _sums_in_user_order
                     B.sum_trust[i] = trust
                     B.sum_fatigue[i] = fatigue
                     B.sum_intent[i] = intent
@@ -1108,22 +1109,7 @@ def _step_chunk(day, lo, hi, keys, P, L, U, G, g_size, g_speakers, g_pushed, g_o
     ev[_EV_BUY] = n_buy
     ev[_EV_REF] = n_ref
     ev[_EV_LAPSE] = n_lapse
-    _store_counts(cnt, n_gone, n_content_reached, n_opened, n_content_opened, n_promo_opened,
-                  n_active, n_recalls, n_completions, n_spoke, n_shared, n_referrals,
-                  n_purchases, n_churned_today, n_mutes, n_group_leaves, n_lapses, n_lapsed,
-                  n_reachable, n_stage_new, n_stage_core, n_stage_dormant)  # fmt: skip
-    if direct:
-        cnt[_N_TRUST_SUM] = sum_trust
-        cnt[_N_FATIGUE_SUM] = sum_fatigue
-        cnt[_N_INTENT_SUM] = sum_intent
-
-
-@njit(inline="always", cache=True)
-def _store_counts(cnt, n_gone, n_content_reached, n_opened, n_content_opened, n_promo_opened,
-                  n_active, n_recalls, n_completions, n_spoke, n_shared, n_referrals,
-                  n_purchases, n_churned_today, n_mutes, n_group_leaves, n_lapses, n_lapsed,
-                  n_reachable, n_stage_new, n_stage_core, n_stage_dormant):  # fmt: skip
-    """Add a chunk's counts to its row of counters (whole numbers: exact)."""
+    # the chunk's counts into its row of counters (whole numbers: exact)
     cnt[_N_STAGE_CHURNED] += n_gone + n_churned_today
     cnt[_N_CONTENT_REACHED] += n_content_reached
     cnt[_N_OPENED] += n_opened
@@ -1146,6 +1132,10 @@ def _store_counts(cnt, n_gone, n_content_reached, n_opened, n_content_opened, n_
     cnt[_N_STAGE_CORE] += n_stage_core
     cnt[_N_STAGE_DORMANT] += n_stage_dormant
     cnt[_N_STAGE_POTENTIAL] += n_reachable - n_stage_new - n_stage_core - n_stage_dormant
+    if direct:
+        cnt[_N_TRUST_SUM] = sum_trust
+        cnt[_N_FATIGUE_SUM] = sum_fatigue
+        cnt[_N_INTENT_SUM] = sum_intent
 
 
 @njit(cache=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.world.params import GroupParams, SocialParams
-from sim.world.population import GROWTH, grow_array
+from sim.world.population import grow_array
 from sim.world.social import group_pressure
 
 GROUP_COLUMNS: dict[str, type] = {
@@ -68,9 +68,8 @@ class Groups:
         return self._cols[name]
 
     def _new_group(self, day: int) -> int:
-        if self.n + 1 > self._cols["size"].shape[0]:
-            for k, arr in self._cols.items():
-                self._cols[k] = grow_array(arr, self.n + 1)
+        for k, arr in self._cols.items():
+            self._cols[k] = grow_array(arr, self.n + 1)
         g = self.n
         self.n += 1
         self._joined.append([])
@@ -78,23 +77,9 @@ class Groups:
         self._cols["alive"][g] = True
         return g
 
-    def _reserve(self, groups: int) -> None:
-        """Room for ``groups`` groups in every column, at the capacity that opening them one
-        by one would have grown to (one copy per column instead of one per growth)."""
-        capacity = self._cols["size"].shape[0]
-        while capacity < groups:
-            capacity = int(GROWTH * capacity) + 16  # what grow_array(arr, n + 1) grows to
-        for k, arr in self._cols.items():
-            self._cols[k] = grow_array(arr, groups, capacity=capacity)
-
     def assign(self, user_group: np.ndarray, members: np.ndarray, day: int) -> None:
         """Put ``members`` (user slots, in order) into open groups, opening new ones as needed."""
         cap = self.params.capacity
-        g = self.open_group
-        room = (
-            0 if g < 0 or not self._cols["alive"][g] else max(cap - int(self._cols["size"][g]), 0)
-        )
-        self._reserve(self.n - (-max(members.shape[0] - room, 0) // cap))
         size, alive, joins = self._cols["size"], self._cols["alive"], self._cols["joins"]
         start = 0
         while start < members.shape[0]:
